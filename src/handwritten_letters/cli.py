@@ -1,0 +1,186 @@
+"""The ``letters`` command: thin shells over functions that tests call directly.
+
+Errors a user can fix (``LettersError``) print one line on stderr and exit with status 2.
+Heavy imports (TensorFlow for train/evaluate/export) happen inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .errors import LettersError, MissingExtraError
+
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    help="Read handwritten letters: train and evaluate models, recognize images, serve a web page.",
+)
+data_app = typer.Typer(no_args_is_help=True, help="Get and inspect the EMNIST Letters data.")
+app.add_typer(data_app, name="data")
+
+
+def _need_train_extra():
+    try:
+        from . import keras_env  # noqa: F401
+        import keras  # noqa: F401
+    except ImportError:
+        raise MissingExtraError(
+            "this command needs the training extra: pip install 'handwritten-letters[train]'"
+        ) from None
+
+
+@data_app.command("download")
+def data_download(
+    dest: Optional[Path] = typer.Option(None, help="Directory for the data (default: the user cache dir)."),
+    url: Optional[str] = typer.Option(None, help="Archive URL (default: the official NIST gzip.zip)."),
+):
+    """Download the official EMNIST archive (resumable, sha256-verified) and keep the Letters files."""
+    from .download import OFFICIAL_URL, default_data_dir, download_letters
+
+    target = dest or default_data_dir()
+    files = download_letters(target, url or OFFICIAL_URL)
+    for f in files:
+        typer.echo(str(f))
+    typer.echo(f"EMNIST Letters is in {target}; `letters train` uses it by default.", err=True)
+
+
+@data_app.command("info")
+def data_info(paths: List[Path] = typer.Argument(..., help="Data files or directories.")):
+    """Read data files, validate them, and print per-class counts."""
+    from . import data
+    from .labels import CLASS_NAMES
+
+    dataset = data.load(paths)
+    typer.echo(f"{len(dataset)} images")
+    counts = dataset.class_counts()
+    typer.echo(" ".join(f"{c}:{n}" for c, n in zip(CLASS_NAMES, counts)))
+
+
+def _default_train_paths() -> list[Path]:
+    from .download import default_data_dir
+
+    directory = default_data_dir()
+    if not directory.is_dir():
+        raise LettersError(
+            f"no training data in {directory}: run `letters data download`, or pass --train PATH "
+            "(a Kaggle CSV, an IDX images file, or a directory)"
+        )
+    return [directory]
+
+
+@app.command()
+def train(
+    train_paths: Optional[List[Path]] = typer.Option(
+        None, "--train", help="Training data: Kaggle CSV, IDX images file or directory; repeat to combine."
+    ),
+    out: Path = typer.Option(Path("runs/latest"), help="Run directory."),
+    val_fraction: float = typer.Option(0.1, min=0.01, max=0.5, help="Share of the data held out for validation."),
+    epochs: int = typer.Option(25, min=1),
+    batch_size: int = typer.Option(128, min=1),
+    seed: int = typer.Option(42),
+    learning_rate: float = typer.Option(1e-3),
+    class_weight: str = typer.Option("balanced", help="balanced (weight classes by 1/frequency) or none."),
+    limit: Optional[int] = typer.Option(None, min=100, help="Use only this many images (stratified)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last epoch."),
+):
+    """Train the CNN; writes Best_Model.keras, history.csv, curves.png and run.json to --out."""
+    if class_weight not in ("balanced", "none"):
+        raise LettersError(f"--class-weight: expected 'balanced' or 'none', got {class_weight!r}")
+    _need_train_extra()
+    from .train import TrainConfig, train as run_training
+
+    config = TrainConfig(
+        train_paths=[str(p) for p in (train_paths or _default_train_paths())], out_dir=str(out),
+        val_fraction=val_fraction, epochs=epochs, batch_size=batch_size, seed=seed,
+        learning_rate=learning_rate, class_weight=class_weight, limit=limit, resume=resume,
+    )
+    result = run_training(config)
+    typer.echo(
+        f"best epoch {result.best_epoch}: validation accuracy {result.best_val_accuracy:.4f} "
+        f"-> {result.best_model}"
+    )
+    if result.interrupted:
+        typer.echo(f"interrupted after {result.epochs_run} epochs; continue with --resume --out {out}", err=True)
+        raise typer.Exit(130)
+
+
+@app.command()
+def evaluate(
+    model: Path = typer.Option(..., help="A .keras model (needs the train extra) or an exported .onnx model."),
+    data_paths: List[Path] = typer.Option(..., "--data", help="Held-out data: CSV, IDX images file or directory."),
+    out: Path = typer.Option(Path("runs/evaluation"), help="Directory for report.json and plots."),
+):
+    """Evaluate on held-out data: report.json, confusion_matrix.png, errors.png, reliability.png."""
+    if model.suffix != ".onnx":
+        _need_train_extra()
+    try:
+        import matplotlib  # noqa: F401
+        import seaborn  # noqa: F401
+        import sklearn  # noqa: F401
+    except ImportError:
+        raise MissingExtraError("reports need the training extra: pip install 'handwritten-letters[train]'") from None
+    from .evaluate import evaluate as run_evaluation
+
+    report = run_evaluation(model, data_paths, out)
+    low, high = report["accuracy_95ci"]
+    calibration = report["calibration"]
+    typer.echo(
+        f"{report['n']} images: accuracy {report['accuracy']:.4f} (95% CI {low:.4f}-{high:.4f}), "
+        f"top-3 {report['top3_accuracy']:.4f}, ECE {calibration['ece_before_temperature'] * 100:.2f}%"
+        + (f" -> {calibration['ece_after_temperature'] * 100:.2f}% after temperature {calibration['temperature']:.2f}"
+           if "ece_after_temperature" in calibration else "")
+    )
+    typer.echo(f"report and plots in {out}", err=True)
+
+
+@app.command()
+def export(
+    model: Path = typer.Option(..., help="The trained Keras model, e.g. runs/latest/Best_Model.keras."),
+    out: Path = typer.Option(Path("model.onnx"), help="Where to write the ONNX model."),
+    name: Optional[str] = typer.Option(None, help="Model name stored in the file."),
+):
+    """Export to ONNX, checked against Keras; temperature and rejection threshold fitted on validation."""
+    _need_train_extra()
+    from .export import export_onnx
+
+    result = export_onnx(model, out, name)
+    typer.echo(
+        f"{result.path}: ONNX vs Keras max abs difference {result.max_abs_difference:.2e} on "
+        f"{result.checked_images} images; temperature {result.temperature:.3f}; "
+        f"rejection threshold {result.rejection_threshold:.2f}"
+    )
+
+
+@app.command()
+def predict(
+    paths: List[Path] = typer.Argument(..., help="Image files or folders (searched recursively)."),
+    model: Optional[Path] = typer.Option(None, help="ONNX model (default: the bundled model)."),
+    top_k: int = typer.Option(3, "--top-k", min=1, max=26),
+    output_format: str = typer.Option("table", "--format", help="table, csv or json."),
+):
+    """Recognize one letter per image. Unreadable files get a row with the error; exit status 1 if any."""
+    from .predict_files import run_predict
+
+    if output_format not in ("table", "csv", "json"):
+        raise LettersError(f"--format: expected table, csv or json, got {output_format!r}")
+    failures = run_predict(paths, model, top_k, output_format, sys.stdout)
+    if failures:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    try:
+        app()
+    except LettersError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

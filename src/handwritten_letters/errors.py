@@ -1,0 +1,21 @@
+"""Errors a user can act on. The CLI prints their message on one line and exits with status 2."""
+
+
+class LettersError(Exception):
+    """Base class: the message names the input and says what was expected."""
+
+
+class DataFormatError(LettersError, ValueError):
+    """A data file (CSV or IDX) is missing, malformed or inconsistent."""
+
+
+class ImageError(LettersError, ValueError):
+    """An image cannot be read or is outside the accepted limits."""
+
+
+class ModelError(LettersError):
+    """A model file is missing, unreadable or not one of ours."""
+
+
+class MissingExtraError(LettersError, ImportError):
+    """A feature needs an optional dependency group that is not installed."""

@@ -1,0 +1,85 @@
+"""Predict over files and folders: batched, one row per file, stable documented columns.
+
+Columns (csv and json): ``path, label, confidence, top_k, rejected, reason, error``.
+``label`` is a lowercase letter, empty when rejected or failed; ``top_k`` is
+``a:0.912 o:0.051 d:0.020``; ``error`` is set when the file could not be read, and the run
+goes on with the next file.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Iterator, Sequence, TextIO
+
+from .errors import ImageError
+from .preprocess import Preprocessed, preprocess
+from .recognize import Recognizer, iter_image_files
+
+COLUMNS = ["path", "label", "confidence", "top_k", "rejected", "reason", "error"]
+BATCH = 256
+
+
+def predict_files(files: Sequence[Path], recognizer: Recognizer, top_k: int = 3) -> Iterator[dict]:
+    """One row per file, in order; files are preprocessed and recognized in batches."""
+    for start in range(0, len(files), BATCH):
+        chunk = files[start : start + BATCH]
+        readable: list[tuple[Path, Preprocessed]] = []
+        errors: dict[Path, str] = {}
+        for path in chunk:
+            try:
+                readable.append((path, preprocess(path)))
+            except ImageError as exc:
+                errors[path] = str(exc)
+        predictions = dict(zip(
+            (p for p, _ in readable), recognizer.predict_preprocessed([item for _, item in readable], top_k)
+        ))
+        for path in chunk:
+            if path in errors:
+                yield {"path": str(path), "label": "", "confidence": "", "top_k": "", "rejected": "",
+                       "reason": "", "error": errors[path]}
+                continue
+            p = predictions[path]
+            yield {
+                "path": str(path), "label": p.label or "", "confidence": f"{p.confidence:.4f}",
+                "top_k": " ".join(f"{k}:{v:.3f}" for k, v in p.top_k), "rejected": str(p.rejected).lower(),
+                "reason": p.reason or "", "error": "",
+            }
+
+
+def write_rows(rows: Iterator[dict], output_format: str, out: TextIO) -> int:
+    """Write rows as table, csv or json; returns how many files failed."""
+    failures = 0
+    if output_format == "csv":
+        writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+        writer.writeheader()
+    collected = []
+    for row in rows:
+        failures += bool(row["error"])
+        if output_format == "csv":
+            writer.writerow(row)
+        elif output_format == "json":
+            collected.append(row)
+        else:
+            answer = row["error"] and f"error: {row['error']}" or (
+                f"not a letter ({row['reason']})" if row["rejected"] == "true"
+                else f"{row['label']}  {float(row['confidence']):.3f}  [{row['top_k']}]"
+            )
+            out.write(f"{row['path']}\t{answer}\n")
+    if output_format == "json":
+        json.dump(collected, out, indent=1)
+        out.write("\n")
+    return failures
+
+
+def run_predict(paths: Sequence[Path], model: Path | None, top_k: int, output_format: str, out: TextIO) -> int:
+    from tqdm import tqdm
+
+    files = iter_image_files(paths)
+    recognizer = Recognizer(model)
+    rows = predict_files(files, recognizer, top_k)
+    progress = tqdm(rows, total=len(files), unit="img", file=sys.stderr,
+                    disable=not sys.stderr.isatty() or len(files) < 100)
+    return write_rows(iter(progress), output_format, out)

@@ -1,0 +1,153 @@
+"""Recognize letters with ONNX Runtime: images in, calibrated top-k answers out.
+
+No TensorFlow here: a base install serves predictions with onnxruntime, numpy and Pillow.
+One ``Recognizer`` holds one ONNX Runtime session, created once; ``InferenceSession.run`` is
+thread-safe, so a recognizer can be shared by the threads of a server.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from .calibration import softmax
+from .errors import LettersError, ModelError
+from .labels import CLASS_NAMES, IMAGE_SIZE
+from .preprocess import PREPROCESS_VERSION, ImageSource, Preprocessed, preprocess
+
+DEFAULT_MODEL = "letters-cnn.onnx"
+BATCH = 256
+
+
+def bundled_model_path() -> Path:
+    return Path(str(resources.files("handwritten_letters") / "models" / DEFAULT_MODEL))
+
+
+class OnnxModel:
+    """An exported letter model: logits from uint8 (N, 28, 28) images, plus its metadata."""
+
+    def __init__(self, path: str | Path, threads: int | None = None):
+        import onnxruntime as ort
+
+        self.path = Path(path)
+        if not self.path.exists():
+            raise ModelError(f"{self.path}: no such model file")
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        try:
+            self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types for bad files
+            raise ModelError(f"{self.path}: not a loadable ONNX model ({exc})") from None
+        self.input_name = self.session.get_inputs()[0].name
+        self.metadata: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
+        classes = json.loads(self.metadata.get("class_names", "null")) or list(CLASS_NAMES)
+        if list(classes) != list(CLASS_NAMES):
+            raise ModelError(f"{self.path}: model classes {classes} are not a..z")
+        self.temperature = float(self.metadata.get("temperature") or 1.0)
+        self.rejection_threshold = float(self.metadata.get("rejection_threshold") or 0.0)
+        if self.metadata.get("preprocess_version", PREPROCESS_VERSION) != PREPROCESS_VERSION:
+            raise ModelError(
+                f"{self.path}: made for preprocessing version {self.metadata['preprocess_version']}, "
+                f"this package has {PREPROCESS_VERSION}"
+            )
+
+    def logits(self, images: np.ndarray) -> np.ndarray:
+        batch = np.asarray(images, dtype=np.float32).reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
+        return self.session.run(None, {self.input_name: batch})[0]
+
+    def probabilities(self, images: np.ndarray) -> np.ndarray:
+        return softmax(self.logits(images), self.temperature)
+
+
+@dataclass
+class Prediction:
+    label: str | None  # a..z, or None when rejected
+    confidence: float  # calibrated probability of ``label`` (of the best guess when rejected)
+    top_k: list[tuple[str, float]] = field(default_factory=list)
+    rejected: bool = False
+    reason: str | None = None
+    pixels: np.ndarray | None = None  # the 28x28 the model saw
+    box: tuple[int, int, int, int] | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "label": self.label,
+            "confidence": round(self.confidence, 6),
+            "top_k": [{"label": k, "probability": round(p, 6)} for k, p in self.top_k],
+            "rejected": self.rejected,
+            "reason": self.reason,
+        }
+
+
+class Recognizer:
+    """Letters from images: preprocess, batch through ONNX Runtime, calibrate, reject."""
+
+    def __init__(self, model_path: str | Path | None = None, threads: int | None = None):
+        self.model = OnnxModel(model_path or bundled_model_path(), threads)
+
+    @classmethod
+    def default(cls) -> "Recognizer":
+        return cls(bundled_model_path())
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        return self.model.metadata
+
+    def predict(self, images: Sequence[ImageSource] | ImageSource, top_k: int = 3) -> list[Prediction]:
+        """Images (paths, bytes, PIL images or arrays) of single letters -> one Prediction each."""
+        if isinstance(images, (str, Path, bytes, np.ndarray)) and not (
+            isinstance(images, np.ndarray) and images.ndim == 4
+        ):
+            images = [images]
+        return self.predict_preprocessed([preprocess(image) for image in images], top_k)
+
+    def predict_preprocessed(self, items: Sequence[Preprocessed], top_k: int = 3) -> list[Prediction]:
+        accepted = [i for i, item in enumerate(items) if item.rejected is None]
+        results: list[Prediction] = [
+            Prediction(None, 0.0, rejected=True, reason=item.rejected, pixels=item.pixels, box=item.box)
+            for item in items
+        ]
+        if accepted:
+            probabilities = self.predict_arrays(np.stack([items[i].pixels for i in accepted]))
+            for i, p in zip(accepted, probabilities):
+                results[i] = self._decide(p, top_k, items[i])
+        return results
+
+    def predict_arrays(self, images: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities for images already in model form (N, 28, 28), batched."""
+        images = np.asarray(images).reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
+        return np.concatenate(
+            [self.model.probabilities(images[s : s + BATCH]) for s in range(0, len(images), BATCH)]
+        ) if len(images) else np.zeros((0, len(CLASS_NAMES)), dtype=np.float32)
+
+    def _decide(self, probabilities: np.ndarray, top_k: int, item: Preprocessed) -> Prediction:
+        order = np.argsort(-probabilities)[: max(1, top_k)]
+        ranked = [(CLASS_NAMES[i], float(probabilities[i])) for i in order]
+        best, confidence = ranked[0]
+        if confidence < self.model.rejection_threshold:
+            return Prediction(
+                None, confidence, ranked, True,
+                f"not sure it is a letter: confidence {confidence:.2f} is below "
+                f"{self.model.rejection_threshold:.2f}", item.pixels, item.box,
+            )
+        return Prediction(best, confidence, ranked, False, None, item.pixels, item.box)
+
+
+def iter_image_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Files named directly, plus image files found under directories (recursive, sorted)."""
+    suffixes = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+    found: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in suffixes))
+        elif p.exists():
+            found.append(p)
+        else:
+            raise LettersError(f"{p}: no such file or directory")
+    return found

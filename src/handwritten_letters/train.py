@@ -1,0 +1,303 @@
+"""Training: the seed notebook's loop (EarlyStopping, ReduceLROnPlateau, best checkpoint),
+made reproducible and resumable.
+
+A run directory holds:
+- ``Best_Model.keras``  best validation accuracy so far, written atomically
+- ``history.csv``       one row per finished epoch
+- ``curves.png``        accuracy and loss, train vs validation
+- ``run.json``          config, data hashes, versions, timings, best epoch and metrics
+- ``checkpoint/``       the last finished epoch (model + optimizer + callback state) for ``--resume``
+
+Kill the process at any point: every finished epoch is on disk, and ``resume=True`` goes on
+from the last one.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import platform
+import signal
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import keras_env  # noqa: F401  (before keras)
+import keras
+
+from . import __version__, data
+from .errors import LettersError
+from .model import build_seed_model, compile_model
+
+BEST_MODEL = "Best_Model.keras"
+CHECKPOINT_DIR = "checkpoint"
+HISTORY_COLUMNS = ["epoch", "accuracy", "loss", "val_accuracy", "val_loss", "learning_rate", "seconds"]
+
+
+@dataclass
+class TrainConfig:
+    train_paths: list[str]
+    out_dir: str
+    val_fraction: float = 0.1
+    epochs: int = 25
+    batch_size: int = 128
+    seed: int = 42
+    learning_rate: float = 1e-3
+    early_stopping_patience: int = 5
+    reduce_lr_patience: int = 2
+    class_weight: str = "balanced"  # "balanced" or "none"
+    limit: int | None = None  # use only this many images (stratified), for quick runs
+    resume: bool = False
+    verbose: int | None = None  # None: a progress bar on a terminal, one line per epoch otherwise
+
+
+@dataclass
+class TrainResult:
+    out_dir: Path
+    best_model: Path
+    best_epoch: int
+    best_val_accuracy: float
+    epochs_run: int
+    interrupted: bool = False
+    history: list[dict] = field(default_factory=list)
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+def _atomic_save_model(model: keras.Model, path: Path) -> None:
+    temporary = path.with_name(path.stem + ".tmp.keras")
+    model.save(temporary)
+    os.replace(temporary, path)
+
+
+def balanced_class_weights(labels: np.ndarray) -> dict[int, float]:
+    counts = np.bincount(labels)
+    present = np.flatnonzero(counts)
+    return {int(c): float(len(labels) / (len(present) * counts[c])) for c in present}
+
+
+class RunState(keras.callbacks.Callback):
+    """Writes everything a resumed run needs at the end of every epoch, atomically."""
+
+    def __init__(self, out_dir: Path, early_stopping, reduce_lr, history: list[dict], best: float):
+        super().__init__()
+        self.out_dir = out_dir
+        self.early_stopping = early_stopping
+        self.reduce_lr = reduce_lr
+        self.history = history
+        self.best = best
+        self.epoch_started = 0.0
+        self.learning_rate = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_started = time.perf_counter()
+        self.learning_rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        row = {
+            "epoch": epoch + 1,
+            **{k: float(logs[k]) for k in ("accuracy", "loss", "val_accuracy", "val_loss") if k in logs},
+            "learning_rate": self.learning_rate,
+            "seconds": round(time.perf_counter() - self.epoch_started, 3),
+        }
+        self.history.append(row)
+        if row.get("val_accuracy", -1.0) > self.best:
+            self.best = row["val_accuracy"]
+            _atomic_save_model(self.model, self.out_dir / BEST_MODEL)
+        write_history(self.out_dir / "history.csv", self.history)
+        checkpoint = self.out_dir / CHECKPOINT_DIR
+        checkpoint.mkdir(exist_ok=True)
+        name = f"epoch-{epoch + 1:03d}.keras"
+        _atomic_save_model(self.model, checkpoint / name)
+        state = {
+            "epoch": epoch + 1,
+            "model": name,
+            "best_val_accuracy": self.best,
+            "history": self.history,
+            "early_stopping": {"wait": self.early_stopping.wait, "best": _float_or_none(self.early_stopping.best),
+                               "best_epoch": self.early_stopping.best_epoch},
+            "reduce_lr": {"wait": self.reduce_lr.wait, "best": _float_or_none(self.reduce_lr.best),
+                          "cooldown_counter": self.reduce_lr.cooldown_counter},
+        }
+        _atomic_write_text(checkpoint / "state.json", json.dumps(state, indent=1))
+        for old in checkpoint.glob("epoch-*.keras"):
+            if old.name != name:
+                old.unlink()
+
+
+def _float_or_none(value) -> float | None:
+    return None if value is None else float(value)
+
+
+def write_history(path: Path, history: list[dict]) -> None:
+    lines = [",".join(HISTORY_COLUMNS)]
+    lines += [",".join(str(row.get(c, "")) for c in HISTORY_COLUMNS) for row in history]
+    _atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def read_history(path: Path) -> list[dict]:
+    with open(path) as f:
+        return [{k: float(v) if k != "epoch" else int(v) for k, v in row.items() if v != ""} for row in csv.DictReader(f)]
+
+
+def plot_curves(history: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [row["epoch"] for row in history]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, metric in zip(axes, ("accuracy", "loss")):
+        ax.plot(epochs, [r.get(metric) for r in history], marker="o", label="train")
+        ax.plot(epochs, [r.get("val_" + metric) for r in history], marker="o", label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.set_title(f"{metric.capitalize()}: train vs validation")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def package_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {"python": platform.python_version(), "handwritten-letters": __version__}
+    for name in ("keras", "tensorflow-cpu", "tensorflow", "numpy", "onnxruntime"):
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return versions
+
+
+def _data_fingerprint(config: TrainConfig) -> dict[str, str]:
+    return {str(p): data.file_sha256(p) for p in data.expand_paths(config.train_paths, "train")}
+
+
+def _sigterm_as_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def train(config: TrainConfig) -> TrainResult:
+    """Train the seed CNN; returns where the best model is and how good it was on validation."""
+    out_dir = Path(config.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    fingerprint = _data_fingerprint(config)
+    train_set, val_set = data.train_validation(
+        config.train_paths, config.val_fraction, config.seed, config.limit
+    )
+    keras.utils.set_random_seed(config.seed)
+
+    state_path = out_dir / CHECKPOINT_DIR / "state.json"
+    state = None
+    if config.resume and state_path.exists():
+        state = json.loads(state_path.read_text())
+        previous = json.loads((out_dir / "run.json").read_text())
+        if previous["data_sha256"] != fingerprint:
+            raise LettersError(f"{out_dir}: cannot resume, the training data differs from the original run")
+        model = keras.models.load_model(out_dir / CHECKPOINT_DIR / state["model"])
+    elif config.resume:
+        raise LettersError(f"{out_dir}: nothing to resume (no {CHECKPOINT_DIR}/state.json)")
+    else:
+        model = compile_model(build_seed_model(), config.learning_rate)
+
+    early_stopping = keras.callbacks.EarlyStopping(
+        monitor="val_accuracy", mode="max", patience=config.early_stopping_patience, restore_best_weights=True
+    )
+    reduce_lr = keras.callbacks.ReduceLROnPlateau(
+        monitor="val_loss", factor=0.5, patience=config.reduce_lr_patience, min_lr=1e-5
+    )
+    history: list[dict] = []
+    best = -1.0
+    initial_epoch = 0
+    if state:
+        initial_epoch = state["epoch"]
+        history = state["history"]
+        best = state["best_val_accuracy"]
+        early_stopping.on_train_begin()
+        reduce_lr.on_train_begin()
+        es, rl = state["early_stopping"], state["reduce_lr"]
+        early_stopping.wait, early_stopping.best, early_stopping.best_epoch = es["wait"], es["best"], es["best_epoch"]
+        early_stopping.best_weights = keras.models.load_model(out_dir / BEST_MODEL).get_weights()
+        reduce_lr.wait, reduce_lr.best, reduce_lr.cooldown_counter = rl["wait"], rl["best"], rl["cooldown_counter"]
+        _resume_callbacks(early_stopping, reduce_lr)
+    run_state = RunState(out_dir, early_stopping, reduce_lr, history, best)
+
+    run_info = {
+        "config": asdict(config),
+        "data_sha256": fingerprint,
+        "n_train": len(train_set),
+        "n_validation": len(val_set),
+        "train_class_counts": train_set.class_counts().tolist(),
+        "versions": package_versions(),
+        "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count()},
+        "status": "running",
+    }
+    _atomic_write_text(out_dir / "run.json", json.dumps(run_info, indent=2))
+
+    verbose = config.verbose if config.verbose is not None else (1 if sys.stderr.isatty() else 2)
+    class_weight = balanced_class_weights(train_set.labels) if config.class_weight == "balanced" else None
+    interrupted = False
+    previous_handler = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    try:
+        if initial_epoch < config.epochs and not (state and early_stopping.wait >= early_stopping.patience):
+            model.fit(
+                train_set.images, train_set.labels,
+                validation_data=(val_set.images, val_set.labels),
+                epochs=config.epochs, initial_epoch=initial_epoch, batch_size=config.batch_size,
+                class_weight=class_weight, shuffle=True, verbose=verbose,
+                # run_state last: it records the state the other callbacks reached this epoch
+                callbacks=[early_stopping, reduce_lr, run_state],
+            )
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        signal.signal(signal.SIGTERM, previous_handler)
+
+    history = run_state.history
+    if not history:
+        raise LettersError(f"{out_dir}: interrupted before the first epoch finished; nothing was saved")
+    best_row = max(history, key=lambda r: r.get("val_accuracy", -1.0))
+    plot_curves(history, out_dir / "curves.png")
+    train_seconds = sum(r["seconds"] for r in history)
+    run_info.update(
+        status="interrupted" if interrupted else "finished",
+        epochs_run=len(history),
+        best_epoch=best_row["epoch"],
+        best_validation={k: best_row[k] for k in ("val_accuracy", "val_loss") if k in best_row},
+        timings={
+            "train_seconds": round(train_seconds, 1),
+            "wall_seconds": round(time.time() - started, 1),
+            "train_images_per_second": round(len(train_set) * len(history) / max(train_seconds, 1e-9), 1),
+        },
+    )
+    _atomic_write_text(out_dir / "run.json", json.dumps(run_info, indent=2))
+    return TrainResult(
+        out_dir=out_dir, best_model=out_dir / BEST_MODEL, best_epoch=best_row["epoch"],
+        best_val_accuracy=best_row.get("val_accuracy", float("nan")), epochs_run=len(history),
+        interrupted=interrupted, history=history,
+    )
+
+
+def _resume_callbacks(*callbacks) -> None:
+    """Keep restored state: Keras resets these callbacks in on_train_begin."""
+    for callback in callbacks:
+        saved = dict(callback.__dict__)
+
+        def on_train_begin(logs=None, callback=callback, saved=saved):
+            callback.__dict__.update({k: v for k, v in saved.items() if k != "on_train_begin"})
+
+        callback.on_train_begin = on_train_begin
