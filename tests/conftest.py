@@ -79,3 +79,15 @@ def letter_like_files(tmp_path_factory) -> Path:
     images, labels = letter_like_dataset(per_class=40)
     write_idx_pair(directory, "generated-train", images.transpose(0, 2, 1), labels + 1)
     return directory
+
+
+@pytest.fixture(scope="session")
+def trained_run(letter_like_files, tmp_path_factory):
+    """One short training run on generated data, shared by the train/evaluate/export tests."""
+    pytest.importorskip("keras", reason="needs the [train] extra")
+    from handwritten_letters.train import TrainConfig, train
+
+    out = tmp_path_factory.mktemp("run")
+    config = TrainConfig(train_paths=[str(letter_like_files)], out_dir=str(out), val_fraction=0.25,
+                         epochs=4, batch_size=32, seed=7, verbose=0)
+    return config, train(config)

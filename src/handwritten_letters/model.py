@@ -16,12 +16,16 @@ from .labels import IMAGE_SIZE, NUM_CLASSES
 
 INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE)
 LOGITS_LAYER = "logits"
+# Keras defaults to 0.99; at 0.9 the moving statistics catch up within an epoch, so validation
+# scores mean something from the first epoch on, also for small datasets (at 0.99 a 1,000-image
+# run scores chance on validation while training accuracy is above 80%).
+BN_MOMENTUM = 0.9
 
 
 def _conv_block(x, filters: int, convs: int, dropout: float):
     for _ in range(convs):
         x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
-        x = layers.BatchNormalization()(x)
+        x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
     x = layers.MaxPooling2D(2)(x)
     return layers.Dropout(dropout)(x)
 
@@ -36,7 +40,7 @@ def build_seed_model() -> keras.Model:
     x = _conv_block(x, 128, convs=1, dropout=0.25)
     x = layers.Flatten()(x)
     x = layers.Dense(256, activation="relu")(x)
-    x = layers.BatchNormalization()(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
     x = layers.Dropout(0.5)(x)
     logits = layers.Dense(NUM_CLASSES, name=LOGITS_LAYER)(x)
     outputs = layers.Activation("softmax", name="probabilities")(logits)

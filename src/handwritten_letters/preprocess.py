@@ -43,7 +43,8 @@ INK_THRESHOLD = 0.35  # share of the way from background to the darkest ink
 MIN_CONTRAST = 0.15
 MIN_INK_PIXELS = 12
 MAX_PIECES = 4  # a letter has at most 2-3 (i, j, broken strokes); more is a scribble or text
-SOLID_FILL = 0.85  # ink covering this share of its own box is a blot, not a letter
+SOLID_FILL = 0.85
+MAX_HOLES = 8  # a letter encloses at most 2 regions (B); sloppy strokes add a few tiny ones  # ink covering this share of its own box is a blot, not a letter
 
 ImageSource = Union[str, Path, bytes, Image.Image, np.ndarray]
 
@@ -154,8 +155,14 @@ def clean_mask(ink: np.ndarray) -> tuple[np.ndarray, int]:
     areas[0] = 0
     keep = areas >= max(2.0, 0.02 * areas.max())
     keep[0] = False
-    pieces = int((areas >= 0.05 * areas.sum()).sum())
+    pieces = int((areas >= 0.1 * areas.max()).sum())
     return keep[labels], pieces
+
+
+def _count_holes(mask: np.ndarray) -> int:
+    """Background regions enclosed by ink: a letter has at most two (B), noise has hundreds."""
+    _, regions = ndimage.label(~np.pad(mask, 1))  # padding joins all outside background into one region
+    return max(regions - 1, 0)
 
 
 def _stroke_width(mask: np.ndarray) -> float:
@@ -175,10 +182,10 @@ def _normalise_stroke(work: np.ndarray) -> np.ndarray:
     if not mask.any():
         return work
     width = _stroke_width(mask)
-    if width < 0.6 * TARGET_STROKE_WIDTH:
+    if width < 0.85 * TARGET_STROKE_WIDTH:
         radius = int(round((TARGET_STROKE_WIDTH - width) / 2))
         return ndimage.grey_dilation(work, footprint=_disk(max(radius, 1)))
-    if width > 1.6 * TARGET_STROKE_WIDTH:
+    if width > 1.3 * TARGET_STROKE_WIDTH:
         radius = int(round((width - TARGET_STROKE_WIDTH) / 2))
         return ndimage.grey_erosion(work, footprint=_disk(max(radius, 1)))
     return work
@@ -220,6 +227,9 @@ def preprocess_grey(grey: np.ndarray) -> Preprocessed:
     top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
     box = (int(left), int(top), int(right), int(bottom))
     box_area = (bottom - top) * (right - left)
+    holes = _count_holes(mask[top:bottom, left:right])
+    if holes > MAX_HOLES:
+        return Preprocessed(empty, f"not a letter: a texture or noise ({holes} holes in the ink)", pieces, box)
     squarish = min(bottom - top, right - left) >= 0.4 * max(bottom - top, right - left)
     if box_area >= 400 and squarish and mask[top:bottom, left:right].mean() > SOLID_FILL:
         return Preprocessed(empty, "not a letter: a solid block of ink", pieces, box)

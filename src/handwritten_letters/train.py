@@ -183,7 +183,12 @@ def package_versions() -> dict[str, str]:
 
 
 def _data_fingerprint(config: TrainConfig) -> dict[str, str]:
-    return {str(p): data.file_sha256(p) for p in data.expand_paths(config.train_paths, "train")}
+    files = []
+    for path in data.expand_paths(config.train_paths, "train"):
+        files.append(path)
+        if data.IMAGES_SUFFIX.search(path.name):
+            files.append(data.matching_labels_file(path))
+    return {str(p): data.file_sha256(p) for p in files}
 
 
 def _sigterm_as_interrupt(signum, frame):
@@ -195,10 +200,10 @@ def train(config: TrainConfig) -> TrainResult:
     out_dir = Path(config.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.time()
-    fingerprint = _data_fingerprint(config)
     train_set, val_set = data.train_validation(
         config.train_paths, config.val_fraction, config.seed, config.limit
     )
+    fingerprint = _data_fingerprint(config)
     keras.utils.set_random_seed(config.seed)
 
     state_path = out_dir / CHECKPOINT_DIR / "state.json"
@@ -227,13 +232,12 @@ def train(config: TrainConfig) -> TrainResult:
         initial_epoch = state["epoch"]
         history = state["history"]
         best = state["best_val_accuracy"]
-        early_stopping.on_train_begin()
-        reduce_lr.on_train_begin()
         es, rl = state["early_stopping"], state["reduce_lr"]
-        early_stopping.wait, early_stopping.best, early_stopping.best_epoch = es["wait"], es["best"], es["best_epoch"]
-        early_stopping.best_weights = keras.models.load_model(out_dir / BEST_MODEL).get_weights()
-        reduce_lr.wait, reduce_lr.best, reduce_lr.cooldown_counter = rl["wait"], rl["best"], rl["cooldown_counter"]
-        _resume_callbacks(early_stopping, reduce_lr)
+        _restore_on_train_begin(early_stopping, {
+            "wait": es["wait"], "best": es["best"], "best_epoch": es["best_epoch"],
+            "best_weights": keras.models.load_model(out_dir / BEST_MODEL).get_weights(),
+        })
+        _restore_on_train_begin(reduce_lr, rl)
     run_state = RunState(out_dir, early_stopping, reduce_lr, history, best)
 
     run_info = {
@@ -253,7 +257,8 @@ def train(config: TrainConfig) -> TrainResult:
     interrupted = False
     previous_handler = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     try:
-        if initial_epoch < config.epochs and not (state and early_stopping.wait >= early_stopping.patience):
+        stopped_early = bool(state) and state["early_stopping"]["wait"] >= config.early_stopping_patience
+        if initial_epoch < config.epochs and not stopped_early:
             model.fit(
                 train_set.images, train_set.labels,
                 validation_data=(val_set.images, val_set.labels),
@@ -292,12 +297,13 @@ def train(config: TrainConfig) -> TrainResult:
     )
 
 
-def _resume_callbacks(*callbacks) -> None:
-    """Keep restored state: Keras resets these callbacks in on_train_begin."""
-    for callback in callbacks:
-        saved = dict(callback.__dict__)
+def _restore_on_train_begin(callback: keras.callbacks.Callback, saved: dict) -> None:
+    """Keras resets these callbacks in on_train_begin; put the resumed run's state back after it."""
+    reset = callback.on_train_begin
 
-        def on_train_begin(logs=None, callback=callback, saved=saved):
-            callback.__dict__.update({k: v for k, v in saved.items() if k != "on_train_begin"})
+    def on_train_begin(logs=None):
+        reset(logs)
+        for name, value in saved.items():
+            setattr(callback, name, value)
 
-        callback.on_train_begin = on_train_begin
+    callback.on_train_begin = on_train_begin

@@ -1,0 +1,64 @@
+"""The `letters` command as a user runs it: one-line errors with status 2, never a traceback."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import write_csv, write_idx_pair
+
+
+def letters(*args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "handwritten_letters.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+@pytest.fixture()
+def good_rows():
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, (6, 28, 28), dtype=np.uint8), rng.integers(1, 27, 6)
+
+
+def test_csv_with_a_bad_row(tmp_path, good_rows):
+    path = write_csv(tmp_path / "train.csv", *good_rows)
+    lines = path.read_text().splitlines()
+    lines[4] = lines[4].replace(",", ",x", 1)
+    path.write_text("\n".join(lines) + "\n")
+    assert_one_line_error(letters("data", "info", path), "train.csv, line 5", "expected an integer")
+
+
+def test_truncated_idx(tmp_path, good_rows):
+    path = write_idx_pair(tmp_path, "x-train", *good_rows, gz=False)
+    path.write_bytes(path.read_bytes()[:-100])
+    assert_one_line_error(letters("data", "info", path), "x-train-images-idx3-ubyte", "data ends in record 5")
+
+
+def test_missing_file(tmp_path):
+    assert_one_line_error(letters("data", "info", tmp_path / "missing.csv"), "missing.csv: no such file")
+
+
+def test_train_on_a_missing_file(tmp_path):
+    pytest.importorskip("keras")
+    assert_one_line_error(letters("train", "--train", tmp_path / "nope.csv", "--out", tmp_path / "r"), "nope.csv")
+
+
+def test_evaluate_a_missing_model(tmp_path, good_rows):
+    data_path = write_idx_pair(tmp_path, "x-test", *good_rows)
+    assert_one_line_error(letters("evaluate", "--model", tmp_path / "none.onnx", "--data", data_path,
+                                  "--out", tmp_path / "e"), "none.onnx: no such model file")
+
+
+def test_usage_errors_exit_with_status_2(tmp_path):
+    result = letters("predict", "--format", "xml", tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert letters("train", "--epochs", "0").returncode == 2

@@ -1,0 +1,76 @@
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("keras", reason="needs the [train] extra")
+
+from handwritten_letters import data  # noqa: E402
+from handwritten_letters.evaluate import evaluate, wilson_interval  # noqa: E402
+from handwritten_letters.export import export_onnx  # noqa: E402
+from handwritten_letters.recognize import OnnxModel, Recognizer  # noqa: E402
+
+from conftest import letter_like_dataset, write_idx_pair  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def held_out(tmp_path_factory):
+    """Fresh samples from the same generator (another seed): data the run never saw."""
+    directory = tmp_path_factory.mktemp("held_out")
+    images, labels = letter_like_dataset(per_class=10, seed=0)  # same templates...
+    rng = np.random.default_rng(99)
+    noisy = np.clip(images.astype(int) + rng.integers(-20, 21, images.shape), 0, 255).astype(np.uint8)  # ...new noise
+    return write_idx_pair(directory, "generated-test", noisy.transpose(0, 2, 1), labels + 1)
+
+
+@pytest.fixture(scope="module")
+def exported(trained_run, tmp_path_factory):
+    _, result = trained_run
+    return export_onnx(result.best_model, tmp_path_factory.mktemp("onnx") / "model.onnx")
+
+
+def test_evaluate_writes_report_and_plots(trained_run, held_out, tmp_path):
+    _, result = trained_run
+    report = evaluate(result.best_model, [held_out], tmp_path)
+    saved = json.loads((tmp_path / "report.json").read_text())
+    assert saved["n"] == 260 and 0.5 < saved["accuracy"] <= 1.0
+    assert saved["accuracy_95ci"][0] <= saved["accuracy"] <= saved["accuracy_95ci"][1]
+    assert saved["top3_accuracy"] >= saved["accuracy"]
+    assert set(saved["per_class"]) == set("abcdefghijklmnopqrstuvwxyz")
+    assert {"precision", "recall", "f1", "support"} <= set(saved["per_class"]["a"])
+    assert report["accuracy"] == saved["accuracy"]
+    for plot in ("confusion_matrix.png", "errors.png", "reliability.png"):
+        assert (tmp_path / plot).stat().st_size > 5000
+
+
+def test_onnx_export_matches_keras_and_carries_its_metadata(exported):
+    assert exported.checked_images >= 1000
+    assert exported.max_abs_difference < 1e-4
+    assert 0.05 < exported.temperature < 20
+    model = OnnxModel(exported.path)
+    assert json.loads(model.metadata["class_names"]) == list("abcdefghijklmnopqrstuvwxyz")
+    assert float(model.metadata["temperature"]) == pytest.approx(exported.temperature, rel=1e-4)
+    assert model.metadata["preprocess_version"]
+    assert float(model.metadata["validation_accuracy"]) > 0.5
+
+
+def test_onnx_and_keras_evaluations_agree(trained_run, exported, held_out, tmp_path):
+    _, result = trained_run
+    keras_report = evaluate(result.best_model, [held_out], tmp_path / "k")
+    onnx_report = evaluate(exported.path, [held_out], tmp_path / "o")
+    assert onnx_report["accuracy"] == keras_report["accuracy"]
+    calibration = onnx_report["calibration"]
+    assert "ece_after_temperature" in calibration and "temperature" in calibration
+
+
+def test_recognizer_on_exported_model_reads_held_out_arrays(exported, held_out):
+    dataset = data.read_file(held_out)
+    probabilities = Recognizer(exported.path).predict_arrays(dataset.images)
+    assert probabilities.shape == (260, 26)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    assert (probabilities.argmax(axis=1) == dataset.labels).mean() > 0.5
+
+
+def test_wilson_interval_brackets_the_proportion():
+    low, high = wilson_interval(930, 1000)
+    assert low < 0.93 < high and high - low < 0.04
