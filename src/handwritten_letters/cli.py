@@ -171,6 +171,31 @@ def predict(
         raise typer.Exit(1)
 
 
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8000, min=1, max=65535),
+    model: Optional[Path] = typer.Option(None, help="ONNX model (default: the bundled model)."),
+    workers: int = typer.Option(1, min=1, help="Worker processes, each with its own copy of the model."),
+    cors_origin: Optional[List[str]] = typer.Option(None, help="Allow cross-origin requests from this origin."),
+):
+    """Serve the drawing page at / and the JSON API at /api/v1 (OpenAPI docs at /docs)."""
+    import os
+
+    import uvicorn
+
+    from .recognize import Recognizer
+
+    Recognizer(model)  # fail here, with one line, if the model cannot be loaded
+    if model:
+        os.environ["LETTERS_MODEL"] = str(model)
+    if cors_origin:
+        os.environ["LETTERS_CORS_ORIGINS"] = ",".join(cors_origin)
+    typer.echo(f"handwritten-letters: open http://{host}:{port}/ (API docs at /docs)", err=True)
+    uvicorn.run("handwritten_letters.server.app:create_app", factory=True, host=host, port=port,
+                workers=workers, log_level="warning")
+
+
 def main() -> None:
     try:
         app()

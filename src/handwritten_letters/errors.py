@@ -13,6 +13,18 @@ class ImageError(LettersError, ValueError):
     """An image cannot be read or is outside the accepted limits."""
 
 
+class UnsupportedImageError(ImageError):
+    """The bytes are not an image in an accepted format."""
+
+
+class ImageTooLargeError(ImageError):
+    """The image's dimensions exceed the limit (checked before decoding)."""
+
+
+class CorruptImageError(ImageError):
+    """The image is truncated, corrupt or empty."""
+
+
 class ModelError(LettersError):
     """A model file is missing, unreadable or not one of ours."""
 

@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
-from .errors import ImageError
+from .errors import CorruptImageError, ImageError, ImageTooLargeError, UnsupportedImageError
 from .labels import IMAGE_SIZE
 
 PREPROCESS_VERSION = "1"
@@ -73,25 +73,25 @@ def open_image(source: ImageSource, name: str = "image") -> Image.Image:
         except OSError as exc:
             raise ImageError(f"{name}: cannot read file ({exc.strerror or exc})") from None
     if not source:
-        raise ImageError(f"{name}: empty file, expected an image")
+        raise CorruptImageError(f"{name}: empty file, expected an image")
     try:
         image = Image.open(io.BytesIO(source), formats=ACCEPTED_FORMATS)
     except UnidentifiedImageError:
-        raise ImageError(
+        raise UnsupportedImageError(
             f"{name}: not an image in an accepted format ({', '.join(ACCEPTED_FORMATS)})"
         ) from None
     except Image.DecompressionBombError:
-        raise ImageError(f"{name}: image dimensions too large; at most {MAX_SIDE}x{MAX_SIDE}") from None
+        raise ImageTooLargeError(f"{name}: image dimensions too large; at most {MAX_SIDE}x{MAX_SIDE}") from None
     width, height = image.size
     if width > MAX_SIDE or height > MAX_SIDE:
-        raise ImageError(f"{name}: image is {width}x{height} pixels; at most {MAX_SIDE}x{MAX_SIDE} accepted")
+        raise ImageTooLargeError(f"{name}: image is {width}x{height} pixels; at most {MAX_SIDE}x{MAX_SIDE} accepted")
     if width == 0 or height == 0:
-        raise ImageError(f"{name}: image has no pixels")
+        raise CorruptImageError(f"{name}: image has no pixels")
     try:
         image.load()
         return ImageOps.exif_transpose(image)
     except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"{name}: corrupt or truncated {image.format} image ({exc})") from None
+        raise CorruptImageError(f"{name}: corrupt or truncated {image.format} image ({exc})") from None
 
 
 def _as_uint8(array: np.ndarray) -> np.ndarray:

@@ -1,0 +1,217 @@
+"use strict";
+// Drawing board: pointer events (mouse, touch, pen), undo, clear, live answers, upload.
+
+const canvas = document.getElementById("canvas");
+const context = canvas.getContext("2d");
+const penWidth = document.getElementById("pen-width");
+const statusLine = document.getElementById("status");
+const labelView = document.getElementById("label");
+const confidenceView = document.getElementById("confidence");
+const topkView = document.getElementById("topk");
+const preprocessedView = document.getElementById("preprocessed");
+const drop = document.getElementById("drop");
+const fileInput = document.getElementById("file");
+
+const strokes = [];
+let current = null;
+let backgroundImage = null;
+let pending = null;
+let requestNumber = 0;
+
+function mode() {
+  return document.querySelector("input[name=mode]:checked").value;
+}
+
+function canvasPoint(event) {
+  const box = canvas.getBoundingClientRect();
+  return [(event.clientX - box.left) * canvas.width / box.width, (event.clientY - box.top) * canvas.height / box.height];
+}
+
+function redraw() {
+  context.fillStyle = "#fff";
+  context.fillRect(0, 0, canvas.width, canvas.height);
+  if (backgroundImage) {
+    const scale = Math.min(canvas.width / backgroundImage.width, canvas.height / backgroundImage.height);
+    const w = backgroundImage.width * scale, h = backgroundImage.height * scale;
+    context.drawImage(backgroundImage, (canvas.width - w) / 2, (canvas.height - h) / 2, w, h);
+  }
+  context.strokeStyle = "#000";
+  context.lineCap = "round";
+  context.lineJoin = "round";
+  for (const stroke of strokes) {
+    context.lineWidth = stroke.width;
+    context.beginPath();
+    stroke.points.forEach(([x, y], i) => (i ? context.lineTo(x, y) : context.moveTo(x, y)));
+    if (stroke.points.length === 1) context.lineTo(stroke.points[0][0] + 0.1, stroke.points[0][1]);
+    context.stroke();
+  }
+}
+
+canvas.addEventListener("pointerdown", (event) => {
+  event.preventDefault();
+  canvas.setPointerCapture(event.pointerId);
+  current = { width: Number(penWidth.value) * (canvas.width / 320), points: [canvasPoint(event)] };
+  strokes.push(current);
+  redraw();
+});
+canvas.addEventListener("pointermove", (event) => {
+  if (!current) return;
+  current.points.push(canvasPoint(event));
+  redraw();
+  schedule(400);
+});
+function endStroke() {
+  if (!current) return;
+  current = null;
+  schedule(150);
+}
+canvas.addEventListener("pointerup", endStroke);
+canvas.addEventListener("pointercancel", endStroke);
+
+function schedule(delay) {
+  clearTimeout(pending);
+  pending = setTimeout(recognizeCanvas, delay);
+}
+
+function clearBoard() {
+  strokes.length = 0;
+  backgroundImage = null;
+  redraw();
+  showEmpty("Draw a letter to start.");
+}
+
+document.getElementById("clear").addEventListener("click", clearBoard);
+document.getElementById("undo").addEventListener("click", undo);
+function undo() {
+  if (strokes.length) strokes.pop();
+  else backgroundImage = null;
+  redraw();
+  if (strokes.length || backgroundImage) schedule(0);
+  else showEmpty("Draw a letter to start.");
+}
+document.addEventListener("keydown", (event) => {
+  if ((event.ctrlKey || event.metaKey) && event.key === "z") { event.preventDefault(); undo(); }
+});
+for (const radio of document.querySelectorAll("input[name=mode]")) {
+  radio.addEventListener("change", () => {
+    canvas.width = mode() === "word" ? 640 : 320;
+    canvas.classList.toggle("wide", mode() === "word");
+    canvas.setAttribute("aria-label", mode() === "word"
+      ? "Drawing area: write one word" : "Drawing area: draw one letter with a mouse, finger or pen");
+    clearBoard();
+    if (mode() === "word") statusLine.textContent = "Write a word.";
+  });
+}
+
+function showEmpty(message) {
+  statusLine.textContent = message;
+  labelView.textContent = "\u00a0";
+  labelView.classList.remove("rejected");
+  confidenceView.textContent = "";
+  topkView.replaceChildren();
+  preprocessedView.removeAttribute("src");
+}
+
+async function post(url, options) {
+  const number = ++requestNumber;
+  statusLine.textContent = "Reading\u2026";
+  let response, body;
+  try {
+    response = await fetch(url, { method: "POST", ...options });
+    body = await response.json();
+  } catch (error) {
+    if (number === requestNumber) statusLine.textContent = "Could not reach the server.";
+    return;
+  }
+  if (number !== requestNumber) return; // a newer drawing is already on its way
+  if (!response.ok) {
+    showEmpty(body.detail || body.error || `Error ${response.status}`);
+    return;
+  }
+  if (mode() === "word") showWord(body);
+  else showLetter(body.results ? body.results[0] : body);
+}
+
+function recognizeCanvas() {
+  if (!strokes.length && !backgroundImage) return;
+  const image = canvas.toDataURL("image/png");
+  const url = mode() === "word" ? "/api/v1/words" : "/api/v1/letters";
+  post(url, { headers: { "Content-Type": "application/json" }, body: JSON.stringify({ image, top_k: 5 }) });
+}
+
+function showLetter(result) {
+  preprocessedView.src = result.preprocessed;
+  topkView.replaceChildren(...result.top_k.map(({ label, probability }) => {
+    const item = document.createElement("li");
+    const name = document.createElement("span");
+    name.textContent = label;
+    const bar = document.createElement("span");
+    bar.className = "bar";
+    bar.setAttribute("role", "meter");
+    bar.setAttribute("aria-valuemin", "0");
+    bar.setAttribute("aria-valuemax", "100");
+    bar.setAttribute("aria-valuenow", String(Math.round(probability * 100)));
+    bar.setAttribute("aria-label", `${label}: ${Math.round(probability * 100)} percent`);
+    const fill = document.createElement("span");
+    fill.style.width = `${(probability * 100).toFixed(1)}%`;
+    bar.append(fill);
+    const value = document.createElement("span");
+    value.textContent = `${Math.round(probability * 100)}%`;
+    item.append(name, bar, value);
+    return item;
+  }));
+  if (result.rejected) {
+    labelView.textContent = "Not a letter";
+    labelView.classList.add("rejected");
+    confidenceView.textContent = "";
+    statusLine.textContent = result.reason;
+  } else {
+    labelView.textContent = result.label;
+    labelView.classList.remove("rejected");
+    confidenceView.textContent = `${Math.round(result.confidence * 100)}% sure`;
+    statusLine.textContent = `Read as \u201c${result.label}\u201d.`;
+  }
+}
+
+function showWord(result) {
+  labelView.classList.remove("rejected");
+  labelView.textContent = result.text || "\u00a0";
+  confidenceView.textContent = result.confidence !== undefined ? `${Math.round(result.confidence * 100)}% sure` : "";
+  topkView.replaceChildren(...(result.letters || []).map((letter) => {
+    const item = document.createElement("li");
+    item.className = "boxes";
+    item.textContent = `${letter.label}  box ${letter.box.join(", ")}  ${Math.round(letter.confidence * 100)}%`;
+    return item;
+  }));
+  preprocessedView.removeAttribute("src");
+  statusLine.textContent = result.text ? `Read as \u201c${result.text}\u201d.` : "No word found.";
+}
+
+function uploadFile(file) {
+  if (!file) return;
+  const reader = new FileReader();
+  reader.onload = () => {
+    const image = new Image();
+    image.onload = () => { strokes.length = 0; backgroundImage = image; redraw(); };
+    image.src = reader.result;
+  };
+  reader.readAsDataURL(file);
+  const form = new FormData();
+  form.append("file", file, file.name);
+  form.append("top_k", "5");
+  post(mode() === "word" ? "/api/v1/words" : "/api/v1/letters", { body: form });
+}
+
+fileInput.addEventListener("change", () => uploadFile(fileInput.files[0]));
+drop.addEventListener("dragover", (event) => { event.preventDefault(); drop.classList.add("over"); });
+drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+drop.addEventListener("drop", (event) => {
+  event.preventDefault();
+  drop.classList.remove("over");
+  uploadFile(event.dataTransfer.files[0]);
+});
+drop.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" || event.key === " ") { event.preventDefault(); fileInput.click(); }
+});
+
+redraw();

@@ -1,0 +1,128 @@
+"""The page in a real browser: Playwright drives Debian's chromium (headless) against a live server."""
+
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="needs playwright (dev extra)")
+expect = playwright_api.expect
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it)"),
+]
+SCREENSHOTS = Path(os.environ.get("LETTERS_SCREENSHOTS", "")) if os.environ.get("LETTERS_SCREENSHOTS") else None
+
+
+@pytest.fixture(scope="module")
+def server_url():
+    import uvicorn
+
+    from handwritten_letters.server.app import create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 20
+    while not server.started:
+        assert time.time() < deadline, "server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--disable-quic",
+        ])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture()
+def page(browser, server_url, tmp_path):
+    context = browser.new_context(viewport={"width": 1000, "height": 760})
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(server_url + "/")
+    yield page
+    context.close()
+    assert not errors, f"errors in the page: {errors}"  # CSP violations show up here too
+
+
+def draw(page, strokes):
+    """Strokes in a 0..1 box, drawn with the mouse on the canvas."""
+    box = page.locator("#canvas").bounding_box()
+    for stroke in strokes:
+        (x0, y0), rest = stroke[0], stroke[1:]
+        page.mouse.move(box["x"] + x0 * box["width"], box["y"] + y0 * box["height"])
+        page.mouse.down()
+        for x, y in rest:
+            page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=12)
+        page.mouse.up()
+
+
+def shot(page, name, tmp_path):
+    page.screenshot(path=str((SCREENSHOTS or tmp_path) / name), full_page=True)
+
+
+X_STROKES = [[(0.25, 0.2), (0.75, 0.8)], [(0.75, 0.2), (0.25, 0.8)]]
+
+
+def test_drawing_a_letter_shows_the_answer_live(page, tmp_path):
+    draw(page, X_STROKES)
+    expect(page.locator("#status")).to_contain_text("Read as", timeout=10_000)
+    assert page.locator("#label").text_content().strip() == "x"
+    assert page.locator("#topk li").count() == 5
+    assert page.locator("#preprocessed").get_attribute("src").startswith("data:image/png;base64,")
+    shot(page, "draw-letter.png", tmp_path)
+
+    page.click("#undo")
+    page.click("#clear")
+    assert page.locator("#status").text_content() == "Draw a letter to start."
+
+
+def test_uploading_a_file_shows_the_answer(page, tmp_path):
+    from test_server import letter_png
+
+    path = tmp_path / "a.png"
+    path.write_bytes(letter_png())
+    page.set_input_files("#file", str(path))
+    expect(page.locator("#status")).to_contain_text("Read as", timeout=10_000)
+    assert page.locator("#label").text_content().strip() == "a"
+    shot(page, "upload-letter.png", tmp_path)
+
+
+def test_a_scribble_is_shown_as_not_a_letter(page, tmp_path):
+    dots = [[(0.1 + 0.08 * i, 0.15 + 0.07 * (i % 5)), (0.11 + 0.08 * i, 0.16 + 0.07 * (i % 5))] for i in range(10)]
+    draw(page, dots)
+    expect(page.locator("#label")).to_have_text("Not a letter", timeout=10_000)
+    assert "not a letter" in page.locator("#status").text_content().lower()
+
+
+def test_phone_width_layout_keeps_every_control_reachable(browser, server_url, tmp_path):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    page.goto(server_url + "/")
+    for control in ("#canvas", "#pen-width", "#undo", "#clear", "#file"):
+        assert page.locator(control).count() == 1
+    canvas = page.locator("#canvas").bounding_box()
+    assert canvas["width"] <= 390 and canvas["x"] >= 0
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.tagName") in ("INPUT", "CANVAS", "BUTTON")
+    shot(page, "phone.png", tmp_path)
+    context.close()

@@ -1,0 +1,143 @@
+"""The JSON API: every route, status and limit, on the bundled model."""
+
+import base64
+import io
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image, ImageDraw
+
+from handwritten_letters.server.app import MAX_IMAGES_PER_REQUEST, create_app
+from handwritten_letters.server.limits import MAX_BODY_BYTES
+
+
+@pytest.fixture(scope="module")
+def client():
+    with TestClient(create_app()) as c:
+        yield c
+
+
+def letter_png(strokes=(((20, 90), (50, 10)), ((50, 10), (80, 90)), ((32, 58), (68, 58))), size=100) -> bytes:
+    """A drawn capital A, black on white."""
+    image = Image.new("L", (size + 20, size + 20), 255)
+    pen = ImageDraw.Draw(image)
+    for (x0, y0), (x1, y1) in strokes:
+        pen.line((x0 + 10, y0 + 10, x1 + 10, y1 + 10), fill=0, width=9)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def assert_json_error(response, status, error=None):
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error", "detail"} and body["detail"]
+    assert "Traceback" not in response.text
+    if error:
+        assert body["error"] == error
+
+
+def test_upload_reads_a_letter(client):
+    response = client.post("/api/v1/letters", files={"file": ("a.png", letter_png(), "image/png")})
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"label", "confidence", "top_k", "rejected", "reason", "preprocessed"}
+    assert body["label"] == "a" and not body["rejected"]
+    assert len(body["top_k"]) == 3 and body["top_k"][0]["label"] == "a"
+    assert 0 < body["confidence"] <= 1
+    seen = Image.open(io.BytesIO(base64.b64decode(body["preprocessed"].split(",", 1)[1])))
+    assert seen.size == (28, 28)
+
+
+def test_canvas_data_url_and_top_k(client):
+    url = "data:image/png;base64," + base64.b64encode(letter_png()).decode()
+    body = client.post("/api/v1/letters", json={"image": url, "top_k": 5}).json()
+    assert body["label"] == "a" and len(body["top_k"]) == 5
+
+
+def test_several_images_are_batched_in_order(client):
+    blank = io.BytesIO()
+    Image.new("L", (50, 50), 255).save(blank, "PNG")
+    files = [("file", ("a.png", letter_png(), "image/png")), ("file", ("blank.png", blank.getvalue(), "image/png"))]
+    results = client.post("/api/v1/letters", files=files).json()["results"]
+    assert [r["label"] for r in results] == ["a", None]
+    assert results[1]["rejected"] and "blank" in results[1]["reason"]
+
+
+def test_body_over_5_mb_is_413(client):
+    response = client.post("/api/v1/letters", files={"file": ("big.png", b"\0" * (MAX_BODY_BYTES + 1), "image/png")})
+    assert_json_error(response, 413, "payload_too_large")
+
+
+def test_random_bytes_are_415_whatever_the_file_name(client):
+    noise = np.random.default_rng(0).bytes(4000)
+    assert_json_error(client.post("/api/v1/letters", files={"file": ("x.png", noise, "image/png")}), 415)
+
+
+def test_corrupt_image_is_422(client):
+    assert_json_error(client.post("/api/v1/letters", files={"file": ("x.png", letter_png()[:300], "image/png")}),
+                      422, "corrupt_image")
+
+
+def test_huge_dimensions_are_refused_before_decoding(client):
+    from test_preprocess import huge_png
+
+    assert_json_error(client.post("/api/v1/letters", files={"file": ("x.png", huge_png(30000, 30000), "image/png")}),
+                      413, "image_too_large")
+
+
+@pytest.mark.parametrize("payload, error", [
+    ({"image": "data:image/png;base64,@@@"}, "invalid_base64"),
+    ({}, "no_image"),
+    ({"image": "x", "top_k": 99}, "invalid_request"),
+])
+def test_bad_json_requests_are_422(client, payload, error):
+    assert_json_error(client.post("/api/v1/letters", json=payload), 422, error)
+
+
+def test_other_content_types_are_415(client):
+    assert_json_error(client.post("/api/v1/letters", content=b"hello", headers={"content-type": "text/plain"}), 415)
+
+
+def test_too_many_images_is_413(client):
+    small = io.BytesIO()
+    Image.new("L", (8, 8), 255).save(small, "PNG")
+    files = [("file", (f"{i}.png", small.getvalue(), "image/png")) for i in range(MAX_IMAGES_PER_REQUEST + 1)]
+    assert_json_error(client.post("/api/v1/letters", files=files), 413, "too_many_images")
+
+
+def test_words_route_says_not_implemented(client):
+    assert_json_error(client.post("/api/v1/words", json={"image": "x"}), 501, "not_implemented")
+
+
+def test_model_info_and_health(client):
+    info = client.get("/api/v1/model").json()
+    assert info["classes"] == list("abcdefghijklmnopqrstuvwxyz")
+    assert info["temperature"] > 0 and "validation_accuracy" in info["accuracy"]
+    assert client.get("/health").json() == {"status": "ok"}
+
+
+def test_page_and_assets_are_served_with_security_headers(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "<canvas" in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert "unsafe-inline" not in page.headers["content-security-policy"]
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert "access-control-allow-origin" not in page.headers
+    assert "<script>" not in page.text and "style=" not in page.text  # nothing inline for the CSP to allow
+    for asset in ("app.js", "style.css"):
+        assert client.get(f"/static/{asset}").status_code == 200
+    assert_json_error(client.get("/static/..%2Fapp.py"), 404)
+    assert_json_error(client.get("/nowhere"), 404, "not_found")
+
+
+def test_openapi_schema_documents_the_api(client):
+    schema = client.get("/openapi.json").json()
+    assert {"/api/v1/letters", "/api/v1/words", "/api/v1/model", "/health"} <= set(schema["paths"])
+
+
+def test_cors_only_when_an_origin_is_configured():
+    with TestClient(create_app(cors_origins=["https://example.org"])) as c:
+        response = c.get("/health", headers={"origin": "https://example.org"})
+        assert response.headers["access-control-allow-origin"] == "https://example.org"
