@@ -74,3 +74,15 @@ def test_recognizer_on_exported_model_reads_held_out_arrays(exported, held_out):
 def test_wilson_interval_brackets_the_proportion():
     low, high = wilson_interval(930, 1000)
     assert low < 0.93 < high and high - low < 0.04
+
+
+@pytest.mark.slow
+def test_best_recipe_trains_and_exports_without_its_training_only_augmentation(letter_like_files, tmp_path):
+    from handwritten_letters.train import TrainConfig, train
+
+    result = train(TrainConfig(train_paths=[str(letter_like_files)], out_dir=str(tmp_path), recipe="best",
+                               epochs=2, batch_size=32, val_fraction=0.25, verbose=0))
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert run["recipe"]["augment"] and run["recipe"]["schedule"] == "cosine"
+    exported = export_onnx(result.best_model, tmp_path / "best.onnx")
+    assert exported.max_abs_difference < 1e-4  # random ops would make ONNX disagree (or fail to load)

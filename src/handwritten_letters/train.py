@@ -31,7 +31,7 @@ import keras
 
 from . import __version__, data
 from .errors import LettersError
-from .model import build_seed_model, compile_model
+from .recipes import RECIPES, build_training_model, variant
 
 BEST_MODEL = "Best_Model.keras"
 CHECKPOINT_DIR = "checkpoint"
@@ -42,12 +42,12 @@ HISTORY_COLUMNS = ["epoch", "accuracy", "loss", "val_accuracy", "val_loss", "lea
 class TrainConfig:
     train_paths: list[str]
     out_dir: str
+    recipe: str = "seed"  # see recipes.RECIPES
     val_fraction: float = 0.1
-    epochs: int = 25
+    epochs: int | None = None  # None: the recipe's
     batch_size: int = 128
     seed: int = 42
-    learning_rate: float = 1e-3
-    early_stopping_patience: int = 5
+    learning_rate: float | None = None  # None: the recipe's
     reduce_lr_patience: int = 2
     class_weight: str = "balanced"  # "balanced" or "none"
     limit: int | None = None  # use only this many images (stratified), for quick runs
@@ -125,8 +125,9 @@ class RunState(keras.callbacks.Callback):
             "history": self.history,
             "early_stopping": {"wait": self.early_stopping.wait, "best": _float_or_none(self.early_stopping.best),
                                "best_epoch": self.early_stopping.best_epoch},
-            "reduce_lr": {"wait": self.reduce_lr.wait, "best": _float_or_none(self.reduce_lr.best),
-                          "cooldown_counter": self.reduce_lr.cooldown_counter},
+            "reduce_lr": None if self.reduce_lr is None else {
+                "wait": self.reduce_lr.wait, "best": _float_or_none(self.reduce_lr.best),
+                "cooldown_counter": self.reduce_lr.cooldown_counter},
         }
         _atomic_write_text(checkpoint / "state.json", json.dumps(state, indent=1))
         for old in checkpoint.glob("epoch-*.keras"):
@@ -205,6 +206,12 @@ def train(config: TrainConfig) -> TrainResult:
     )
     fingerprint = _data_fingerprint(config)
     keras.utils.set_random_seed(config.seed)
+    if config.recipe not in RECIPES:
+        raise LettersError(f"unknown recipe {config.recipe!r}; expected one of {', '.join(RECIPES)}")
+    recipe = RECIPES[config.recipe]
+    if config.learning_rate is not None:
+        recipe = variant(recipe, learning_rate=config.learning_rate)
+    epochs = config.epochs or recipe.epochs
 
     state_path = out_dir / CHECKPOINT_DIR / "state.json"
     state = None
@@ -217,14 +224,16 @@ def train(config: TrainConfig) -> TrainResult:
     elif config.resume:
         raise LettersError(f"{out_dir}: nothing to resume (no {CHECKPOINT_DIR}/state.json)")
     else:
-        model = compile_model(build_seed_model(), config.learning_rate)
+        steps_per_epoch = -(-len(train_set) // config.batch_size)
+        model = build_training_model(recipe, steps_per_epoch, epochs)
 
     early_stopping = keras.callbacks.EarlyStopping(
-        monitor="val_accuracy", mode="max", patience=config.early_stopping_patience, restore_best_weights=True
+        monitor="val_accuracy", mode="max", patience=recipe.early_stopping_patience, restore_best_weights=True
     )
+    # the seed's plateau schedule; a cosine recipe schedules its learning rate in the optimizer
     reduce_lr = keras.callbacks.ReduceLROnPlateau(
         monitor="val_loss", factor=0.5, patience=config.reduce_lr_patience, min_lr=1e-5
-    )
+    ) if recipe.schedule == "plateau" else None
     history: list[dict] = []
     best = -1.0
     initial_epoch = 0
@@ -237,11 +246,14 @@ def train(config: TrainConfig) -> TrainResult:
             "wait": es["wait"], "best": es["best"], "best_epoch": es["best_epoch"],
             "best_weights": keras.models.load_model(out_dir / BEST_MODEL).get_weights(),
         })
-        _restore_on_train_begin(reduce_lr, rl)
+        if reduce_lr is not None:
+            _restore_on_train_begin(reduce_lr, rl)
     run_state = RunState(out_dir, early_stopping, reduce_lr, history, best)
 
     run_info = {
         "config": asdict(config),
+        "recipe": asdict(recipe),
+        "epochs": epochs,
         "data_sha256": fingerprint,
         "n_train": len(train_set),
         "n_validation": len(val_set),
@@ -257,15 +269,15 @@ def train(config: TrainConfig) -> TrainResult:
     interrupted = False
     previous_handler = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     try:
-        stopped_early = bool(state) and state["early_stopping"]["wait"] >= config.early_stopping_patience
-        if initial_epoch < config.epochs and not stopped_early:
+        stopped_early = bool(state) and state["early_stopping"]["wait"] >= recipe.early_stopping_patience
+        if initial_epoch < epochs and not stopped_early:
             model.fit(
                 train_set.images, train_set.labels,
                 validation_data=(val_set.images, val_set.labels),
-                epochs=config.epochs, initial_epoch=initial_epoch, batch_size=config.batch_size,
+                epochs=epochs, initial_epoch=initial_epoch, batch_size=config.batch_size,
                 class_weight=class_weight, shuffle=True, verbose=verbose,
                 # run_state last: it records the state the other callbacks reached this epoch
-                callbacks=[early_stopping, reduce_lr, run_state],
+                callbacks=[c for c in (early_stopping, reduce_lr, run_state) if c is not None],
             )
     except KeyboardInterrupt:
         interrupted = True
