@@ -44,6 +44,9 @@ MIN_CONTRAST = 0.15
 MIN_INK_PIXELS = 12
 MAX_PIECES = 4  # a letter has at most 2-3 (i, j, broken strokes); more is a scribble or text
 SOLID_FILL = 0.85
+EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
+FOUR_CONNECTED = ndimage.generate_binary_structure(2, 1)
+BACKGROUND_FLOOR = 0.1  # faint leftovers of paper texture and JPEG noise
 MAX_HOLES = 8  # a letter encloses at most 2 regions (B); sloppy strokes add a few tiny ones  # ink covering this share of its own box is a blot, not a letter
 
 ImageSource = Union[str, Path, bytes, Image.Image, np.ndarray]
@@ -145,29 +148,15 @@ def ink_map(grey: np.ndarray) -> tuple[np.ndarray | None, str | None]:
     return lookup[grey], None
 
 
-def clean_mask(ink: np.ndarray) -> tuple[np.ndarray, int]:
-    """Ink pixels without specks of noise, and how many pieces of ink remain."""
-    mask = ink > INK_THRESHOLD
-    labels, count = ndimage.label(mask, structure=np.ones((3, 3)))
-    if count == 0:
-        return mask, 0
-    areas = np.bincount(labels.ravel(), minlength=count + 1)
-    areas[0] = 0
-    keep = areas >= max(2.0, 0.02 * areas.max())
-    keep[0] = False
-    pieces = int((areas >= 0.1 * areas.max()).sum())
-    return keep[labels], pieces
-
-
 def _count_holes(mask: np.ndarray) -> int:
     """Background regions enclosed by ink: a letter has at most two (B), noise has hundreds."""
-    _, regions = ndimage.label(~np.pad(mask, 1))  # padding joins all outside background into one region
+    _, regions = ndimage.label(~np.pad(mask, 1), structure=FOUR_CONNECTED)  # padding joins all outside background into one region
     return max(regions - 1, 0)
 
 
 def _stroke_width(mask: np.ndarray) -> float:
     area = mask.sum()
-    perimeter = (mask & ~ndimage.binary_erosion(mask)).sum()
+    perimeter = (mask & ~ndimage.binary_erosion(mask, structure=FOUR_CONNECTED)).sum()
     return float(2.0 * area / max(perimeter, 1))
 
 
@@ -218,25 +207,36 @@ def preprocess_grey(grey: np.ndarray) -> Preprocessed:
     ink, reason = ink_map(grey)
     if ink is None:
         return Preprocessed(empty, reason)
-    mask, pieces = clean_mask(ink)
-    if mask.sum() < MIN_INK_PIXELS:
+    labels, count = ndimage.label(ink > INK_THRESHOLD, structure=EIGHT_CONNECTED)
+    areas = np.bincount(labels.ravel(), minlength=count + 1)
+    areas[0] = 0
+    largest = areas.max()
+    keep = areas >= max(2, 0.02 * largest)  # specks of noise go
+    keep[0] = False
+    pieces = int((areas >= 0.1 * largest).sum()) if count else 0
+    kept = keep[labels]
+    if kept.sum() < MIN_INK_PIXELS:
         return Preprocessed(empty, "blank image: too little ink for a letter")
     if pieces > MAX_PIECES:
         return Preprocessed(empty, f"not a letter: {pieces} separate pieces of ink", pieces)
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    rows, cols = np.flatnonzero(kept.any(axis=1)), np.flatnonzero(kept.any(axis=0))
     top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
     box = (int(left), int(top), int(right), int(bottom))
-    box_area = (bottom - top) * (right - left)
-    holes = _count_holes(mask[top:bottom, left:right])
-    if holes > MAX_HOLES:
-        return Preprocessed(empty, f"not a letter: a texture or noise ({holes} holes in the ink)", pieces, box)
-    squarish = min(bottom - top, right - left) >= 0.4 * max(bottom - top, right - left)
-    if box_area >= 400 and squarish and mask[top:bottom, left:right].mean() > SOLID_FILL:
-        return Preprocessed(empty, "not a letter: a solid block of ink", pieces, box)
-    # keep antialiased edges next to kept strokes, drop everything else (noise, background)
-    near_strokes = ndimage.binary_dilation(mask[top:bottom, left:right], iterations=2)
-    cropped = np.where(near_strokes, ink[top:bottom, left:right], 0.0)
-    work = _normalise_stroke(_fit_square(cropped))
+    crop_mask = kept[top:bottom, left:right]
+    height, width = crop_mask.shape
+    fill = crop_mask.mean()
+    if fill > 0.45:  # only dense ink can be a blot or a texture; letters are mostly paper
+        holes = _count_holes(crop_mask)
+        if holes > MAX_HOLES:
+            return Preprocessed(empty, f"not a letter: a texture or noise ({holes} holes in the ink)", pieces, box)
+        squarish = min(height, width) >= 0.4 * max(height, width)
+        if height * width >= 400 and squarish and fill > SOLID_FILL:
+            return Preprocessed(empty, "not a letter: a solid block of ink", pieces, box)
+    # keep strokes and their antialiased edges; drop removed specks and the faint background
+    crop = ink[top:bottom, left:right]
+    dropped = (labels[top:bottom, left:right] > 0) & ~crop_mask
+    crop = np.where(dropped, 0.0, np.clip((crop - BACKGROUND_FLOOR) * (1.0 / (1.0 - BACKGROUND_FLOOR)), 0.0, 1.0))
+    work = _normalise_stroke(_fit_square(crop))
     return Preprocessed(_to_model_size(work), None, pieces, box)
 
 
