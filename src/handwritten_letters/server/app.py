@@ -111,7 +111,8 @@ def create_app(model_path: str | Path | None = None, cors_origins: list[str] | N
     origins = cors_origins if cors_origins is not None else [
         o for o in os.environ.get("LETTERS_CORS_ORIGINS", "").split(",") if o
     ]
-    recognizer = Recognizer(model_path)
+    # one ONNX Runtime thread per request: concurrency comes from serving requests in parallel
+    recognizer = Recognizer(model_path, threads=1)
     app = FastAPI(
         title="handwritten-letters", version=__version__,
         description="Read handwritten letters a-z. Upload images or send canvas drawings as data URLs.",
