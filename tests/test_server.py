@@ -107,10 +107,6 @@ def test_too_many_images_is_413(client):
     assert_json_error(client.post("/api/v1/letters", files=files), 413, "too_many_images")
 
 
-def test_words_route_says_not_implemented(client):
-    assert_json_error(client.post("/api/v1/words", json={"image": "x"}), 501, "not_implemented")
-
-
 def test_model_info_and_health(client):
     info = client.get("/api/v1/model").json()
     assert info["classes"] == list("abcdefghijklmnopqrstuvwxyz")

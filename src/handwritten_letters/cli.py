@@ -173,6 +173,49 @@ def predict(
 
 
 @app.command()
+def read(
+    images: List[Path] = typer.Argument(..., help="Images of handwritten words or lines."),
+    model: Optional[Path] = typer.Option(None, help="ONNX model (default: the bundled model)."),
+    lexicon: Optional[Path] = typer.Option(None, help="Word list, one word a line (default: English, GCIDE)."),
+    no_lexicon: bool = typer.Option(False, "--no-lexicon", help="Report the raw reading only."),
+    output_format: str = typer.Option("text", "--format", help="text or json (lines, words, letters, boxes)."),
+):
+    """Read handwritten words and lines. Shows the raw reading too when the lexicon changed it."""
+    import json
+
+    from .errors import ImageError
+    from .recognize import Recognizer
+    from .segment import Lexicon, read_text
+
+    if output_format not in ("text", "json"):
+        raise LettersError(f"--format: expected text or json, got {output_format!r}")
+    if lexicon and no_lexicon:
+        raise LettersError("--lexicon and --no-lexicon cannot be used together")
+    recognizer = Recognizer(model)
+    words = None if no_lexicon else (Lexicon.from_file(lexicon) if lexicon else Lexicon.english())
+    failures, results = 0, []
+    for path in images:
+        try:
+            reading = read_text(path, recognizer, words, name=str(path))
+        except ImageError as exc:
+            failures += 1
+            typer.echo(f"error: {exc}", err=True)
+            results.append({"path": str(path), "error": str(exc)})
+            continue
+        if output_format == "json":
+            results.append({"path": str(path), **reading.to_dict()})
+        else:
+            shown = reading.text if reading.lines else f"({reading.reason})"
+            if words is not None and reading.raw_text != reading.text:
+                shown += f"    [without lexicon: {reading.raw_text}]"
+            typer.echo(f"{path}\t{shown}" if len(images) > 1 else shown)
+    if output_format == "json":
+        typer.echo(json.dumps(results if len(images) > 1 else results[0], indent=1))
+    if failures:
+        raise typer.Exit(1)
+
+
+@app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, min=1, max=65535),

@@ -235,9 +235,21 @@ def preprocess_grey(grey: np.ndarray) -> Preprocessed:
     # keep strokes and their antialiased edges; drop removed specks and the faint background
     crop = ink[top:bottom, left:right]
     dropped = (labels[top:bottom, left:right] > 0) & ~crop_mask
-    crop = np.where(dropped, 0.0, np.clip((crop - BACKGROUND_FLOOR) * (1.0 / (1.0 - BACKGROUND_FLOOR)), 0.0, 1.0))
-    work = _normalise_stroke(_fit_square(crop))
-    return Preprocessed(_to_model_size(work), None, pieces, box)
+    return Preprocessed(ink_to_model_input(np.where(dropped, 0.0, crop)), None, pieces, box)
+
+
+def ink_to_model_input(crop: np.ndarray) -> np.ndarray:
+    """A crop of ink around one letter (1 = ink) -> the model's 28x28 uint8 input.
+
+    Shared by single letters and by the letters cut out of words (``segment``).
+    """
+    crop = np.clip((crop - BACKGROUND_FLOOR) * (1.0 / (1.0 - BACKGROUND_FLOOR)), 0.0, 1.0)
+    return _to_model_size(_normalise_stroke(_fit_square(crop)))
+
+
+def load_ink(source: ImageSource, name: str = "image") -> tuple[np.ndarray | None, str | None]:
+    """Decode an image and return its ink map (1 = ink, background removed), or why there is none."""
+    return ink_map(grey_levels(open_image(source, name)))
 
 
 def preprocess(source: ImageSource, name: str = "image") -> Preprocessed:

@@ -27,6 +27,7 @@ from ..errors import CorruptImageError, ImageError, ImageTooLargeError, Unsuppor
 from ..labels import CLASS_NAMES
 from ..preprocess import preprocess
 from ..recognize import Prediction, Recognizer
+from ..segment import Lexicon, read_text
 from .limits import MAX_BODY_BYTES, BodySizeLimit, SecurityHeaders
 
 MAX_IMAGES_PER_REQUEST = 64
@@ -197,11 +198,38 @@ def create_app(model_path: str | Path | None = None, cors_origins: list[str] | N
         results = [LetterResult(**p.to_dict(), preprocessed=png_data_url(p.pixels)) for p in predictions]
         return results[0] if len(results) == 1 else LettersResponse(results=results)
 
-    @app.post("/api/v1/words", responses={501: {"model": ErrorBody}})
-    async def read_words(request: Request):
-        """Read a handwritten word or line (not available yet: letters only for now)."""
-        raise ApiError(501, "not_implemented",
-                       "reading words is not available in this version; send single letters to /api/v1/letters")
+    lexicon_holder: dict[str, Lexicon] = {}
+
+    def english() -> Lexicon:
+        if "en" not in lexicon_holder:  # loaded on first use: most requests are single letters
+            lexicon_holder["en"] = Lexicon.english()
+        return lexicon_holder["en"]
+
+    def read_all(files: list[tuple[str, bytes]], use_lexicon: bool) -> list[dict]:
+        results = []
+        for name, content in files:
+            try:
+                reading = read_text(content, recognizer, english() if use_lexicon else None, name=name)
+            except ImageError as exc:
+                status, error = _error_status(exc)
+                raise ApiError(status, error, str(exc)) from None
+            results.append(reading.to_dict())
+        return results
+
+    @app.post("/api/v1/words", responses=ERROR_RESPONSES, openapi_extra={"requestBody": {"content": {
+        "multipart/form-data": {"schema": {"type": "object", "properties": {
+            "file": {"type": "array", "items": {"type": "string", "format": "binary"}}}}},
+        "application/json": {"schema": ImagePayload.model_json_schema()},
+    }, "required": True}})
+    async def read_words(request: Request, lexicon: bool = True):
+        """Read handwritten words and lines: text, plus lines -> words -> letters with boxes and top-k.
+
+        ``?lexicon=false`` gives the raw reading; otherwise an English word list re-ranks it and
+        ``raw_text`` keeps the reading without it. Several images give ``{"results": [...]}``.
+        """
+        files, _ = await read_images(request)
+        results = await run_in_threadpool(read_all, files, lexicon)
+        return results[0] if len(results) == 1 else {"results": results}
 
     @app.get("/api/v1/model", response_model=ModelInfo)
     async def model_info() -> ModelInfo:

@@ -167,7 +167,7 @@ function showLetter(result) {
     statusLine.textContent = result.reason;
   } else {
     labelView.textContent = result.label;
-    labelView.classList.remove("rejected");
+    labelView.classList.remove("rejected", "word");
     confidenceView.textContent = `${Math.round(result.confidence * 100)}% sure`;
     statusLine.textContent = `Read as \u201c${result.label}\u201d.`;
   }
@@ -175,16 +175,28 @@ function showLetter(result) {
 
 function showWord(result) {
   labelView.classList.remove("rejected");
+  labelView.classList.add("word");
   labelView.textContent = result.text || "\u00a0";
-  confidenceView.textContent = result.confidence !== undefined ? `${Math.round(result.confidence * 100)}% sure` : "";
-  topkView.replaceChildren(...(result.letters || []).map((letter) => {
+  const words = result.lines.flatMap((line) => line.words);
+  const sure = words.length ? words.reduce((p, w) => p * w.confidence, 1) : 0;
+  confidenceView.textContent = words.length ? `${Math.round(sure * 100)}% sure` : "";
+  topkView.replaceChildren(...words.flatMap((word) => word.letters).map((letter) => {
     const item = document.createElement("li");
     item.className = "boxes";
-    item.textContent = `${letter.label}  box ${letter.box.join(", ")}  ${Math.round(letter.confidence * 100)}%`;
+    item.textContent = `${letter.label}  ${Math.round(letter.confidence * 100)}%  box ${letter.box.join(", ")}`;
     return item;
   }));
   preprocessedView.removeAttribute("src");
-  statusLine.textContent = result.text ? `Read as \u201c${result.text}\u201d.` : "No word found.";
+  redraw();
+  context.strokeStyle = "#2f6fde";
+  context.lineWidth = 2;
+  for (const letter of backgroundImage ? [] : words.flatMap((word) => word.letters)) {
+    const [left, top, right, bottom] = letter.box;
+    context.strokeRect(left, top, right - left, bottom - top);
+  }
+  if (!result.text) statusLine.textContent = result.reason || "No word found.";
+  else if (result.raw_text !== result.text) statusLine.textContent = `Read as \u201c${result.text}\u201d (without the word list: \u201c${result.raw_text}\u201d).`;
+  else statusLine.textContent = `Read as \u201c${result.text}\u201d.`;
 }
 
 function uploadFile(file) {

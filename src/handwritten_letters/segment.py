@@ -1,0 +1,380 @@
+"""Read handwritten words and lines: segmentation, recognition-driven decoding, optional lexicon.
+
+1. Binarize with the recognizer's own ink map (same polarity handling), drop specks.
+2. Lines from the horizontal projection; thin bands (i-dots, accents) join their nearest line.
+3. Pieces of ink (connected components) per line; pieces that overlap horizontally are one
+   blob (the dot of an i or j, a broken stroke). Word gaps come from the line's gap statistics.
+4. Wide blobs get candidate cuts at minima of their vertical projection (touching letters).
+5. No single segmentation is trusted: a beam search over the cut points scores every way of
+   grouping consecutive pieces into letters with the letter model's calibrated probabilities,
+   so touching and broken letters are resolved by what reads best. Small pieces the model
+   does not read as a letter may be dropped as noise.
+6. An optional lexicon re-ranks the beam's readings; both readings are reported.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+
+from .labels import CLASS_NAMES
+from .preprocess import INK_THRESHOLD, ImageSource, ink_to_model_input, load_ink
+from .recognize import Recognizer
+
+MAX_PIECES_PER_LETTER = 4
+BEAM_WIDTH = 8
+MAX_LETTER_WIDTH = 1.5  # x line height: wider groups are not one letter
+MIN_CUT_SPACING = 0.15  # x line height between cuts of a touching blob
+CUT_DEPTH = 0.8  # a cut column holds at most this share of the blob's median column ink
+WORD_GAP = 0.45  # x line height: a wider gap is a space between words
+NOISE_HEIGHT = 0.25  # x line height: smaller pieces may be noise
+SKIP_NOISE = np.log(0.2)  # score of dropping a small piece as noise
+SMALL_LETTER_PENALTY = np.log(0.05)
+LETTER_BONUS = 0.8  # nats per letter: without it, fewer (merged) letters always score higher
+WIDE_PENALTY = 3.0  # per line height beyond one: one letter is rarely wider than the line is high
+CUT_BASE, CUT_INK = 0.8, 10.0  # cost of cutting through ink: a base plus per line height of ink cut
+GAP_PENALTY = 15.0  # per line height of empty columns inside one letter: separate blobs are rarely one letter
+LEXICON_MARGIN = 1.2  # nats per letter the lexicon word may lose against the raw reading
+
+
+@dataclass
+class LetterReading:
+    label: str
+    confidence: float
+    top_k: list[tuple[str, float]]
+    box: tuple[int, int, int, int]  # left, top, right, bottom in the image
+
+
+@dataclass
+class WordReading:
+    text: str
+    raw_text: str  # the reading without the lexicon
+    confidence: float  # probability that every letter is right (product of letter confidences)
+    box: tuple[int, int, int, int]
+    letters: list[LetterReading] = field(default_factory=list)
+
+
+@dataclass
+class LineReading:
+    words: list[WordReading]
+    box: tuple[int, int, int, int]
+
+    @property
+    def text(self) -> str:
+        return " ".join(w.text for w in self.words)
+
+    @property
+    def raw_text(self) -> str:
+        return " ".join(w.raw_text for w in self.words)
+
+
+@dataclass
+class TextReading:
+    lines: list[LineReading]
+    reason: str | None = None  # why nothing was read, when nothing was
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+    @property
+    def raw_text(self) -> str:
+        return "\n".join(line.raw_text for line in self.lines)
+
+    def to_dict(self) -> dict:
+        return {
+            "text": self.text, "raw_text": self.raw_text, "reason": self.reason,
+            "lines": [{
+                "text": line.text, "box": list(line.box),
+                "words": [{
+                    "text": w.text, "raw_text": w.raw_text, "confidence": round(w.confidence, 6), "box": list(w.box),
+                    "letters": [{"label": l.label, "confidence": round(l.confidence, 6), "box": list(l.box),
+                                 "top_k": [{"label": k, "probability": round(p, 6)} for k, p in l.top_k]}
+                                for l in w.letters],
+                } for w in line.words],
+            } for line in self.lines],
+        }
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance: insertions, deletions and substitutions to turn ``a`` into ``b``."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+# --------------------------------------------------------------------------- lexicon
+
+
+class Lexicon:
+    """Words grouped by length as letter-index arrays, for vectorised scoring against a reading."""
+
+    def __init__(self, words):
+        by_length: dict[int, list[str]] = {}
+        for word in {w.strip().lower() for w in words}:
+            if word and word.isascii() and word.isalpha():
+                by_length.setdefault(len(word), []).append(word)
+        self.words = {n: sorted(ws) for n, ws in by_length.items()}
+        self.codes = {n: np.array([[ord(c) - 97 for c in w] for w in ws]) for n, ws in self.words.items()}
+
+    def __len__(self) -> int:
+        return sum(len(ws) for ws in self.words.values())
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "Lexicon":
+        from .errors import LettersError
+
+        try:
+            lexicon = cls(Path(path).read_text(encoding="utf-8", errors="replace").split())
+        except OSError as exc:
+            raise LettersError(f"{path}: cannot read lexicon ({exc.strerror or exc})") from None
+        if not len(lexicon):
+            raise LettersError(f"{path}: no words (expected one word of letters a-z per line)")
+        return lexicon
+
+    @classmethod
+    def english(cls) -> "Lexicon":
+        """GCIDE (GNU Collaborative International Dictionary of English) words, via `english-words`."""
+        from english_words import get_english_words_set
+
+        return cls(get_english_words_set(["gcide"], lower=True, alpha=True))
+
+    def best(self, log_probabilities: np.ndarray) -> tuple[str, float] | None:
+        """The word of this length whose letters the model finds most likely, and that score."""
+        codes = self.codes.get(len(log_probabilities))
+        if codes is None:
+            return None
+        scores = log_probabilities[np.arange(len(log_probabilities)), codes].sum(axis=1)
+        best = int(np.argmax(scores))
+        return self.words[len(log_probabilities)][best], float(scores[best])
+
+
+# --------------------------------------------------------------------------- segmentation
+
+
+@dataclass
+class Piece:
+    """An atom of ink: part of a blob between two cut points."""
+
+    mask: np.ndarray  # boolean, within ``box``
+    box: tuple[int, int, int, int]  # left, top, right, bottom
+    cut_cost: float = 0.0  # cost of separating this piece from the previous one (0: they never touched)
+
+    @property
+    def height(self) -> int:
+        return self.box[3] - self.box[1]
+
+
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    padded = np.concatenate([[False], flags, [False]])
+    edges = np.flatnonzero(padded[1:] != padded[:-1])
+    return list(zip(edges[::2], edges[1::2]))
+
+
+def find_lines(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Row bands holding text; thin bands (dots, accents) join the nearest tall band."""
+    bands = _runs(mask.any(axis=1))
+    if not bands:
+        return []
+    tallest = max(b - a for a, b in bands)
+    tall = [band for band in bands if band[1] - band[0] >= 0.4 * tallest]
+    merged = {band: [band[0], band[1]] for band in tall}
+    for a, b in bands:
+        if (a, b) in merged:
+            continue
+        nearest = min(tall, key=lambda t: min(abs(a - t[1]), abs(t[0] - b)))
+        merged[nearest][0], merged[nearest][1] = min(merged[nearest][0], a), max(merged[nearest][1], b)
+    return sorted((a, b) for a, b in merged.values())
+
+
+def _blobs(labels: np.ndarray, slices, ids: list[int]) -> list[list[int]]:
+    """Group components that overlap horizontally (i-dots, broken strokes) into blobs, left to right."""
+    spans = sorted(((slices[i - 1][1].start, slices[i - 1][1].stop, i) for i in ids))
+    blobs: list[list] = []
+    for left, right, i in spans:
+        if blobs:
+            b_left, b_right, members = blobs[-1]
+            overlap = min(right, b_right) - max(left, b_left)
+            if overlap >= 0.5 * min(right - left, b_right - b_left):
+                blobs[-1] = [min(left, b_left), max(right, b_right), members + [i]]
+                continue
+        blobs.append([left, right, [i]])
+    return [members for _, _, members in blobs]
+
+
+def _cut_points(profile: np.ndarray, line_height: int) -> list[int]:
+    """Columns where touching letters may join: low minima of the vertical projection."""
+    width = len(profile)
+    spacing = max(2, int(MIN_CUT_SPACING * line_height))
+    if width < 2 * spacing or width < 0.6 * line_height:
+        return []
+    smooth = np.convolve(profile, np.ones(3) / 3, mode="same")
+    low = CUT_DEPTH * np.median(smooth[smooth > 0]) if (smooth > 0).any() else 0
+    candidates = [c for c in range(spacing, width - spacing)
+                  if smooth[c] <= low and smooth[c] <= smooth[c - 1] and smooth[c] <= smooth[c + 1]]
+    cuts: list[int] = []
+    for c in sorted(candidates, key=lambda c: smooth[c]):
+        if all(abs(c - other) >= spacing for other in cuts):
+            cuts.append(c)
+    return sorted(cuts)
+
+
+def _pieces_of_blob(labels: np.ndarray, members: list[int], line_height: int) -> list[Piece]:
+    blob_mask = np.isin(labels, members)
+    rows, cols = np.flatnonzero(blob_mask.any(axis=1)), np.flatnonzero(blob_mask.any(axis=0))
+    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    local = blob_mask[top:bottom, left:right]
+    profile = local.sum(axis=0)
+    cuts = [0, *_cut_points(profile, line_height), right - left]
+    pieces = []
+    for start, stop in zip(cuts[:-1], cuts[1:]):
+        cut_cost = 0.0 if start == 0 else CUT_BASE + CUT_INK * profile[start] / line_height
+        part = np.zeros_like(local)
+        part[:, start:stop] = local[:, start:stop]
+        r = np.flatnonzero(part.any(axis=1))
+        if r.size:
+            box = (int(left + start), int(top + r[0]), int(left + stop), int(top + r[-1] + 1))
+            pieces.append(Piece(part[r[0] : r[-1] + 1, start:stop], box, cut_cost))
+    return pieces
+
+
+def _empty_columns(pieces: list[Piece]) -> int:
+    """Columns between the pieces of a group that no piece covers."""
+    left = min(p.box[0] for p in pieces)
+    covered = np.zeros(max(p.box[2] for p in pieces) - left, dtype=bool)
+    for p in pieces:
+        covered[p.box[0] - left : p.box[2] - left] = True
+    return int((~covered).sum())
+
+
+def _union(pieces: list[Piece], ink: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    left = min(p.box[0] for p in pieces)
+    top = min(p.box[1] for p in pieces)
+    right = max(p.box[2] for p in pieces)
+    bottom = max(p.box[3] for p in pieces)
+    mask = np.zeros((bottom - top, right - left), dtype=bool)
+    for p in pieces:
+        mask[p.box[1] - top : p.box[3] - top, p.box[0] - left : p.box[2] - left] |= p.mask
+    near = ndimage.binary_dilation(mask, iterations=1)  # keep antialiased edges
+    return np.where(near, ink[top:bottom, left:right], 0.0), (left, top, right, bottom)
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+@dataclass(order=True)
+class _Path:
+    score: float
+    letters: tuple = ()  # (start, stop) piece ranges that form letters
+
+
+def _decode_word(pieces: list[Piece], ink: np.ndarray, line_height: int, recognizer: Recognizer,
+                 lexicon: Lexicon | None, top_k: int) -> WordReading | None:
+    n = len(pieces)
+    groups = [(i, j) for i in range(n) for j in range(i + 1, min(n, i + MAX_PIECES_PER_LETTER) + 1)]
+    crops = {}
+    for i, j in groups:
+        crop, box = _union(pieces[i:j], ink)
+        if box[2] - box[0] <= MAX_LETTER_WIDTH * line_height or j == i + 1:
+            crops[(i, j)] = (crop, box)
+    keys = list(crops)
+    probabilities = recognizer.predict_arrays(np.stack([ink_to_model_input(crops[k][0]) for k in keys]))
+    log_p = np.log(np.clip(probabilities, 1e-12, 1.0))
+    letter_score = {}
+    for k, lp in zip(keys, log_p):
+        box = crops[k][1]
+        small = (box[3] - box[1]) < NOISE_HEIGHT * line_height
+        gaps = _empty_columns(pieces[k[0] : k[1]]) / line_height
+        wide = max(0.0, (box[2] - box[0]) / line_height - 1.0)
+        cut_after = pieces[k[1]].cut_cost if k[1] < n else 0.0
+        letter_score[k] = (float(lp.max()) + LETTER_BONUS + (SMALL_LETTER_PENALTY if small else 0.0)
+                           - GAP_PENALTY * gaps - WIDE_PENALTY * wide - cut_after)
+
+    beams: list[list[_Path]] = [[] for _ in range(n + 1)]
+    beams[0] = [_Path(0.0)]
+    for i in range(n):
+        for path in beams[i]:
+            if pieces[i].height < NOISE_HEIGHT * line_height:  # may be noise: drop it
+                beams[i + 1].append(_Path(path.score + SKIP_NOISE, path.letters))
+            for j in range(i + 1, min(n, i + MAX_PIECES_PER_LETTER) + 1):
+                if (i, j) in letter_score:
+                    beams[j].append(_Path(path.score + letter_score[(i, j)], path.letters + ((i, j),)))
+        for j in range(i + 1, n + 1):
+            beams[j] = heapq.nlargest(BEAM_WIDTH, beams[j])
+    finals = [p for p in beams[n] if p.letters]
+    if not finals:
+        return None
+    best = max(finals)
+    index = {k: row for row, k in enumerate(keys)}
+    raw = "".join(CLASS_NAMES[int(probabilities[index[k]].argmax())] for k in best.letters)
+    chosen_path, chosen_text = best, raw
+    if lexicon is not None:
+        candidates = []
+        for path in finals:
+            found = lexicon.best(log_p[[index[k] for k in path.letters]])
+            if found:
+                word, word_score = found
+                raw_part = sum(float(log_p[index[k]].max()) for k in path.letters)
+                candidates.append((path.score - raw_part + word_score, word, path))
+        if candidates:
+            score, word, path = max(candidates, key=lambda c: c[0])
+            if score >= best.score - LEXICON_MARGIN * len(best.letters):
+                chosen_path, chosen_text = path, word
+    letters = []
+    for k, label in zip(chosen_path.letters, chosen_text):
+        p = probabilities[index[k]]
+        order = np.argsort(-p)[:top_k]
+        letters.append(LetterReading(label, float(p[CLASS_NAMES.index(label)]),
+                                     [(CLASS_NAMES[c], float(p[c])) for c in order], crops[k][1]))
+    boxes = np.array([l.box for l in letters])
+    box = (int(boxes[:, 0].min()), int(boxes[:, 1].min()), int(boxes[:, 2].max()), int(boxes[:, 3].max()))
+    confidence = float(np.prod([l.confidence for l in letters]))
+    return WordReading(chosen_text, raw, confidence, box, letters)
+
+
+def read_text(source: ImageSource, recognizer: Recognizer, lexicon: Lexicon | None = None,
+              top_k: int = 3, name: str = "image") -> TextReading:
+    """Read the handwritten text in an image: lines of words of letters, each with a box."""
+    ink, reason = load_ink(source, name)
+    if ink is None:
+        return TextReading([], reason)
+    mask = ink > INK_THRESHOLD
+    labels, count = ndimage.label(mask, structure=np.ones((3, 3)))
+    if count == 0:
+        return TextReading([], "no ink found")
+    areas = np.bincount(labels.ravel(), minlength=count + 1)
+    areas[0] = 0
+    speck = areas < max(4, 0.02 * areas.max())
+    speck[0] = True
+    labels[speck[labels]] = 0
+    slices = ndimage.find_objects(labels)
+    lines = []
+    for top, bottom in find_lines(labels > 0):
+        ids = [i + 1 for i, s in enumerate(slices)
+               if s is not None and top <= (s[0].start + s[0].stop) / 2 < bottom]
+        if not ids:
+            continue
+        line_height = max(1, int(np.median([slices[i - 1][0].stop - slices[i - 1][0].start for i in ids]) * 1.15))
+        blob_groups = _blobs(labels, slices, ids)
+        blob_boxes = [(min(slices[i - 1][1].start for i in g), max(slices[i - 1][1].stop for i in g)) for g in blob_groups]
+        words, current = [], []
+        for index, group in enumerate(blob_groups):
+            if current and blob_boxes[index][0] - blob_boxes[index - 1][1] > WORD_GAP * line_height:
+                words.append(current)
+                current = []
+            current.extend(_pieces_of_blob(labels, group, line_height))
+        words.append(current)
+        readings = [w for w in (_decode_word(p, ink, line_height, recognizer, lexicon, top_k) for p in words if p) if w]
+        if readings:
+            boxes = np.array([w.box for w in readings])
+            lines.append(LineReading(readings, (int(boxes[:, 0].min()), int(boxes[:, 1].min()),
+                                                int(boxes[:, 2].max()), int(boxes[:, 3].max()))))
+    return TextReading(lines, None if lines else "no letters found")
