@@ -129,12 +129,15 @@ def compose_word(word, gap, rng):
 def test_composed_words_with_clear_gaps_are_read(recognizer):
     rng = np.random.default_rng(5)
     words = ["quick", "brown", "jumps", "machine", "python", "reading", "world", "simple"]
-    errors = total = 0
+    raw_errors = lexicon_errors = total = 0
+    lexicon = Lexicon.english()
     for word in words:
-        text = read_text(compose_word(word, 6, rng), recognizer, lexicon=None).text
-        errors += sum(a != b for a, b in zip(text, word)) + abs(len(text) - len(word))
+        reading = read_text(compose_word(word, 6, rng), recognizer, lexicon=lexicon)
+        raw_errors += edit_distance(reading.raw_text, word)
+        lexicon_errors += edit_distance(reading.text, word)
         total += len(word)
-    assert errors / total < 0.15
+    assert raw_errors / total < 0.2  # single letters alone are ~93% right: errors here are l/i, g/q...
+    assert lexicon_errors <= raw_errors
 
 
 def png_bytes(image):
