@@ -31,7 +31,7 @@ import keras
 
 from . import __version__, data
 from .errors import LettersError
-from .recipes import RECIPES, build_training_model, variant
+from .recipes import RECIPES, Recipe, build_training_model, variant
 
 BEST_MODEL = "Best_Model.keras"
 CHECKPOINT_DIR = "checkpoint"
@@ -42,7 +42,7 @@ HISTORY_COLUMNS = ["epoch", "accuracy", "loss", "val_accuracy", "val_loss", "lea
 class TrainConfig:
     train_paths: list[str]
     out_dir: str
-    recipe: str = "seed"  # see recipes.RECIPES
+    recipe: str | Recipe = "seed"  # a name in recipes.RECIPES, or a Recipe (ablations)
     val_fraction: float = 0.1
     epochs: int | None = None  # None: the recipe's
     batch_size: int = 128
@@ -206,9 +206,12 @@ def train(config: TrainConfig) -> TrainResult:
     )
     fingerprint = _data_fingerprint(config)
     keras.utils.set_random_seed(config.seed)
-    if config.recipe not in RECIPES:
+    if isinstance(config.recipe, Recipe):
+        recipe = config.recipe
+    elif config.recipe in RECIPES:
+        recipe = RECIPES[config.recipe]
+    else:
         raise LettersError(f"unknown recipe {config.recipe!r}; expected one of {', '.join(RECIPES)}")
-    recipe = RECIPES[config.recipe]
     if config.learning_rate is not None:
         recipe = variant(recipe, learning_rate=config.learning_rate)
     epochs = config.epochs or recipe.epochs

@@ -78,6 +78,13 @@ class ErrorBody(BaseModel):
     detail: str
 
 
+# Both routes read their body themselves (multipart files or JSON data URLs); this documents it.
+IMAGE_REQUEST_BODY = {"requestBody": {"content": {
+    "multipart/form-data": {"schema": {"type": "object", "properties": {
+        "file": {"type": "array", "items": {"type": "string", "format": "binary"}}}}},
+    "application/json": {"schema": ImagePayload.model_json_schema()},
+}, "required": True}}
+
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (413, 415, 422)
 }
@@ -183,11 +190,7 @@ def create_app(model_path: str | Path | None = None, cors_origins: list[str] | N
         return recognizer.predict_preprocessed(items, top_k)
 
     @app.post("/api/v1/letters", response_model=LetterResult | LettersResponse, responses=ERROR_RESPONSES,
-              openapi_extra={"requestBody": {"content": {
-                  "multipart/form-data": {"schema": {"type": "object", "properties": {
-                      "file": {"type": "array", "items": {"type": "string", "format": "binary"}}}}},
-                  "application/json": {"schema": ImagePayload.model_json_schema()},
-              }, "required": True}})
+              openapi_extra=IMAGE_REQUEST_BODY)
     async def read_letters(request: Request) -> LetterResult | LettersResponse:
         """Read one letter per image: image files (multipart) or canvas data URLs (JSON).
 
@@ -216,11 +219,7 @@ def create_app(model_path: str | Path | None = None, cors_origins: list[str] | N
             results.append(reading.to_dict())
         return results
 
-    @app.post("/api/v1/words", responses=ERROR_RESPONSES, openapi_extra={"requestBody": {"content": {
-        "multipart/form-data": {"schema": {"type": "object", "properties": {
-            "file": {"type": "array", "items": {"type": "string", "format": "binary"}}}}},
-        "application/json": {"schema": ImagePayload.model_json_schema()},
-    }, "required": True}})
+    @app.post("/api/v1/words", responses=ERROR_RESPONSES, openapi_extra=IMAGE_REQUEST_BODY)
     async def read_words(request: Request, lexicon: bool = True):
         """Read handwritten words and lines: text, plus lines -> words -> letters with boxes and top-k.
 
