@@ -133,19 +133,28 @@ def _level_at(histogram_cumsum: np.ndarray, share: float) -> int:
     return int(np.searchsorted(histogram_cumsum, share * histogram_cumsum[-1]))
 
 
-def ink_map(grey: np.ndarray) -> tuple[np.ndarray | None, str | None]:
-    """Ink intensity in [0, 1] (1 = the darkest stroke) with the background level removed, or a reason."""
-    cumulative = np.cumsum(np.bincount(grey.ravel(), minlength=256))
+def ink_lookup(grey: np.ndarray) -> tuple[np.ndarray | None, str | None]:
+    """A table from grey level (0..255) to ink intensity in [0, 1] (1 = the darkest stroke).
+
+    Polarity comes from the majority of pixels (the background); the background level maps to 0.
+    """
+    histogram = np.bincount(grey.ravel(), minlength=256)
+    cumulative = np.cumsum(histogram)
     dark_ink = _level_at(cumulative, 0.5) >= 128  # the background (most pixels) is light
     if dark_ink:
-        cumulative = np.cumsum(np.bincount(grey.ravel(), minlength=256)[::-1])
+        cumulative = np.cumsum(histogram[::-1])
     level = _level_at(cumulative, 0.5)
     peak = _level_at(cumulative, 0.9995)
     if peak - level < MIN_CONTRAST * 255:
         return None, "blank image: no ink stands out from the background"
     ink_of_level = np.clip((np.arange(256, dtype=np.float32) - level) / (peak - level), 0.0, 1.0)
-    lookup = ink_of_level[::-1] if dark_ink else ink_of_level
-    return lookup[grey], None
+    return (ink_of_level[::-1] if dark_ink else ink_of_level), None
+
+
+def ink_map(grey: np.ndarray) -> tuple[np.ndarray | None, str | None]:
+    """Ink intensity in [0, 1] for every pixel, or why there is no ink."""
+    table, reason = ink_lookup(grey)
+    return (None, reason) if table is None else (table[grey], None)
 
 
 def _count_holes(mask: np.ndarray) -> int:
@@ -204,25 +213,26 @@ def _to_model_size(work: np.ndarray) -> np.ndarray:
 
 def preprocess_grey(grey: np.ndarray) -> Preprocessed:
     empty = np.zeros((IMAGE_SIZE, IMAGE_SIZE), dtype=np.uint8)
-    ink, reason = ink_map(grey)
-    if ink is None:
+    table, reason = ink_lookup(grey)
+    if table is None:
         return Preprocessed(empty, reason)
-    labels, count = ndimage.label(ink > INK_THRESHOLD, structure=EIGHT_CONNECTED)
+    labels, count = ndimage.label((table > INK_THRESHOLD)[grey], structure=EIGHT_CONNECTED)
     areas = np.bincount(labels.ravel(), minlength=count + 1)
     areas[0] = 0
     largest = areas.max()
     keep = areas >= max(2, 0.02 * largest)  # specks of noise go
     keep[0] = False
-    pieces = int((areas >= 0.1 * largest).sum()) if count else 0
-    kept = keep[labels]
-    if kept.sum() < MIN_INK_PIXELS:
+    if areas[keep].sum() < MIN_INK_PIXELS:
         return Preprocessed(empty, "blank image: too little ink for a letter")
+    pieces = int((areas >= 0.1 * largest).sum())
     if pieces > MAX_PIECES:
         return Preprocessed(empty, f"not a letter: {pieces} separate pieces of ink", pieces)
-    rows, cols = np.flatnonzero(kept.any(axis=1)), np.flatnonzero(kept.any(axis=0))
-    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    kept_slices = [s for s, k in zip(ndimage.find_objects(labels), keep[1:]) if k]
+    top, bottom = min(s[0].start for s in kept_slices), max(s[0].stop for s in kept_slices)
+    left, right = min(s[1].start for s in kept_slices), max(s[1].stop for s in kept_slices)
     box = (int(left), int(top), int(right), int(bottom))
-    crop_mask = kept[top:bottom, left:right]
+    crop_labels = labels[top:bottom, left:right]
+    crop_mask = keep[crop_labels]
     height, width = crop_mask.shape
     fill = crop_mask.mean()
     if fill > 0.45:  # only dense ink can be a blot or a texture; letters are mostly paper
@@ -232,10 +242,10 @@ def preprocess_grey(grey: np.ndarray) -> Preprocessed:
         squarish = min(height, width) >= 0.4 * max(height, width)
         if height * width >= 400 and squarish and fill > SOLID_FILL:
             return Preprocessed(empty, "not a letter: a solid block of ink", pieces, box)
-    # keep strokes and their antialiased edges; drop removed specks and the faint background
-    crop = ink[top:bottom, left:right]
-    dropped = (labels[top:bottom, left:right] > 0) & ~crop_mask
-    return Preprocessed(ink_to_model_input(np.where(dropped, 0.0, crop)), None, pieces, box)
+    # keep strokes and their antialiased edges; drop removed specks
+    crop = table[grey[top:bottom, left:right]]
+    crop[(crop_labels > 0) & ~crop_mask] = 0.0
+    return Preprocessed(ink_to_model_input(crop), None, pieces, box)
 
 
 def ink_to_model_input(crop: np.ndarray) -> np.ndarray:
