@@ -4,18 +4,27 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+BASE := $(VENV)/.base-installed
+FULL := $(VENV)/.full-installed
 
 .PHONY: serve test test-fast browser clean
 
-$(STAMP): pyproject.toml requirements.lock
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Serving needs only the base install (ONNX Runtime, no TensorFlow), pinned by the lock file.
+$(BASE): pyproject.toml requirements.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e .
+	touch $(BASE)
+
+# Tests, training and reports: everything in the lock file.
+$(FULL): pyproject.toml requirements.lock | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
-	touch $(STAMP)
+	touch $(FULL) $(BASE)
 
-serve: $(STAMP)
+serve: $(BASE)
 	$(BIN)/letters serve
 
 # Debian's chromium for the browser tests (Playwright drives it; it never downloads a browser).
@@ -24,10 +33,10 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium missing: browser tests will skip (install Debian's chromium)"; fi; }
 
-test: $(STAMP) browser
+test: $(FULL) browser
 	$(BIN)/python -m pytest
 
-test-fast: $(STAMP)
+test-fast: $(FULL)
 	$(BIN)/python -m pytest -m "not slow and not browser"
 
 clean:
