@@ -182,3 +182,11 @@ def huge_png(width, height):
 def test_huge_dimensions_are_refused_before_decoding(width, height):
     with pytest.raises(ImageError, match=f"{width}x{height} pixels; at most {MAX_SIDE}x{MAX_SIDE}|too large"):
         preprocess(huge_png(width, height), name="bomb.png")
+
+
+def test_salt_and_pepper_noise_is_removed(reference):
+    pixels = np.asarray(draw_letter()).copy()
+    noise = np.random.default_rng(3).random(pixels.shape)
+    pixels[noise < 0.02], pixels[noise > 0.98] = 0, 255
+    result = preprocess(Image.fromarray(pixels))
+    assert result.rejected is None and difference(result.pixels, reference) < 8

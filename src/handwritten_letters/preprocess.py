@@ -47,7 +47,8 @@ SOLID_FILL = 0.85
 EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
 FOUR_CONNECTED = ndimage.generate_binary_structure(2, 1)
 BACKGROUND_FLOOR = 0.1  # faint leftovers of paper texture and JPEG noise
-MAX_HOLES = 8  # a letter encloses at most 2 regions (B); sloppy strokes add a few tiny ones  # ink covering this share of its own box is a blot, not a letter
+MAX_HOLES = 8
+IMPULSE_NOISE_SHARE = 0.002  # of all pixels being 1-2 pixel specks: impulse noise  # a letter encloses at most 2 regions (B); sloppy strokes add a few tiny ones  # ink covering this share of its own box is a blot, not a letter
 
 ImageSource = Union[str, Path, bytes, Image.Image, np.ndarray]
 
@@ -211,7 +212,7 @@ def _to_model_size(work: np.ndarray) -> np.ndarray:
     return np.round(small / peak * 255.0).astype(np.uint8) if peak > 0 else small.astype(np.uint8)
 
 
-def preprocess_grey(grey: np.ndarray) -> Preprocessed:
+def preprocess_grey(grey: np.ndarray, denoised: bool = False) -> Preprocessed:
     empty = np.zeros((IMAGE_SIZE, IMAGE_SIZE), dtype=np.uint8)
     table, reason = ink_lookup(grey)
     if table is None:
@@ -219,6 +220,9 @@ def preprocess_grey(grey: np.ndarray) -> Preprocessed:
     labels, count = ndimage.label((table > INK_THRESHOLD)[grey], structure=EIGHT_CONNECTED)
     areas = np.bincount(labels.ravel(), minlength=count + 1)
     areas[0] = 0
+    if not denoised and (areas[1:] <= 2).sum() > max(20, IMPULSE_NOISE_SHARE * grey.size):
+        # salt-and-pepper noise (scanner dust, a grainy photo): a 3x3 median removes it
+        return preprocess_grey(ndimage.median_filter(grey, size=3), denoised=True)
     largest = areas.max()
     keep = areas >= max(2, 0.02 * largest)  # specks of noise go
     keep[0] = False

@@ -133,8 +133,8 @@ class Recognizer:
         if confidence < self.model.rejection_threshold:
             return Prediction(
                 None, confidence, ranked, True,
-                f"not sure it is a letter: confidence {confidence:.2f} is below "
-                f"{self.model.rejection_threshold:.2f}", item.pixels, item.box,
+                f"not sure it is a letter: the best guess {best!r} has confidence {confidence:.2f}, "
+                f"below the threshold {self.model.rejection_threshold:.2f}", item.pixels, item.box,
             )
         return Prediction(best, confidence, ranked, False, None, item.pixels, item.box)
 
