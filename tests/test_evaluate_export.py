@@ -86,3 +86,13 @@ def test_best_recipe_trains_and_exports_without_its_training_only_augmentation(l
     assert run["recipe"]["augment"] and run["recipe"]["schedule"] == "cosine"
     exported = export_onnx(result.best_model, tmp_path / "best.onnx")
     assert exported.max_abs_difference < 1e-4  # random ops would make ONNX disagree (or fail to load)
+
+
+def test_int8_export_keeps_accuracy_and_records_it(trained_run, exported, tmp_path):
+    _, result = trained_run
+    float_model = exported
+    quantized = export_onnx(result.best_model, tmp_path / "int8.onnx", quantize=True)
+    model = OnnxModel(quantized.path)
+    assert "int8" in model.metadata["quantization"]
+    assert abs(float(model.metadata["validation_accuracy"]) - float(model.metadata["float_validation_accuracy"])) < 0.03
+    assert quantized.path.stat().st_size < 0.5 * float_model.path.stat().st_size

@@ -142,16 +142,21 @@ def export(
     model: Path = typer.Option(..., help="The trained Keras model, e.g. runs/latest/Best_Model.keras."),
     out: Path = typer.Option(Path("model.onnx"), help="Where to write the ONNX model."),
     name: Optional[str] = typer.Option(None, help="Model name stored in the file."),
+    quantize: bool = typer.Option(False, "--quantize", help="Serve int8 weights (calibrated on validation images)."),
+    training_data: Optional[str] = typer.Option(None, help="What the model was trained on, stored in the file."),
+    test_accuracy: Optional[str] = typer.Option(None, help="Held-out accuracy and its protocol, stored in the file."),
 ):
     """Export to ONNX, checked against Keras; temperature and rejection threshold fitted on validation."""
     _need_train_extra()
     from .export import export_onnx
 
-    result = export_onnx(model, out, name)
+    extra = {k: v for k, v in (("training_data", training_data), ("test_accuracy", test_accuracy)) if v}
+    result = export_onnx(model, out, name, extra, quantize=quantize)
     typer.echo(
         f"{result.path}: ONNX vs Keras max abs difference {result.max_abs_difference:.2e} on "
         f"{result.checked_images} images; temperature {result.temperature:.3f}; "
-        f"rejection threshold {result.rejection_threshold:.2f}"
+        f"rejection threshold {result.rejection_threshold:.2f}; validation accuracy "
+        f"{result.validation_accuracy if result.validation_accuracy is None else round(result.validation_accuracy, 4)}"
     )
 
 

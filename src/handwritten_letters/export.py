@@ -63,61 +63,98 @@ def validation_split_of_run(model_path: Path) -> data.Dataset | None:
     return validation
 
 
+def _run(session, images: np.ndarray) -> np.ndarray:
+    name = session.get_inputs()[0].name
+    return np.concatenate([session.run(None, {name: images[s]})[0] for s in data.iter_batches(len(images), 1024)])
+
+
+def quantize_int8(float_path: Path, out_path: Path, calibration_images: np.ndarray) -> None:
+    """Static int8 quantization (QDQ, per-channel weights), calibrated on validation images."""
+    import onnxruntime as ort
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quant_pre_process, quantize_static
+
+    input_name = ort.InferenceSession(str(float_path), providers=["CPUExecutionProvider"]).get_inputs()[0].name
+
+    class Batches(CalibrationDataReader):
+        def __init__(self):
+            self.batches = iter(calibration_images[s] for s in data.iter_batches(len(calibration_images), 64))
+
+        def get_next(self):
+            batch = next(self.batches, None)
+            return None if batch is None else {input_name: batch}
+
+    prepared = out_path.with_name(out_path.stem + ".prepared.onnx")
+    quant_pre_process(str(float_path), str(prepared), skip_symbolic_shape=True)
+    try:
+        quantize_static(str(prepared), str(out_path), Batches(), quant_format=QuantFormat.QDQ,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True)
+    finally:
+        prepared.unlink(missing_ok=True)
+
+
 def export_onnx(model_path: str | Path, out_path: str | Path, model_name: str | None = None,
-                extra_metadata: dict[str, str] | None = None) -> ExportResult:
+                extra_metadata: dict[str, str] | None = None, quantize: bool = False) -> ExportResult:
     import onnx
     import onnxruntime as ort
 
     model_path, out_path = Path(model_path), Path(out_path)
     network = load_keras_logits_model(model_path)
     validation = validation_split_of_run(model_path)
+    if quantize and validation is None:
+        raise ModelError(f"{model_path}: quantization is calibrated on the run's validation split: no run.json beside it")
     # validation images, topped up with varied synthetic ones to at least MIN_CHECK_IMAGES
     rng = np.random.default_rng(0)
     synthetic = (rng.random((MIN_CHECK_IMAGES, IMAGE_SIZE, IMAGE_SIZE)) ** 3 * 255).astype(np.uint8)
     real = validation.images if validation is not None else synthetic[:0]
     check_images = np.concatenate([real, synthetic[: max(0, MIN_CHECK_IMAGES - len(real))]]).astype(np.float32)
     keras_logits = network.predict(check_images, batch_size=1024, verbose=0)
-    validation_logits = keras_logits[: len(real)]
 
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = out_path.with_name(out_path.stem + ".tmp.onnx")
+    float_path = out_path.with_name(out_path.stem + ".float.tmp.onnx")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # tf2onnx probes deprecated numpy names
-        network.export(str(temporary), format="onnx", verbose=False)
-
-    session = ort.InferenceSession(str(temporary), providers=["CPUExecutionProvider"])
-    input_name = session.get_inputs()[0].name
-    onnx_logits = np.concatenate([
-        session.run(None, {input_name: check_images[s]})[0] for s in data.iter_batches(len(check_images), 1024)
-    ])
-    difference = float(np.abs(onnx_logits - keras_logits).max())
+        network.export(str(float_path), format="onnx", verbose=False)
+    float_logits = _run(ort.InferenceSession(str(float_path), providers=["CPUExecutionProvider"]), check_images)
+    difference = float(np.abs(float_logits - keras_logits).max())
     if difference >= MAX_ABS_DIFFERENCE:
-        temporary.unlink()
+        float_path.unlink()
         raise ModelError(f"{out_path}: ONNX logits differ from Keras by {difference:.2e} (limit {MAX_ABS_DIFFERENCE})")
-
-    temperature, threshold, accuracy = 1.0, 0.0, None
-    if validation is not None:
-        temperature = fit_temperature(validation_logits, validation.labels)
-        threshold = choose_rejection_threshold(softmax(validation_logits, temperature), validation.labels)
-        accuracy = float((validation_logits.argmax(axis=1) == validation.labels).mean())
 
     metadata = {
         "name": model_name or model_path.stem,
         "class_names": json.dumps(list(CLASS_NAMES)),
         "input": "float32 (N, 28, 28), raw pixel values 0..255, white ink on black, upright",
         "output": "logits (N, 26); probabilities = softmax(logits / temperature)",
-        "temperature": f"{temperature:.6f}",
-        "rejection_threshold": f"{threshold:.2f}",
         "preprocess_version": PREPROCESS_VERSION,
-        "validation_accuracy": "" if accuracy is None else f"{accuracy:.6f}",
         "onnx_vs_keras_max_abs_difference": f"{difference:.3e}",
-        **(extra_metadata or {}),
     }
-    proto = onnx.load(str(temporary))
+    served_path, served_logits = float_path, float_logits
+    if quantize:
+        served_path = out_path.with_name(out_path.stem + ".int8.tmp.onnx")
+        quantize_int8(float_path, served_path, check_images[: min(len(real), 2048)])
+        served_logits = _run(ort.InferenceSession(str(served_path), providers=["CPUExecutionProvider"]), check_images)
+        float_accuracy = float((float_logits[: len(real)].argmax(axis=1) == validation.labels).mean())
+        metadata.update(
+            quantization="int8, static QDQ, per-channel weights, calibrated on 2,048 validation images",
+            float_validation_accuracy=f"{float_accuracy:.6f}",
+        )
+        float_path.unlink()
+
+    temperature, threshold, accuracy = 1.0, 0.0, None
+    if validation is not None:  # calibrate the model that will be served, on data it never trained on
+        validation_logits = served_logits[: len(real)]
+        temperature = fit_temperature(validation_logits, validation.labels)
+        threshold = choose_rejection_threshold(softmax(validation_logits, temperature), validation.labels)
+        accuracy = float((validation_logits.argmax(axis=1) == validation.labels).mean())
+    metadata.update(
+        temperature=f"{temperature:.6f}", rejection_threshold=f"{threshold:.2f}",
+        validation_accuracy="" if accuracy is None else f"{accuracy:.6f}", **(extra_metadata or {}),
+    )
+    proto = onnx.load(str(served_path))
     del proto.metadata_props[:]
     for key, value in metadata.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, str(value)
-    onnx.save(proto, str(temporary))
-    os.replace(temporary, out_path)
+    onnx.save(proto, str(served_path))
+    os.replace(served_path, out_path)
     return ExportResult(out_path, difference, len(check_images), temperature, threshold, accuracy)

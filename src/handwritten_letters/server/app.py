@@ -104,6 +104,13 @@ def decode_data_url(text: str, index: int) -> bytes:
         raise ApiError(422, "invalid_base64", f"image {index}: not valid base64 data") from None
 
 
+def _number_or_text(value: str) -> float | str:
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
 def _error_status(exc: ImageError) -> tuple[int, str]:
     if isinstance(exc, UnsupportedImageError):
         return 415, "unsupported_media_type"
@@ -233,7 +240,8 @@ def create_app(model_path: str | Path | None = None, cors_origins: list[str] | N
     @app.get("/api/v1/model", response_model=ModelInfo)
     async def model_info() -> ModelInfo:
         meta = recognizer.metadata
-        accuracy = {k: float(meta[k]) for k in ("validation_accuracy", "test_accuracy") if meta.get(k)}
+        accuracy = {k: _number_or_text(meta[k]) for k in ("validation_accuracy", "float_validation_accuracy",
+                                                           "test_accuracy") if meta.get(k)}
         return ModelInfo(
             name=meta.get("name", "unknown"), version=meta.get("version", __version__), classes=list(CLASS_NAMES),
             data=meta.get("training_data", "not recorded"), accuracy=accuracy,
