@@ -126,3 +126,14 @@ def test_phone_width_layout_keeps_every_control_reachable(browser, server_url, t
     assert page.evaluate("document.activeElement.tagName") in ("INPUT", "CANVAS", "BUTTON")
     shot(page, "phone.png", tmp_path)
     context.close()
+
+
+def test_word_mode_reads_a_word_with_boxes(page, tmp_path):
+    page.check("input[name=mode][value=word]")
+    x_left = [[(0.05, 0.25), (0.2, 0.75)], [(0.2, 0.25), (0.05, 0.75)]]
+    x_right = [[(0.3, 0.25), (0.45, 0.75)], [(0.45, 0.25), (0.3, 0.75)]]
+    draw(page, x_left + x_right)
+    expect(page.locator("#status")).to_contain_text("Read as", timeout=15_000)
+    assert page.locator("#label").text_content().strip() == "xx"
+    assert page.locator("#topk li").count() == 2  # one row per letter, with its box
+    shot(page, "word-mode.png", tmp_path)

@@ -96,6 +96,8 @@ for (const radio of document.querySelectorAll("input[name=mode]")) {
   radio.addEventListener("change", () => {
     canvas.width = mode() === "word" ? 640 : 320;
     canvas.classList.toggle("wide", mode() === "word");
+    document.querySelector("main").classList.toggle("word-mode", mode() === "word");
+    document.querySelector(".seen").classList.toggle("hidden", mode() === "word");
     canvas.setAttribute("aria-label", mode() === "word"
       ? "Drawing area: write one word" : "Drawing area: draw one letter with a mouse, finger or pen");
     clearBoard();
