@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import write_csv, write_idx_pair
+from conftest import SHARED_TRAIN_RECORDS, needs_shared_data, write_csv, write_idx_pair
 
 
 def letters(*args, timeout=120):
@@ -62,3 +62,29 @@ def test_usage_errors_exit_with_status_2(tmp_path):
     result = letters("predict", "--format", "xml", tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert letters("train", "--epochs", "0").returncode == 2
+
+
+@pytest.mark.slow
+@needs_shared_data
+def test_train_and_evaluate_on_kaggle_csvs_of_real_emnist_rows(tmp_path):
+    """The foundation's acceptance: Kaggle-format CSVs in, every artifact out."""
+    pytest.importorskip("keras")
+    import json
+
+    from handwritten_letters import data
+
+    rows = data.read_file(SHARED_TRAIN_RECORDS)  # official train records: real EMNIST rows
+    stored = rows.images.transpose(0, 2, 1)  # back to the file orientation Kaggle uses
+    train_csv = write_csv(tmp_path / "emnist-letters-train.csv", stored[:3000], rows.labels[:3000] + 1)
+    held_out_csv = write_csv(tmp_path / "held-out.csv", stored[3000:], rows.labels[3000:] + 1, header=True)
+    run, evaluation = tmp_path / "R", tmp_path / "E"
+    trained = letters("train", "--train", train_csv, "--epochs", "1", "--batch-size", "32", "--out", run, timeout=300)
+    assert trained.returncode == 0, trained.stderr
+    for name in ("Best_Model.keras", "history.csv", "curves.png", "run.json"):
+        assert (run / name).exists(), name
+    evaluated = letters("evaluate", "--model", run / "Best_Model.keras", "--data", held_out_csv, "--out", evaluation,
+                        timeout=300)
+    assert evaluated.returncode == 0, evaluated.stderr
+    report = json.loads((evaluation / "report.json").read_text())
+    assert report["n"] == len(rows) - 3000 and report["accuracy"] > 0.3
+    assert (evaluation / "confusion_matrix.png").exists()
