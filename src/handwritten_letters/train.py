@@ -197,7 +197,7 @@ def _sigterm_as_interrupt(signum, frame):
 
 
 def train(config: TrainConfig) -> TrainResult:
-    """Train the seed CNN; returns where the best model is and how good it was on validation."""
+    """Train a recipe's CNN; returns where the best model is and how good it was on validation."""
     out_dir = Path(config.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.time()
