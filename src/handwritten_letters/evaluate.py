@@ -151,13 +151,13 @@ def evaluate(model_path: str | Path, data_paths, out_dir: str | Path) -> dict:
     """Evaluate a model on data it never trained on; writes the report and plots to ``out_dir``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    dataset = data.load(data_paths, split="test")
+    files = data.expand_paths([data_paths] if isinstance(data_paths, (str, Path)) else data_paths, "test")
+    dataset = data.load(files)
     logits_of, temperature = model_logits(model_path)
     logits = np.concatenate([logits_of(dataset.images[s]) for s in data.iter_batches(len(dataset), BATCH)])
     report = build_report(logits, dataset.labels, temperature)
     report["model"] = str(model_path)
-    report["data"] = [str(p) for p in data.expand_paths(
-        [data_paths] if isinstance(data_paths, (str, Path)) else data_paths, "test")]
+    report["data"] = [str(p) for p in files]
     predicted = logits.argmax(axis=1)
     (out_dir / "report.json").write_text(json.dumps(report, indent=2))
     plot_confusion_matrix(dataset.labels, predicted, out_dir / "confusion_matrix.png")

@@ -16,6 +16,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from .calibration import softmax
+from .data import iter_batches
 from .errors import LettersError, ModelError
 from .labels import CLASS_NAMES, IMAGE_SIZE
 from .preprocess import PREPROCESS_VERSION, ImageSource, Preprocessed, preprocess
@@ -125,7 +126,7 @@ class Recognizer:
         """Calibrated probabilities for images already in model form (N, 28, 28), batched."""
         images = np.asarray(images).reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
         return np.concatenate(
-            [self.model.probabilities(images[s : s + BATCH]) for s in range(0, len(images), BATCH)]
+            [self.model.probabilities(images[s]) for s in iter_batches(len(images), BATCH)]
         ) if len(images) else np.zeros((0, len(CLASS_NAMES)), dtype=np.float32)
 
     def _decide(self, probabilities: np.ndarray, top_k: int, item: Preprocessed) -> Prediction:

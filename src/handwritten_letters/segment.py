@@ -246,6 +246,11 @@ def _pieces_of_blob(labels: np.ndarray, members: list[int], line_height: int) ->
     return pieces
 
 
+def _enclosing(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
+    """The smallest (left, top, right, bottom) box holding all the given boxes."""
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
 def _empty_columns(pieces: list[Piece]) -> int:
     """Columns between the pieces of a group that no piece covers."""
     left = min(p.box[0] for p in pieces)
@@ -256,10 +261,7 @@ def _empty_columns(pieces: list[Piece]) -> int:
 
 
 def _union(pieces: list[Piece], ink: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-    left = min(p.box[0] for p in pieces)
-    top = min(p.box[1] for p in pieces)
-    right = max(p.box[2] for p in pieces)
-    bottom = max(p.box[3] for p in pieces)
+    left, top, right, bottom = _enclosing([p.box for p in pieces])
     mask = np.zeros((bottom - top, right - left), dtype=bool)
     for p in pieces:
         mask[p.box[1] - top : p.box[3] - top, p.box[0] - left : p.box[2] - left] |= p.mask
@@ -334,8 +336,7 @@ def _decode_word(pieces: list[Piece], ink: np.ndarray, line_height: int, recogni
         order = np.argsort(-p)[:top_k]
         letters.append(LetterReading(label, float(p[CLASS_NAMES.index(label)]),
                                      [(CLASS_NAMES[c], float(p[c])) for c in order], crops[k][1]))
-    boxes = np.array([l.box for l in letters])
-    box = (int(boxes[:, 0].min()), int(boxes[:, 1].min()), int(boxes[:, 2].max()), int(boxes[:, 3].max()))
+    box = _enclosing([l.box for l in letters])
     confidence = float(np.prod([l.confidence for l in letters]))
     return WordReading(chosen_text, raw, confidence, box, letters)
 
@@ -374,7 +375,5 @@ def read_text(source: ImageSource, recognizer: Recognizer, lexicon: Lexicon | No
         words.append(current)
         readings = [w for w in (_decode_word(p, ink, line_height, recognizer, lexicon, top_k) for p in words if p) if w]
         if readings:
-            boxes = np.array([w.box for w in readings])
-            lines.append(LineReading(readings, (int(boxes[:, 0].min()), int(boxes[:, 1].min()),
-                                                int(boxes[:, 2].max()), int(boxes[:, 3].max()))))
+            lines.append(LineReading(readings, _enclosing([w.box for w in readings])))
     return TextReading(lines, None if lines else "no letters found")
