@@ -79,7 +79,7 @@ def train(
     out: Path = typer.Option(Path("runs/latest"), help="Run directory."),
     recipe: str = typer.Option("seed", help="seed (the notebook's model and callbacks) or best (augmented, see README)."),
     val_fraction: float = typer.Option(0.1, min=0.01, max=0.5, help="Share of the data held out for validation."),
-    epochs: Optional[int] = typer.Option(None, min=1, help="Default: the recipe's (seed 25, best 20)."),
+    epochs: Optional[int] = typer.Option(None, min=1, help="Default: the recipe's (seed 25, best 30)."),
     batch_size: int = typer.Option(128, min=1),
     seed: int = typer.Option(42),
     learning_rate: Optional[float] = typer.Option(None, help="Default: the recipe's."),

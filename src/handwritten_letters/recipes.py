@@ -33,7 +33,7 @@ RECIPES: dict[str, Recipe] = {
     "seed": Recipe("seed"),
     "best": Recipe(
         "best", architecture="deep", augment=True, label_smoothing=0.1, optimizer="adamw",
-        schedule="cosine", learning_rate=2e-3, weight_decay=1e-4, epochs=20, early_stopping_patience=20,
+        schedule="cosine", learning_rate=2e-3, weight_decay=1e-4, epochs=30, early_stopping_patience=30,
     ),
 }
 
