@@ -34,7 +34,8 @@ class _AlwaysTraining(keras.layers.Layer):
 
 def _augment_in_graph(images: np.ndarray, batch_size: int) -> np.ndarray:
     """Two passes with different batch sizes, as fit() meets them (the last batch of an epoch is
-    smaller): after that change Keras 3.15's RandomElasticTransform mixed up images."""
+    smaller). Keras 3.15's RandomElasticTransform mixed up images of a batch in fit(); here, it
+    did so after the change of batch size (checked: this test fails with that layer)."""
     keras.utils.set_random_seed(3)
     inputs = keras.Input((28, 28, 1))
     graph = keras.Model(inputs, _AlwaysTraining(letters_model.augmentation())(inputs))

@@ -19,7 +19,7 @@ from .model import SparseCategoricalCrossentropyWithSmoothing, build_model
 class Recipe:
     name: str
     architecture: str = "seed"  # "seed" or "deep" (see model.ARCHITECTURES)
-    augment: bool = False  # rotation, shear, zoom, shift, elastic, stroke thickness
+    augment: bool = False  # model.augmentation(): rotation, shear, scale, shift, elastic, stroke width
     label_smoothing: float = 0.0
     optimizer: str = "adam"  # "adam" or "adamw"
     schedule: str = "plateau"  # "plateau" (ReduceLROnPlateau on val_loss) or "cosine"
