@@ -88,3 +88,7 @@ def test_train_and_evaluate_on_kaggle_csvs_of_real_emnist_rows(tmp_path):
     report = json.loads((evaluation / "report.json").read_text())
     assert report["n"] == len(rows) - 3000 and report["accuracy"] > 0.3
     assert (evaluation / "confusion_matrix.png").exists()
+    compared = letters("evaluate", "--model", run / "Best_Model.keras", "--baseline", run / "Best_Model.keras",
+                       "--data", held_out_csv, "--out", tmp_path / "C", timeout=300)
+    assert compared.returncode == 0, compared.stderr
+    assert "difference +0.00 points" in compared.stdout and "McNemar p = 1" in compared.stdout

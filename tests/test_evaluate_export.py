@@ -6,7 +6,7 @@ import pytest
 pytest.importorskip("keras", reason="needs the [train] extra")
 
 from handwritten_letters import data  # noqa: E402
-from handwritten_letters.evaluate import evaluate, wilson_interval  # noqa: E402
+from handwritten_letters.evaluate import compare_paired, evaluate, wilson_interval  # noqa: E402
 from handwritten_letters.export import export_onnx  # noqa: E402
 from handwritten_letters.recognize import OnnxModel, Recognizer  # noqa: E402
 
@@ -69,6 +69,31 @@ def test_recognizer_on_exported_model_reads_held_out_arrays(exported, held_out):
     assert probabilities.shape == (260, 26)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
     assert (probabilities.argmax(axis=1) == dataset.labels).mean() > 0.5
+
+
+def test_paired_comparison_counts_the_images_only_one_model_reads():
+    labels = np.zeros(1000, dtype=int)
+    baseline = np.zeros(1000, dtype=int)
+    baseline[:150] = 1  # baseline wrong on images 0..149
+    model = np.zeros(1000, dtype=int)
+    model[140:240] = 1  # model wrong on 140..239: right on 0..139 where the baseline is not, wrong on 150..239
+    comparison = compare_paired(model, baseline, labels)
+    assert comparison["only_model_right"] == 140 and comparison["only_baseline_right"] == 90
+    assert comparison["baseline_accuracy"] == pytest.approx(0.85)
+    assert comparison["accuracy_difference"] == pytest.approx(0.05)
+    low, high = comparison["accuracy_difference_95ci"]
+    assert 0 < low < 0.05 < high
+    assert comparison["mcnemar_p_value"] < 0.01
+    same = compare_paired(baseline, baseline, labels)
+    assert same["accuracy_difference"] == 0 and same["mcnemar_p_value"] == 1.0
+
+
+def test_evaluate_against_a_baseline_adds_the_paired_comparison(exported, held_out, tmp_path):
+    report = evaluate(exported.path, [held_out], tmp_path, baseline_path=exported.path)
+    comparison = json.loads((tmp_path / "report.json").read_text())["comparison"]
+    assert comparison == report["comparison"]
+    assert comparison["baseline_accuracy"] == pytest.approx(report["accuracy"])
+    assert comparison["accuracy_difference"] == 0 and comparison["mcnemar_p_value"] == 1.0
 
 
 def test_wilson_interval_brackets_the_proportion():

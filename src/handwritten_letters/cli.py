@@ -113,9 +113,11 @@ def evaluate(
     model: Path = typer.Option(..., help="A .keras model (needs the train extra) or an exported .onnx model."),
     data_paths: List[Path] = typer.Option(..., "--data", help="Held-out data: CSV, IDX images file or directory."),
     out: Path = typer.Option(Path("runs/evaluation"), help="Directory for report.json and plots."),
+    baseline: Optional[Path] = typer.Option(
+        None, help="Another model to compare with on the same images (paired difference, McNemar test)."),
 ):
     """Evaluate on held-out data: report.json, confusion_matrix.png, errors.png, reliability.png."""
-    if model.suffix != ".onnx":
+    if model.suffix != ".onnx" or (baseline is not None and baseline.suffix != ".onnx"):
         _need_train_extra()
     try:
         import matplotlib  # noqa: F401
@@ -125,7 +127,7 @@ def evaluate(
         raise MissingExtraError("reports need the training extra: pip install 'handwritten-letters[train]'") from None
     from .evaluate import evaluate as run_evaluation
 
-    report = run_evaluation(model, data_paths, out)
+    report = run_evaluation(model, data_paths, out, baseline)
     low, high = report["accuracy_95ci"]
     calibration = report["calibration"]
     typer.echo(
@@ -134,6 +136,16 @@ def evaluate(
         + (f" -> {calibration['ece_after_temperature'] * 100:.2f}% after temperature {calibration['temperature']:.2f}"
            if "ece_after_temperature" in calibration else "")
     )
+    if "comparison" in report:
+        comparison = report["comparison"]
+        low, high = comparison["baseline_accuracy_95ci"]
+        d_low, d_high = comparison["accuracy_difference_95ci"]
+        typer.echo(
+            f"baseline {baseline.name}: accuracy {comparison['baseline_accuracy']:.4f} (95% CI {low:.4f}-{high:.4f}); "
+            f"difference {comparison['accuracy_difference'] * 100:+.2f} points (95% CI {d_low * 100:+.2f} to "
+            f"{d_high * 100:+.2f}), McNemar p = {comparison['mcnemar_p_value']:.2g} "
+            f"({comparison['only_model_right']} images only this model reads, {comparison['only_baseline_right']} only the baseline)"
+        )
     typer.echo(f"report and plots in {out}", err=True)
 
 

@@ -44,6 +44,30 @@ def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, flo
     return (centre - half, centre + half)
 
 
+def compare_paired(predicted: np.ndarray, baseline_predicted: np.ndarray, labels: np.ndarray) -> dict:
+    """Two models on the same images: accuracy difference with a 95% CI for paired proportions
+    and the exact McNemar test (only the images where exactly one of the two is right count)."""
+    from scipy.stats import binomtest
+
+    n = len(labels)
+    right, baseline_right = predicted == labels, baseline_predicted == labels
+    only_model = int((right & ~baseline_right).sum())
+    only_baseline = int((~right & baseline_right).sum())
+    difference = (only_model - only_baseline) / n
+    spread = math.sqrt(max(only_model + only_baseline - n * difference * difference, 0.0)) / n
+    discordant = only_model + only_baseline
+    p_value = binomtest(min(only_model, only_baseline), discordant, 0.5).pvalue if discordant else 1.0
+    return {
+        "baseline_accuracy": float(baseline_right.mean()),
+        "baseline_accuracy_95ci": list(wilson_interval(int(baseline_right.sum()), n)),
+        "accuracy_difference": difference,
+        "accuracy_difference_95ci": [difference - 1.96 * spread, difference + 1.96 * spread],
+        "only_model_right": only_model,
+        "only_baseline_right": only_baseline,
+        "mcnemar_p_value": float(p_value),
+    }
+
+
 def build_report(logits: np.ndarray, labels: np.ndarray, temperature: float = 1.0) -> dict:
     from sklearn.metrics import classification_report, confusion_matrix
 
@@ -147,8 +171,11 @@ def plot_reliability(logits: np.ndarray, labels: np.ndarray, temperature: float,
     plt.close(fig)
 
 
-def evaluate(model_path: str | Path, data_paths, out_dir: str | Path) -> dict:
-    """Evaluate a model on data it never trained on; writes the report and plots to ``out_dir``."""
+def evaluate(model_path: str | Path, data_paths, out_dir: str | Path, baseline_path: str | Path | None = None) -> dict:
+    """Evaluate a model on data it never trained on; writes the report and plots to ``out_dir``.
+
+    With ``baseline_path``, the report also compares the two models on the same images.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     files = data.expand_paths([data_paths] if isinstance(data_paths, (str, Path)) else data_paths, "test")
@@ -159,6 +186,12 @@ def evaluate(model_path: str | Path, data_paths, out_dir: str | Path) -> dict:
     report["model"] = str(model_path)
     report["data"] = [str(p) for p in files]
     predicted = logits.argmax(axis=1)
+    if baseline_path is not None:
+        baseline_of, _ = model_logits(baseline_path)
+        baseline_predicted = np.concatenate(
+            [baseline_of(dataset.images[s]).argmax(axis=1) for s in data.iter_batches(len(dataset), BATCH)])
+        report["comparison"] = {"baseline": str(baseline_path),
+                                **compare_paired(predicted, baseline_predicted, dataset.labels)}
     (out_dir / "report.json").write_text(json.dumps(report, indent=2))
     plot_confusion_matrix(dataset.labels, predicted, out_dir / "confusion_matrix.png")
     plot_errors(dataset.images, dataset.labels, predicted, out_dir / "errors.png")
