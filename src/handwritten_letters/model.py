@@ -8,6 +8,8 @@ scaling while training keeps the seed's softmax output.
 
 from __future__ import annotations
 
+import math
+
 from . import keras_env  # noqa: F401  (before keras)
 import keras
 from keras import layers
@@ -123,7 +125,7 @@ class RandomHandDistortion(layers.Layer):
         ops = keras.ops
         batch = ops.shape(images)[0]
         height, width = images.shape[1], images.shape[2]
-        angle = self._uniform(batch, self.rotation * 3.141592653589793 / 180.0)
+        angle = self._uniform(batch, math.radians(self.rotation))
         shear = self._uniform(batch, self.shear)
         scale = 1.0 + self._uniform(batch, self.zoom)
         shift_y = self._uniform(batch, self.shift * height)
