@@ -15,13 +15,13 @@ letter (1 thread, p50 of 500), measured in this run for each option. Figures onl
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import numpy as np
 
 from handwritten_letters import data
 from handwritten_letters.recognize import OnnxModel
+from inference import percentiles, time_each
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "emnist-letters"
 SHIFTS = [(0, 0), (-1, 0), (1, 0), (0, -1), (0, 1)]
@@ -41,14 +41,7 @@ def probabilities(model: OnnxModel, images: np.ndarray, tta: bool) -> np.ndarray
 
 
 def latency_ms(function, repeats: int = 500) -> float:
-    for _ in range(20):
-        function()
-    timings = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        timings.append(time.perf_counter() - start)
-    return float(np.percentile(timings, 50) * 1000)
+    return percentiles(time_each(function, repeats))[0]
 
 
 def main() -> None:
