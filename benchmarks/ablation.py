@@ -48,17 +48,13 @@ STEPS = [
 def shifted_validation(limit: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Preprocessed 28x28 inputs of the validation letters under each shift (never test letters)."""
     _, validation = data.train_validation([SHARED], 0.1, 42, limit=limit)
-    picks = np.arange(len(validation))
     shifted = {}
     for name, distort in SHIFTS:
         shift_rng = np.random.default_rng(0)
-        items = [preprocess(distort(paper(validation.images[i]), shift_rng)) for i in picks]
-        kept = [i for i, item in enumerate(items) if item.rejected is None]
+        items = [preprocess(distort(paper(image), shift_rng)) for image in validation.images]
+        rejected = np.array([item.rejected is not None for item in items])
         # rejected images count as wrong: label -1 never matches a prediction
-        labels = np.full(len(picks), -1)
-        labels[kept] = validation.labels[picks[kept]]
-        pixels = np.stack([item.pixels for item in items])
-        shifted[name] = (pixels, labels)
+        shifted[name] = (np.stack([item.pixels for item in items]), np.where(rejected, -1, validation.labels))
     return shifted
 
 
