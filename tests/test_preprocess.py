@@ -75,6 +75,22 @@ def test_wide_padding_does_not_matter(reference):
     assert difference(preprocess(padded).pixels, reference) < 2
 
 
+def test_a_small_letter_in_a_corner_of_a_large_photo_is_found(reference):
+    # ~500 ink pixels among 1.08 million: far below the share of pixels that sets the ink level on
+    # small images, which once called such photos blank
+    photo = Image.new("L", (1200, 900), 255)
+    photo.paste(draw_letter(size=(70, 70), offset=(5, 5), scale=0.6), (30, 30))
+    result = preprocess(encode(photo, "JPEG", quality=90))
+    assert result.rejected is None
+    assert difference(result.pixels, reference) < 10
+
+
+def test_a_few_dark_specks_on_a_large_page_are_not_a_letter():
+    page = np.full((900, 1200), 255, np.uint8)
+    page[np.random.default_rng(2).integers(0, 900, 20), np.random.default_rng(3).integers(0, 1200, 20)] = 0
+    assert preprocess(page).rejected is not None
+
+
 def test_transparent_canvas_strokes_are_flattened_onto_paper(reference):
     dark = draw_letter(mode="RGBA", ink=(0, 0, 0, 255), paper=(0, 0, 0, 0))
     light = draw_letter(mode="RGBA", ink=(255, 255, 255, 255), paper=(255, 255, 255, 0))

@@ -48,6 +48,8 @@ EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
 FOUR_CONNECTED = ndimage.generate_binary_structure(2, 1)
 BACKGROUND_FLOOR = 0.1  # faint leftovers of paper texture and JPEG noise
 MAX_HOLES = 8
+INK_TAIL_SHARE = 0.0005  # the darkest 0.05% of pixels set the ink level (ignoring a few outliers)...
+INK_TAIL_PIXELS = 64  # ...or the darkest 64, if fewer: a small letter on a large photo is a tiny share
 IMPULSE_NOISE_SHARE = 0.002  # of all pixels being 1-2 pixel specks: impulse noise  # a letter encloses at most 2 regions (B); sloppy strokes add a few tiny ones  # ink covering this share of its own box is a blot, not a letter
 
 ImageSource = Union[str, Path, bytes, Image.Image, np.ndarray]
@@ -145,7 +147,7 @@ def ink_lookup(grey: np.ndarray) -> tuple[np.ndarray | None, str | None]:
     if dark_ink:
         cumulative = np.cumsum(histogram[::-1])
     level = _level_at(cumulative, 0.5)
-    peak = _level_at(cumulative, 0.9995)
+    peak = _level_at(cumulative, 1.0 - min(INK_TAIL_SHARE, INK_TAIL_PIXELS / grey.size))
     if peak - level < MIN_CONTRAST * 255:
         return None, "blank image: no ink stands out from the background"
     ink_of_level = np.clip((np.arange(256, dtype=np.float32) - level) / (peak - level), 0.0, 1.0)
