@@ -75,6 +75,22 @@ def test_wide_padding_does_not_matter(reference):
     assert difference(preprocess(padded).pixels, reference) < 2
 
 
+def test_blur_and_shrink_by_matrix_matches_blurring_and_resizing_the_image():
+    from scipy import ndimage
+
+    from handwritten_letters import preprocess as module
+
+    rng = np.random.default_rng(4)
+    for _ in range(20):
+        work = np.zeros((module.WORK_SIZE, module.WORK_SIZE), np.float32)
+        top, left = rng.integers(0, 30, 2)
+        work[top : top + 50, left : left + 50] = rng.random((50, 50)) > 0.6
+        blurred = ndimage.gaussian_filter(work, module.BLUR_SIGMA)
+        expected = np.asarray(Image.fromarray(blurred, mode="F").resize((28, 28), Image.LANCZOS))
+        expected = np.round(np.clip(expected, 0, None) / np.clip(expected, 0, None).max() * 255)
+        assert np.abs(module._to_model_size(work).astype(float) - expected).max() <= 1
+
+
 def test_a_small_letter_in_a_corner_of_a_large_photo_is_found(reference):
     # ~500 ink pixels among 1.08 million: far below the share of pixels that sets the ink level on
     # small images, which once called such photos blank

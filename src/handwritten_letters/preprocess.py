@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Union
 
@@ -204,12 +205,23 @@ def _fit_square(ink: np.ndarray) -> np.ndarray:
     return work
 
 
+@lru_cache(maxsize=1)
+def _blur_and_shrink_operator() -> np.ndarray:
+    """(28, 84) matrix A with A @ work @ A.T == Lanczos-resize(Gaussian-blur(work)) to 28x28.
+
+    Both steps are linear and separable, so they are applied to the unit vectors once (with the
+    same SciPy blur and Pillow resize) and then cost two small matrix products per letter:
+    ~15x faster than blurring and resizing every image.
+    """
+    unit = np.eye(WORK_SIZE, dtype=np.float32)
+    blur = ndimage.gaussian_filter1d(unit, BLUR_SIGMA, axis=0)  # column j: the blurred unit vector j
+    shrink = np.asarray(Image.fromarray(unit, mode="F").resize((IMAGE_SIZE, WORK_SIZE), Image.LANCZOS))  # row i: resized
+    return (shrink.T @ blur).astype(np.float32)
+
+
 def _to_model_size(work: np.ndarray) -> np.ndarray:
-    blurred = ndimage.gaussian_filter(work, BLUR_SIGMA)
-    small = np.asarray(
-        Image.fromarray(blurred.astype(np.float32), mode="F").resize((IMAGE_SIZE, IMAGE_SIZE), Image.LANCZOS)
-    )
-    small = np.clip(small, 0.0, None)
+    operator = _blur_and_shrink_operator()
+    small = np.clip(operator @ work.astype(np.float32) @ operator.T, 0.0, None)
     peak = small.max()
     return np.round(small / peak * 255.0).astype(np.uint8) if peak > 0 else small.astype(np.uint8)
 
