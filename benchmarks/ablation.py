@@ -58,11 +58,13 @@ def shifted_validation(limit: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return shifted
 
 
-def accuracy_on(model_path: Path, pixels: np.ndarray, labels: np.ndarray) -> float:
+def shifted_accuracy(model_path: Path, shifted: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
+    """The model, loaded once, scored on each shifted copy of the validation letters."""
     import keras
 
     model = keras.saving.load_model(model_path)
-    return float((model.predict(pixels, batch_size=512, verbose=0).argmax(axis=1) == labels).mean())
+    return {shift: float((model.predict(pixels, batch_size=512, verbose=0).argmax(axis=1) == labels).mean())
+            for shift, (pixels, labels) in shifted.items()}
 
 
 def main() -> None:
@@ -85,7 +87,7 @@ def main() -> None:
             train(TrainConfig(train_paths=[str(SHARED)], out_dir=str(out), recipe=recipe, limit=args.limit, verbose=0))
         run = json.loads((out / "run.json").read_text())
         best = max(read_history(out / "history.csv"), key=lambda r: r["val_accuracy"])
-        robust = {shift: accuracy_on(out / BEST_MODEL, pixels, labels) for shift, (pixels, labels) in shifted.items()}
+        robust = shifted_accuracy(out / BEST_MODEL, shifted)
         results.append({"step": name, "recipe": asdict(recipe), **best, "shifted_validation_accuracy": robust,
                         "images_per_second": run["timings"]["train_images_per_second"]})
         print(f"{name:<32} {best['val_accuracy']:>8.4f} {best['val_loss']:>9.4f} "

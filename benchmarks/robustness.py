@@ -83,8 +83,9 @@ def small_in_corner(page, rng):
     return encode(canvas, "JPEG", quality=90)
 
 
+CLEAN = "clean (PNG)"
 CONDITIONS: list[tuple[str, Callable]] = [
-    ("clean (PNG)", lambda page, rng: encode(page)),
+    (CLEAN, lambda page, rng: encode(page)),
     ("rotation ±10°", rotate(10)),
     ("rotation ±20°", rotate(20)),
     ("scale 0.6", rescale(0.6)),
@@ -128,7 +129,8 @@ def main() -> None:
             # apart (below) so that models with different thresholds are compared on their answers
             correct = np.mean([bool(p.top_k) and p.top_k[0][0] == chr(97 + test.labels[i])
                                for p, i in zip(predictions, picks)])
-            unsure.setdefault(model_name, np.mean([p.rejected and bool(p.top_k) for p in predictions]))
+            if name == CLEAN:
+                unsure[model_name] = np.mean([p.rejected and bool(p.top_k) for p in predictions])
             row += f"{correct:>12.3f}"
         print(row, flush=True)
     arrays = test.images[picks]
