@@ -121,3 +121,30 @@ def test_int8_export_keeps_accuracy_and_records_it(trained_run, exported, tmp_pa
     assert "int8" in model.metadata["quantization"]
     assert abs(float(model.metadata["validation_accuracy"]) - float(model.metadata["float_validation_accuracy"])) < 0.03
     assert quantized.path.stat().st_size < 0.5 * float_model.path.stat().st_size
+
+
+def test_evaluate_counts_an_image_found_in_two_files_once(trained_run, held_out, tmp_path):
+    _, result = trained_run
+    copy_dir = tmp_path / "copy"
+    copy_dir.mkdir()
+    dataset = data.read_file(held_out)
+    first_hundred = write_idx_pair(copy_dir, "subset-test", dataset.images[:100].transpose(0, 2, 1),
+                                   dataset.labels[:100] + 1)  # like test10k inside test14800
+    report = evaluate(result.best_model, [held_out, first_hundred], tmp_path / "report")
+    assert report["n"] == 260 and report["duplicates_dropped"] == 100
+
+
+def test_export_refuses_a_validation_split_that_is_not_the_runs(tmp_path):
+    from handwritten_letters.errors import ModelError
+    from handwritten_letters.train import TrainConfig, train
+
+    images, labels = letter_like_dataset(per_class=12)
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    write_idx_pair(data_dir, "generated-train", images.transpose(0, 2, 1), labels + 1)
+    result = train(TrainConfig(train_paths=[str(data_dir)], out_dir=str(tmp_path / "run"), val_fraction=0.25,
+                               epochs=1, batch_size=32, seed=3, verbose=0))
+    shuffled = np.random.default_rng(1).permutation(len(labels))
+    write_idx_pair(data_dir, "generated-train", images[shuffled].transpose(0, 2, 1), labels[shuffled] + 1)
+    with pytest.raises(ModelError, match="not the one the run validated on"):
+        export_onnx(result.best_model, tmp_path / "model.onnx")

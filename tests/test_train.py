@@ -6,6 +6,7 @@ import sys
 import time
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 pytest.importorskip("keras", reason="training needs the [train] extra")
@@ -55,13 +56,101 @@ def test_resume_without_a_checkpoint_is_a_clear_error(letter_like_files, tmp_pat
         train(config)
 
 
+def _sigint_at_default():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _train_command(data, out, *options):
+    return [sys.executable, "-m", "handwritten_letters.cli", "train", "--train", str(data), "--out", str(out),
+            "--batch-size", "32", "--val-fraction", "0.25", *options]
+
+
+def _wait_for_epoch(process, out, epoch, timeout=180):
+    state = out / "checkpoint" / "state.json"
+    deadline = time.time() + timeout
+    while not (state.exists() and json.loads(state.read_text())["epoch"] >= epoch):
+        assert process.poll() is None and time.time() < deadline, process.communicate()
+        time.sleep(0.05)
+
+
+def _weights(path):
+    import keras
+
+    return keras.models.load_model(path).get_weights()
+
+
+@pytest.mark.slow
+def test_killed_run_resumed_ends_with_the_same_weights_as_an_uninterrupted_one(letter_like_files, tmp_path):
+    """kill -9 mid-run, then --resume: bitwise the same model as a run never interrupted
+    (best recipe: augmentation, dropout, cosine schedule; same seed, same machine)."""
+    options = ("--recipe", "best", "--epochs", "3", "--seed", "11")
+    whole = subprocess.run(_train_command(letter_like_files, tmp_path / "whole", *options),
+                           capture_output=True, text=True, timeout=300)
+    assert whole.returncode == 0, whole.stderr
+
+    out = tmp_path / "killed"
+    process = subprocess.Popen(_train_command(letter_like_files, out, *options),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _wait_for_epoch(process, out, 1)
+    process.kill()
+    process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL
+    finished = json.loads((out / "checkpoint" / "state.json").read_text())["epoch"]
+    assert finished < 3, "the run ended before it could be killed; nothing was tested"
+    resumed = subprocess.run(_train_command(letter_like_files, out, *options, "--resume"),
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+
+    whole_history, resumed_history = (read_history(p / "history.csv") for p in (tmp_path / "whole", out))
+    assert len(whole_history) == len(resumed_history) == 3
+    for a, b in zip(whole_history, resumed_history):
+        assert {k: v for k, v in a.items() if k != "seconds"} == {k: v for k, v in b.items() if k != "seconds"}
+    for a, b in zip(_weights(tmp_path / "whole" / BEST_MODEL), _weights(out / BEST_MODEL)):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"val_fraction": 0.3}, "val_fraction: was 0.25, now 0.3"),
+    ({"seed": 4}, "seed: was 3, now 4"),
+    ({"limit": 500}, "limit: was None, now 500"),
+])
+def test_resume_with_other_settings_is_refused_and_says_what_differs(letter_like_files, tmp_path, change, message):
+    from handwritten_letters.errors import LettersError
+
+    config = TrainConfig(train_paths=[str(letter_like_files)], out_dir=str(tmp_path / "run"),
+                         val_fraction=0.25, epochs=1, batch_size=32, seed=3, verbose=0)
+    train(config)
+    with pytest.raises(LettersError, match="not the same run") as refused:
+        train(replace(config, resume=True, epochs=2, **change))
+    assert message in str(refused.value)
+
+
+def test_resume_on_changed_data_is_refused(tmp_path):
+    from conftest import letter_like_dataset, write_idx_pair
+    from handwritten_letters.errors import LettersError
+
+    images, labels = letter_like_dataset(per_class=12)
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    write_idx_pair(data_dir, "generated-train", images.transpose(0, 2, 1), labels + 1)
+    config = TrainConfig(train_paths=[str(data_dir)], out_dir=str(tmp_path / "run"), val_fraction=0.25,
+                         epochs=1, batch_size=32, seed=3, verbose=0)
+    train(config)
+    write_idx_pair(data_dir, "generated-train", images[::-1].transpose(0, 2, 1), labels[::-1] + 1)
+    with pytest.raises(LettersError, match="training data files differ"):
+        train(replace(config, resume=True, epochs=2))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def test_a_stopped_run_leaves_a_checkpoint_that_resume_continues(letter_like_files, tmp_path, stop_signal):
     out = tmp_path / "run"
     command = [sys.executable, "-m", "handwritten_letters.cli", "train", "--train", str(letter_like_files),
                "--out", str(out), "--epochs", "200", "--batch-size", "32", "--val-fraction", "0.25"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # SIGINT back at its default in the child: a suite started with `nohup` or `&` from a script
+    # passes SIGINT on as ignored, and the program rightly keeps an ignored SIGINT ignored
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=_sigint_at_default)
     state = out / "checkpoint" / "state.json"
     deadline = time.time() + 120
     while not (state.exists() and json.loads(state.read_text())["epoch"] >= 2):

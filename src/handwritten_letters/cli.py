@@ -146,6 +146,9 @@ def evaluate(
             f"{d_high * 100:+.2f}), McNemar p = {comparison['mcnemar_p_value']:.2g} "
             f"({comparison['only_model_right']} images only this model reads, {comparison['only_baseline_right']} only the baseline)"
         )
+    if report["duplicates_dropped"]:
+        typer.echo(f"{report['duplicates_dropped']} images appeared more than once in the data and were counted once",
+                   err=True)
     typer.echo(f"report and plots in {out}", err=True)
 
 
@@ -203,6 +206,7 @@ def read(
     from .errors import ImageError
     from .recognize import Recognizer
     from .segment import Lexicon, read_text
+    from .server.schemas import TextResult
 
     if output_format not in ("text", "json"):
         raise LettersError(f"--format: expected text or json, got {output_format!r}")
@@ -220,7 +224,7 @@ def read(
             results.append({"path": str(path), "error": str(exc)})
             continue
         if output_format == "json":
-            results.append({"path": str(path), **reading.to_dict()})
+            results.append({"path": str(path), **TextResult.of(reading).model_dump()})
         else:
             shown = reading.text if reading.lines else f"({reading.reason})"
             if words is not None and reading.raw_text != reading.text:

@@ -52,6 +52,20 @@ class Dataset:
     def class_counts(self) -> np.ndarray:
         return np.bincount(self.labels, minlength=NUM_CLASSES)
 
+    def fingerprint(self) -> str:
+        """sha256 of the images and labels, in order: equal fingerprints, the same examples."""
+        digest = hashlib.sha256(np.ascontiguousarray(self.images).tobytes())
+        digest.update(np.ascontiguousarray(self.labels, dtype=np.int64).tobytes())
+        return digest.hexdigest()
+
+    def without_duplicates(self) -> tuple["Dataset", int]:
+        """The dataset with each distinct image kept once (first occurrence), and how many went."""
+        flat = np.ascontiguousarray(self.images).reshape(len(self), -1)
+        _, first = np.unique(flat.view(np.dtype((np.void, flat.shape[1]))).ravel(), return_index=True)
+        if len(first) == len(self):
+            return self, 0
+        return self.subset(np.sort(first)), len(self) - len(first)
+
 
 def _open_binary(path: Path) -> BinaryIO:
     if not path.exists():

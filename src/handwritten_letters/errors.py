@@ -25,6 +25,10 @@ class CorruptImageError(ImageError):
     """The image is truncated, corrupt or empty."""
 
 
+class ReadingTooLongError(ImageError):
+    """Reading an image took longer than the time budget it was given."""
+
+
 class ModelError(LettersError):
     """A model file is missing, unreadable or not one of ours."""
 

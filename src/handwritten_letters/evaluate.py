@@ -179,12 +179,14 @@ def evaluate(model_path: str | Path, data_paths, out_dir: str | Path, baseline_p
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     files = data.expand_paths([data_paths] if isinstance(data_paths, (str, Path)) else data_paths, "test")
-    dataset = data.load(files)
+    # the same record in two files (test10k is the start of test14800) must not count twice
+    dataset, duplicates = data.load(files).without_duplicates()
     logits_of, temperature = model_logits(model_path)
     logits = np.concatenate([logits_of(dataset.images[s]) for s in data.iter_batches(len(dataset), BATCH)])
     report = build_report(logits, dataset.labels, temperature)
     report["model"] = str(model_path)
     report["data"] = [str(p) for p in files]
+    report["duplicates_dropped"] = duplicates
     predicted = logits.argmax(axis=1)
     if baseline_path is not None:
         baseline_of, _ = model_logits(baseline_path)

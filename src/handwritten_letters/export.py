@@ -19,11 +19,12 @@ import numpy as np
 from . import keras_env  # noqa: F401  (before keras)
 import keras
 
-from . import data
+from . import data, redraw
 from .calibration import choose_rejection_threshold, fit_temperature, softmax
-from .errors import ModelError
+from .errors import DataFormatError, ModelError
 from .labels import CLASS_NAMES, IMAGE_SIZE
 from .model import logits_model
+from .train import VALIDATION_VARIANT_SEED
 from .preprocess import PREPROCESS_VERSION
 
 MAX_ABS_DIFFERENCE = 1e-4
@@ -52,15 +53,32 @@ def load_keras_logits_model(path: str | Path) -> keras.Model:
 
 
 def validation_split_of_run(model_path: Path) -> data.Dataset | None:
-    """The run's validation split, rebuilt from run.json beside the model (same files, seed, fraction)."""
+    """The run's validation split, rebuilt from run.json beside the model (same files, seed,
+    fraction), as the run validated on it (with its recipe's redrawn variants).
+
+    Refuses when the rebuilt split is not the one the run recorded: calibrating on other
+    images could mean calibrating on letters the model trained on.
+    """
     run_file = model_path.parent / "run.json"
     if not run_file.exists():
         return None
-    config = json.loads(run_file.read_text())["config"]
-    _, validation = data.train_validation(
-        config["train_paths"], config["val_fraction"], config["seed"], config.get("limit")
-    )
-    return validation
+    run = json.loads(run_file.read_text())
+    config = run["config"]
+    try:
+        _, validation = data.train_validation(
+            config["train_paths"], config["val_fraction"], config["seed"], config.get("limit")
+        )
+    except DataFormatError as exc:
+        raise ModelError(f"{model_path}: cannot rebuild the run's validation split from {run_file} ({exc})") from None
+    recorded = run.get("split", {}).get("validation_sha256")
+    if recorded is not None and validation.fingerprint() != recorded:
+        raise ModelError(
+            f"{model_path}: the validation split rebuilt from {', '.join(config['train_paths'])} is not the one "
+            f"the run validated on (sha256 {validation.fingerprint()[:12]} vs {recorded[:12]} in {run_file}): "
+            "the data changed since training"
+        )
+    variants = tuple(run.get("recipe", {}).get("variants", ["raw"]))
+    return redraw.with_variants(validation, variants, config["seed"] + VALIDATION_VARIANT_SEED)
 
 
 def _run(session, images: np.ndarray) -> np.ndarray:

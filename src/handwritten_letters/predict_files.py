@@ -16,14 +16,29 @@ from typing import Iterator, Sequence, TextIO
 
 from .errors import ImageError
 from .preprocess import Preprocessed, preprocess
-from .recognize import Recognizer, iter_image_files
+from .recognize import Prediction, Recognizer, iter_image_files
 
 COLUMNS = ["path", "label", "confidence", "top_k", "rejected", "reason", "error"]
 BATCH = 256
 
 
+def _row(path: Path, prediction: Prediction | None = None, error: str = "") -> dict:
+    if prediction is None:
+        return {"path": str(path), "label": None, "confidence": None, "top_k": "", "rejected": None,
+                "reason": None, "error": error}
+    return {
+        "path": str(path), "label": prediction.label, "confidence": round(prediction.confidence, 4),
+        "top_k": " ".join(f"{k}:{v:.3f}" for k, v in prediction.top_k), "rejected": prediction.rejected,
+        "reason": prediction.reason, "error": None,
+    }
+
+
 def predict_files(files: Sequence[Path], recognizer: Recognizer, top_k: int = 3) -> Iterator[dict]:
-    """One row per file, in order; files are preprocessed and recognized in batches."""
+    """One row per file, in order; files are preprocessed and recognized in batches.
+
+    Values are typed (``confidence`` a float, ``rejected`` a bool, ``None`` where there is none);
+    ``write_rows`` turns them into text for CSV and tables.
+    """
     for start in range(0, len(files), BATCH):
         chunk = files[start : start + BATCH]
         readable: list[tuple[Path, Preprocessed]] = []
@@ -37,16 +52,15 @@ def predict_files(files: Sequence[Path], recognizer: Recognizer, top_k: int = 3)
             (p for p, _ in readable), recognizer.predict_preprocessed([item for _, item in readable], top_k)
         ))
         for path in chunk:
-            if path in errors:
-                yield {"path": str(path), "label": "", "confidence": "", "top_k": "", "rejected": "",
-                       "reason": "", "error": errors[path]}
-                continue
-            p = predictions[path]
-            yield {
-                "path": str(path), "label": p.label or "", "confidence": f"{p.confidence:.4f}",
-                "top_k": " ".join(f"{k}:{v:.3f}" for k, v in p.top_k), "rejected": str(p.rejected).lower(),
-                "reason": p.reason or "", "error": "",
-            }
+            yield _row(path, error=errors[path]) if path in errors else _row(path, predictions[path])
+
+
+def _csv_value(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
 def write_rows(rows: Iterator[dict], output_format: str, out: TextIO) -> int:
@@ -59,13 +73,13 @@ def write_rows(rows: Iterator[dict], output_format: str, out: TextIO) -> int:
     for row in rows:
         failures += bool(row["error"])
         if output_format == "csv":
-            writer.writerow(row)
+            writer.writerow({k: _csv_value(v) for k, v in row.items()})
         elif output_format == "json":
             collected.append(row)
         else:
             answer = row["error"] and f"error: {row['error']}" or (
-                f"not a letter ({row['reason']})" if row["rejected"] == "true"
-                else f"{row['label']}  {float(row['confidence']):.3f}  [{row['top_k']}]"
+                f"not a letter ({row['reason']})" if row["rejected"]
+                else f"{row['label']}  {row['confidence']:.3f}  [{row['top_k']}]"
             )
             out.write(f"{row['path']}\t{answer}\n")
     if output_format == "json":

@@ -19,6 +19,7 @@ come back with ``rejected`` set to a reason instead of pixels the model would gu
 from __future__ import annotations
 
 import io
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -67,18 +68,29 @@ class Preprocessed:
 # --------------------------------------------------------------------------- decoding
 
 
+# Large decodes at once per process: each holds up to MAX_SIDE^2 pixels (64 MB as RGBA).
+LARGE_DECODE_PIXELS = 2048 * 2048
+_large_decodes = threading.BoundedSemaphore(2)
+DECODE_SCALE = "handwritten_letters.decode_scale"  # image.info key: source pixels per decoded pixel (JPEG draft)
+
+
 def open_image(source: ImageSource, name: str = "image") -> Image.Image:
-    """Decode bytes or a file, refusing huge dimensions before the pixels are decoded."""
+    """Decode bytes or a file, refusing huge dimensions before the pixels are decoded.
+
+    Every way an image can fail to decode becomes a typed ``ImageError`` naming ``name``.
+    """
     if isinstance(source, Image.Image):
         return source
     if isinstance(source, np.ndarray):
-        return Image.fromarray(_as_uint8(source))
+        return Image.fromarray(_as_uint8(source, name))
     if isinstance(source, (str, Path)):
         name = str(source)
         try:
             source = Path(source).read_bytes()
         except OSError as exc:
             raise ImageError(f"{name}: cannot read file ({exc.strerror or exc})") from None
+    if not isinstance(source, (bytes, bytearray, memoryview)):
+        raise ImageError(f"{name}: expected a path, bytes, a PIL image or an array, got {type(source).__name__}")
     if not source:
         raise CorruptImageError(f"{name}: empty file, expected an image")
     try:
@@ -89,25 +101,52 @@ def open_image(source: ImageSource, name: str = "image") -> Image.Image:
         ) from None
     except Image.DecompressionBombError:
         raise ImageTooLargeError(f"{name}: image dimensions too large; at most {MAX_SIDE}x{MAX_SIDE}") from None
+    except Exception as exc:  # Pillow's parsers raise OSError, SyntaxError, struct.error... for broken headers
+        raise CorruptImageError(f"{name}: corrupt or truncated image ({type(exc).__name__}: {exc})") from None
     width, height = image.size
     if width > MAX_SIDE or height > MAX_SIDE:
         raise ImageTooLargeError(f"{name}: image is {width}x{height} pixels; at most {MAX_SIDE}x{MAX_SIDE} accepted")
     if width == 0 or height == 0:
         raise CorruptImageError(f"{name}: image has no pixels")
+    if image.format == "JPEG" and max(width, height) >= 2 * ANALYSIS_SIDE:
+        # JPEG decodes at 1/2, 1/4 or 1/8 scale for almost nothing: a phone photo needs no more
+        image.draft(image.mode, (width * ANALYSIS_SIDE // max(width, height),) * 2)
+        image.info[DECODE_SCALE] = width / image.size[0]
+    large = width * height >= LARGE_DECODE_PIXELS
     try:
+        if large:
+            _large_decodes.acquire()
         image.load()
         return ImageOps.exif_transpose(image)
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise CorruptImageError(f"{name}: corrupt or truncated {image.format} image ({exc})") from None
+    except Exception as exc:  # truncated data, bad EXIF, broken frames: all are the file's fault
+        raise CorruptImageError(f"{name}: corrupt or truncated {image.format} image ({type(exc).__name__}: {exc})") from None
+    finally:
+        if large:
+            _large_decodes.release()
 
 
-def _as_uint8(array: np.ndarray) -> np.ndarray:
+def _as_uint8(array: np.ndarray, name: str = "image") -> np.ndarray:
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)) or 0 in array.shape:
+        raise ImageError(f"{name}: an image array must be (height, width) or (height, width, 1|3|4), got {array.shape}")
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[..., 0]
     if array.dtype == np.uint8:
         return array
     if array.dtype == bool:
         return array.astype(np.uint8) * 255
+    if not np.issubdtype(array.dtype, np.number) or not np.isfinite(array).all():
+        raise ImageError(f"{name}: an image array must hold finite numbers, got dtype {array.dtype}")
     scale = 255.0 if array.max(initial=0) <= 1.0 else 1.0
     return np.clip(array * scale, 0, 255).astype(np.uint8)
+
+
+def _eight_bit(image: Image.Image) -> Image.Image:
+    """16-bit and float images as 8-bit grey, by their own range (Pillow's convert would clip at 255)."""
+    values = np.asarray(image, dtype=np.float32)
+    top = 65535.0 if image.mode.startswith("I;16") else float(values.max(initial=0) or 1.0)
+    if image.mode == "F" and top <= 1.0:
+        top = 1.0
+    return Image.fromarray(np.clip(values * (255.0 / top), 0, 255).astype(np.uint8))
 
 
 def grey_levels(image: Image.Image) -> np.ndarray:
@@ -115,7 +154,10 @@ def grey_levels(image: Image.Image) -> np.ndarray:
 
     Very large images are first reduced (antialiased) so the long side is at most
     ``ANALYSIS_SIDE``: a letter never needs more, and the cost stays bounded.
+    ``analysis_scale(image, grey)`` maps positions in the result back to the image's pixels.
     """
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        image = _eight_bit(image)
     factor = max(image.size) // ANALYSIS_SIDE
     if factor >= 2:
         image = image.reduce(factor) if image.mode in ("L", "RGB", "RGBA", "LA") else image.convert("RGBA").reduce(factor)
@@ -133,6 +175,20 @@ def grey_levels(image: Image.Image) -> np.ndarray:
     return np.round(luminance * 255.0).astype(np.uint8)
 
 
+def to_source_pixels(box: tuple[int, int, int, int] | None, scale: float) -> tuple[int, int, int, int] | None:
+    """A box found in the (possibly reduced) analysis frame, in the source image's own pixels."""
+    if box is None or scale == 1.0:
+        return box
+    return tuple(int(round(v * scale)) for v in box)  # type: ignore[return-value]
+
+
+def decode_grey(source: ImageSource, name: str = "image") -> tuple[np.ndarray, float]:
+    """Grey levels for analysis, and the factor from their pixels to the source image's pixels."""
+    image = open_image(source, name)
+    grey = grey_levels(image)
+    return grey, image.info.get(DECODE_SCALE, 1.0) * image.size[0] / grey.shape[1]
+
+
 def _level_at(histogram_cumsum: np.ndarray, share: float) -> int:
     return int(np.searchsorted(histogram_cumsum, share * histogram_cumsum[-1]))
 
@@ -140,19 +196,21 @@ def _level_at(histogram_cumsum: np.ndarray, share: float) -> int:
 def ink_lookup(grey: np.ndarray) -> tuple[np.ndarray | None, str | None]:
     """A table from grey level (0..255) to ink intensity in [0, 1] (1 = the darkest stroke).
 
-    Polarity comes from the majority of pixels (the background); the background level maps to 0.
+    The background is the median level (most pixels are paper). The ink is the tail that lies
+    farther from it: darker than the paper (pen on paper, even paper photographed in dim light,
+    whose median is below mid-grey) or lighter (chalk, a white pen on a dark screen).
     """
     histogram = np.bincount(grey.ravel(), minlength=256)
     cumulative = np.cumsum(histogram)
-    dark_ink = _level_at(cumulative, 0.5) >= 128  # the background (most pixels) is light
-    if dark_ink:
-        cumulative = np.cumsum(histogram[::-1])
+    tail = min(INK_TAIL_SHARE, INK_TAIL_PIXELS / grey.size)
     level = _level_at(cumulative, 0.5)
-    peak = _level_at(cumulative, 1.0 - min(INK_TAIL_SHARE, INK_TAIL_PIXELS / grey.size))
-    if peak - level < MIN_CONTRAST * 255:
+    darkest, lightest = _level_at(cumulative, tail), _level_at(cumulative, 1.0 - tail)
+    dark_ink = level - darkest >= lightest - level
+    peak = darkest if dark_ink else lightest
+    if abs(peak - level) < MIN_CONTRAST * 255:
         return None, "blank image: no ink stands out from the background"
     ink_of_level = np.clip((np.arange(256, dtype=np.float32) - level) / (peak - level), 0.0, 1.0)
-    return (ink_of_level[::-1] if dark_ink else ink_of_level), None
+    return ink_of_level, None
 
 
 def ink_map(grey: np.ndarray) -> tuple[np.ndarray | None, str | None]:
@@ -275,11 +333,20 @@ def ink_to_model_input(crop: np.ndarray) -> np.ndarray:
     return _to_model_size(_normalise_stroke(_fit_square(crop)))
 
 
-def load_ink(source: ImageSource, name: str = "image") -> tuple[np.ndarray | None, str | None]:
-    """Decode an image and return its ink map (1 = ink, background removed), or why there is none."""
-    return ink_map(grey_levels(open_image(source, name)))
+def load_ink(source: ImageSource, name: str = "image") -> tuple[np.ndarray | None, str | None, float]:
+    """Decode an image: its ink map (1 = ink, background removed) or why there is none, and the
+    factor from the map's pixels to the source image's pixels."""
+    grey, scale = decode_grey(source, name)
+    ink, reason = ink_map(grey)
+    return ink, reason, scale
 
 
 def preprocess(source: ImageSource, name: str = "image") -> Preprocessed:
-    """Any image of one letter -> the model's 28x28 input (or a reason it is not a letter)."""
-    return preprocess_grey(grey_levels(open_image(source, name)))
+    """Any image of one letter -> the model's 28x28 input (or a reason it is not a letter).
+
+    ``box`` is in the source image's pixels.
+    """
+    grey, scale = decode_grey(source, name)
+    result = preprocess_grey(grey)
+    result.box = to_source_pixels(result.box, scale)
+    return result

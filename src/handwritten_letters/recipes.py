@@ -1,5 +1,6 @@
 """Training recipes: ``seed`` is the notebook's model and callbacks, unchanged; ``best`` adds
-on-the-fly augmentation, label smoothing, AdamW with a cosine schedule and a slightly deeper net.
+on-the-fly augmentation, label smoothing, AdamW with a cosine schedule and a slightly deeper net;
+``real`` is ``best`` trained also on each letter redrawn as real drawings reach the model.
 
 A recipe names every choice that changes the result, so both stay reproducible with
 ``letters train --recipe seed|best`` and the ablation benchmark can switch one piece at a time.
@@ -27,6 +28,8 @@ class Recipe:
     weight_decay: float = 0.0
     epochs: int = 25
     early_stopping_patience: int = 5
+    # each training letter as the model gets it: "raw" EMNIST, and redrawn as real letters arrive (see redraw.py)
+    variants: tuple[str, ...] = ("raw",)
 
 
 RECIPES: dict[str, Recipe] = {
@@ -36,6 +39,9 @@ RECIPES: dict[str, Recipe] = {
         schedule="cosine", learning_rate=2e-3, weight_decay=1e-4, epochs=30, early_stopping_patience=30,
     ),
 }
+# best, trained also on every letter as the serving preprocessing makes it from a drawing
+RECIPES["real"] = replace(RECIPES["best"], name="real", variants=("raw", "preprocessed", "thin_pen"), epochs=16,
+                          early_stopping_patience=16)
 
 
 def variant(recipe: Recipe, **changes) -> Recipe:

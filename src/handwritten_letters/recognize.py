@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
+from PIL import Image
 
 from .calibration import softmax
 from .data import iter_batches
@@ -78,15 +79,6 @@ class Prediction:
     pixels: np.ndarray | None = None  # the 28x28 the model saw
     box: tuple[int, int, int, int] | None = None
 
-    def to_dict(self) -> dict:
-        return {
-            "label": self.label,
-            "confidence": round(self.confidence, 6),
-            "top_k": [{"label": k, "probability": round(p, 6)} for k, p in self.top_k],
-            "rejected": self.rejected,
-            "reason": self.reason,
-        }
-
 
 class Recognizer:
     """Letters from images: preprocess, batch through ONNX Runtime, calibrate, reject."""
@@ -103,12 +95,12 @@ class Recognizer:
         return self.model.metadata
 
     def predict(self, images: Sequence[ImageSource] | ImageSource, top_k: int = 3) -> list[Prediction]:
-        """Images (paths, bytes, PIL images or arrays) of single letters -> one Prediction each."""
-        if isinstance(images, (str, Path, bytes, np.ndarray)) and not (
-            isinstance(images, np.ndarray) and images.ndim == 4
-        ):
-            images = [images]
-        return self.predict_preprocessed([preprocess(image) for image in images], top_k)
+        """Images of single letters -> one Prediction each.
+
+        ``images`` is one image (a path, bytes, a PIL image, or an array (H, W) or (H, W, 1|3|4))
+        or several: a sequence of those, or an array batch (N, H, W) or (N, H, W, C).
+        """
+        return self.predict_preprocessed([preprocess(image) for image in as_image_list(images)], top_k)
 
     def predict_preprocessed(self, items: Sequence[Preprocessed], top_k: int = 3) -> list[Prediction]:
         accepted = [i for i, item in enumerate(items) if item.rejected is None]
@@ -140,6 +132,16 @@ class Recognizer:
                 f"below the threshold {self.model.rejection_threshold:.2f}", item.pixels, item.box,
             )
         return Prediction(best, confidence, ranked, False, None, item.pixels, item.box)
+
+
+def as_image_list(images: Sequence[ImageSource] | ImageSource) -> list[ImageSource]:
+    """One image or several, as a list of single images."""
+    if isinstance(images, np.ndarray):
+        one_image = images.ndim == 2 or (images.ndim == 3 and images.shape[2] in (1, 3, 4))
+        return [images] if one_image else list(images)
+    if isinstance(images, (str, Path, bytes, bytearray, Image.Image)):
+        return [images]
+    return list(images)
 
 
 def iter_image_files(paths: Iterable[str | Path]) -> list[Path]:

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import heapq
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +23,8 @@ import numpy as np
 from scipy import ndimage
 
 from .labels import CLASS_NAMES
-from .preprocess import INK_THRESHOLD, ImageSource, ink_to_model_input, load_ink
+from .errors import ReadingTooLongError
+from .preprocess import INK_THRESHOLD, ImageSource, ink_to_model_input, load_ink, to_source_pixels
 from .recognize import Recognizer
 
 MAX_PIECES_PER_LETTER = 4
@@ -39,6 +41,11 @@ WIDE_PENALTY = 3.0  # per line height beyond one: one letter is rarely wider tha
 CUT_BASE, CUT_INK = 0.8, 10.0  # cost of cutting through ink: a base plus per line height of ink cut
 GAP_PENALTY = 15.0  # per line height of empty columns inside one letter: separate blobs are rarely one letter
 LEXICON_MARGIN = 1.2  # nats per letter the lexicon word may lose against the raw reading
+MAX_PIECES_PER_IMAGE = 300  # pieces of ink on one page: a few lines of words; more is not a request to read
+MAX_LINES = 40
+MIN_DOTS_FOR_REFUSAL = 8
+DOT_FILL = 0.7  # a dot or speck is squarish and solid (a disc fills 0.79 of its box; a pen's ring far less)
+DOT_SHARE = 0.8  # of the pieces being dots: a page of specks (the dots of a word of i's are half)
 
 
 @dataclass
@@ -84,20 +91,6 @@ class TextReading:
     @property
     def raw_text(self) -> str:
         return "\n".join(line.raw_text for line in self.lines)
-
-    def to_dict(self) -> dict:
-        return {
-            "text": self.text, "raw_text": self.raw_text, "reason": self.reason,
-            "lines": [{
-                "text": line.text, "box": list(line.box),
-                "words": [{
-                    "text": w.text, "raw_text": w.raw_text, "confidence": round(w.confidence, 6), "box": list(w.box),
-                    "letters": [{"label": l.label, "confidence": round(l.confidence, 6), "box": list(l.box),
-                                 "top_k": [{"label": k, "probability": round(p, 6)} for k, p in l.top_k]}
-                                for l in w.letters],
-                } for w in line.words],
-            } for line in self.lines],
-        }
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -227,11 +220,11 @@ def _cut_points(profile: np.ndarray, line_height: int) -> list[int]:
     return sorted(cuts)
 
 
-def _pieces_of_blob(labels: np.ndarray, members: list[int], line_height: int) -> list[Piece]:
-    blob_mask = np.isin(labels, members)
-    rows, cols = np.flatnonzero(blob_mask.any(axis=1)), np.flatnonzero(blob_mask.any(axis=0))
-    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-    local = blob_mask[top:bottom, left:right]
+def _pieces_of_blob(labels: np.ndarray, slices, members: list[int], line_height: int) -> list[Piece]:
+    # work inside the blob's own box: the cost follows the blob, not the page
+    top, bottom = min(slices[i - 1][0].start for i in members), max(slices[i - 1][0].stop for i in members)
+    left, right = min(slices[i - 1][1].start for i in members), max(slices[i - 1][1].stop for i in members)
+    local = np.isin(labels[top:bottom, left:right], members)
     profile = local.sum(axis=0)
     cuts = [0, *_cut_points(profile, line_height), right - left]
     pieces = []
@@ -341,10 +334,43 @@ def _decode_word(pieces: list[Piece], ink: np.ndarray, line_height: int, recogni
     return WordReading(chosen_text, raw, confidence, box, letters)
 
 
+def _refusal(slices, areas: np.ndarray) -> str | None:
+    """Why a page is not handwriting to read, judged before any letter is: too many pieces of
+    ink for one request, or a page of dots and specks."""
+    kept = [(i, s) for i, s in enumerate(slices, 1) if s is not None]
+    if len(kept) > MAX_PIECES_PER_IMAGE:
+        return f"not handwriting to read: {len(kept)} separate pieces of ink (at most {MAX_PIECES_PER_IMAGE})"
+    if len(kept) < MIN_DOTS_FOR_REFUSAL:
+        return None
+    heights = np.array([s[0].stop - s[0].start for _, s in kept])
+    widths = np.array([s[1].stop - s[1].start for _, s in kept])
+    fill = areas[[i for i, _ in kept]] / (heights * widths)
+    dots = (np.minimum(heights, widths) >= 0.5 * np.maximum(heights, widths)) & (fill >= DOT_FILL)
+    if dots.mean() >= DOT_SHARE:
+        return f"not handwriting to read: {int(dots.sum())} of {len(kept)} pieces of ink are dots or specks"
+    return None
+
+
+def _in_source_pixels(reading: TextReading, scale: float) -> TextReading:
+    for line in reading.lines:
+        line.box = to_source_pixels(line.box, scale)
+        for word in line.words:
+            word.box = to_source_pixels(word.box, scale)
+            for letter in word.letters:
+                letter.box = to_source_pixels(letter.box, scale)
+    return reading
+
+
 def read_text(source: ImageSource, recognizer: Recognizer, lexicon: Lexicon | None = None,
-              top_k: int = 3, name: str = "image") -> TextReading:
-    """Read the handwritten text in an image: lines of words of letters, each with a box."""
-    ink, reason = load_ink(source, name)
+              top_k: int = 3, name: str = "image", deadline: float | None = None) -> TextReading:
+    """Read the handwritten text in an image: lines of words of letters, each with a box in the
+    image's own pixels.
+
+    The work is bounded: pages with more than ``MAX_PIECES_PER_IMAGE`` pieces of ink or made of
+    dots are refused with a reason, and past ``deadline`` (a ``time.monotonic()`` value) reading
+    stops with ``ReadingTooLongError``.
+    """
+    ink, reason, scale = load_ink(source, name)
     if ink is None:
         return TextReading([], reason)
     mask = ink > INK_THRESHOLD
@@ -357,8 +383,11 @@ def read_text(source: ImageSource, recognizer: Recognizer, lexicon: Lexicon | No
     speck[0] = True
     labels[speck[labels]] = 0
     slices = ndimage.find_objects(labels)
+    refusal = _refusal(slices, areas)
+    if refusal:
+        return TextReading([], refusal)
     lines = []
-    for top, bottom in find_lines(labels > 0):
+    for top, bottom in find_lines(labels > 0)[:MAX_LINES]:
         ids = [i + 1 for i, s in enumerate(slices)
                if s is not None and top <= (s[0].start + s[0].stop) / 2 < bottom]
         if not ids:
@@ -371,9 +400,15 @@ def read_text(source: ImageSource, recognizer: Recognizer, lexicon: Lexicon | No
             if current and blob_boxes[index][0] - blob_boxes[index - 1][1] > WORD_GAP * line_height:
                 words.append(current)
                 current = []
-            current.extend(_pieces_of_blob(labels, group, line_height))
+            current.extend(_pieces_of_blob(labels, slices, group, line_height))
         words.append(current)
-        readings = [w for w in (_decode_word(p, ink, line_height, recognizer, lexicon, top_k) for p in words if p) if w]
+        readings = []
+        for pieces in words:
+            if deadline is not None and time.monotonic() > deadline:
+                raise ReadingTooLongError(f"{name}: reading stopped after its time budget; send fewer lines or words")
+            reading = _decode_word(pieces, ink, line_height, recognizer, lexicon, top_k) if pieces else None
+            if reading:
+                readings.append(reading)
         if readings:
             lines.append(LineReading(readings, _enclosing([w.box for w in readings])))
-    return TextReading(lines, None if lines else "no letters found")
+    return _in_source_pixels(TextReading(lines, None if lines else "no letters found"), scale)

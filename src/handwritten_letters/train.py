@@ -29,12 +29,13 @@ import numpy as np
 from . import keras_env  # noqa: F401  (before keras)
 import keras
 
-from . import __version__, data
+from . import __version__, data, redraw
 from .errors import LettersError
 from .recipes import RECIPES, Recipe, build_training_model, variant
 
 BEST_MODEL = "Best_Model.keras"
 CHECKPOINT_DIR = "checkpoint"
+VALIDATION_VARIANT_SEED = 1000  # offset of the seed that redraws validation letters (export redraws them the same)
 HISTORY_COLUMNS = ["epoch", "accuracy", "loss", "val_accuracy", "val_loss", "learning_rate", "seconds"]
 
 
@@ -123,6 +124,7 @@ class RunState(keras.callbacks.Callback):
             "model": name,
             "best_val_accuracy": self.best,
             "history": self.history,
+            "seed_generators": seed_generator_states(self.model),
             "early_stopping": {"wait": self.early_stopping.wait, "best": _float_or_none(self.early_stopping.best),
                                "best_epoch": self.early_stopping.best_epoch},
             "reduce_lr": None if self.reduce_lr is None else {
@@ -133,6 +135,24 @@ class RunState(keras.callbacks.Callback):
         for old in checkpoint.glob("epoch-*.keras"):
             if old.name != name:
                 old.unlink()
+
+
+def seed_generator_states(model: keras.Model) -> dict[str, list[int]]:
+    """Where each random layer (dropout, augmentation) is in its random stream.
+
+    ``model.save`` does not store these, so a resumed run would draw other dropout masks and
+    distortions than an uninterrupted one; the checkpoint keeps them beside the model.
+    """
+    return {layer.name: [int(v) for v in keras.ops.convert_to_numpy(layer.seed_generator.state)]
+            for layer in model._flatten_layers() if isinstance(getattr(layer, "seed_generator", None),
+                                                               keras.random.SeedGenerator)}
+
+
+def restore_seed_generator_states(model: keras.Model, states: dict[str, list[int]]) -> None:
+    for layer in model._flatten_layers():
+        if layer.name in states:
+            generator = layer.seed_generator
+            generator.state.assign(np.array(states[layer.name], dtype=generator.state.dtype))
 
 
 def _float_or_none(value) -> float | None:
@@ -196,40 +216,95 @@ def _sigterm_as_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def train(config: TrainConfig) -> TrainResult:
-    """Train a recipe's CNN; returns where the best model is and how good it was on validation."""
-    out_dir = Path(config.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    started = time.time()
-    train_set, val_set = data.train_validation(
-        config.train_paths, config.val_fraction, config.seed, config.limit
-    )
-    fingerprint = _data_fingerprint(config)
-    keras.utils.set_random_seed(config.seed)
+# ----------------------------------------------------------------------------- steps
+
+
+def resolve_recipe(config: TrainConfig) -> Recipe:
     if isinstance(config.recipe, Recipe):
         recipe = config.recipe
     elif config.recipe in RECIPES:
         recipe = RECIPES[config.recipe]
     else:
         raise LettersError(f"unknown recipe {config.recipe!r}; expected one of {', '.join(RECIPES)}")
-    if config.learning_rate is not None:
-        recipe = variant(recipe, learning_rate=config.learning_rate)
-    epochs = config.epochs or recipe.epochs
+    return variant(recipe, learning_rate=config.learning_rate) if config.learning_rate is not None else recipe
 
+
+def load_split(config: TrainConfig) -> tuple[data.Dataset, data.Dataset, dict]:
+    """The training and validation sets, and what identifies them (stored in run.json)."""
+    train_set, val_set = data.train_validation(config.train_paths, config.val_fraction, config.seed, config.limit)
+    split = {"train_sha256": train_set.fingerprint(), "validation_sha256": val_set.fingerprint(),
+             "n_train": len(train_set), "n_validation": len(val_set)}
+    return train_set, val_set, split
+
+
+# run.json entries that must match for a resumed run to be the same run
+RESUME_MUST_MATCH = ("val_fraction", "seed", "limit", "batch_size", "class_weight", "recipe", "epochs_planned")
+
+
+def resume_differences(previous: dict, current: dict) -> list[str]:
+    """What differs between a run on disk and the run asked for, as readable lines."""
+    differences = []
+    for key in RESUME_MUST_MATCH:
+        if previous.get("settings", {}).get(key) != current["settings"].get(key):
+            differences.append(f"{key}: was {previous.get('settings', {}).get(key)!r}, now {current['settings'][key]!r}")
+    if previous.get("data_sha256") != current["data_sha256"]:
+        differences.append("the training data files differ (sha256)")
+    elif previous.get("split") != current["split"]:
+        differences.append("the training/validation split differs")
+    return differences
+
+
+class EpochBatches(keras.utils.PyDataset):
+    """Batches in an order drawn from (seed, epoch) alone, so a resumed run sees the same
+    batches as an uninterrupted one (Keras' own shuffling follows the process's random state).
+
+    ``start_epoch`` is called from ``on_epoch_begin`` with the epoch's number (Keras also calls
+    ``on_epoch_end`` once before training, so counting those calls would be off by one).
+    """
+
+    def __init__(self, dataset: data.Dataset, batch_size: int, seed: int, class_weight: dict[int, float] | None):
+        super().__init__()
+        self.images, self.labels = dataset.images, dataset.labels
+        self.weights = (np.array([class_weight.get(c, 0.0) for c in range(int(self.labels.max()) + 1)],
+                                 dtype=np.float32)[self.labels] if class_weight else None)
+        self.batch_size, self.seed = batch_size, seed
+        self.start_epoch(0)
+
+    def start_epoch(self, epoch: int) -> None:
+        self.order = np.random.default_rng([self.seed, epoch]).permutation(len(self.labels))
+
+    def __len__(self) -> int:
+        return -(-len(self.labels) // self.batch_size)
+
+    def __getitem__(self, index: int):
+        rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+        if self.weights is None:
+            return self.images[rows], self.labels[rows]
+        return self.images[rows], self.labels[rows], self.weights[rows]
+
+
+def _run_settings(config: TrainConfig, recipe: Recipe, epochs: int) -> dict:
+    return json.loads(json.dumps({"val_fraction": config.val_fraction, "seed": config.seed, "limit": config.limit,
+            "batch_size": config.batch_size, "class_weight": config.class_weight, "recipe": asdict(recipe),
+            "epochs_planned": epochs}))  # as run.json will hold them (tuples become lists)
+
+
+def load_resume_state(out_dir: Path, run_info: dict) -> dict:
     state_path = out_dir / CHECKPOINT_DIR / "state.json"
-    state = None
-    if config.resume and state_path.exists():
-        state = json.loads(state_path.read_text())
-        previous = json.loads((out_dir / "run.json").read_text())
-        if previous["data_sha256"] != fingerprint:
-            raise LettersError(f"{out_dir}: cannot resume, the training data differs from the original run")
-        model = keras.models.load_model(out_dir / CHECKPOINT_DIR / state["model"])
-    elif config.resume:
+    if not state_path.exists():
         raise LettersError(f"{out_dir}: nothing to resume (no {CHECKPOINT_DIR}/state.json)")
-    else:
-        steps_per_epoch = -(-len(train_set) // config.batch_size)
-        model = build_training_model(recipe, steps_per_epoch, epochs)
+    previous = json.loads((out_dir / "run.json").read_text())
+    # a longer run may be asked for: the schedule is the only thing that depends on it
+    if previous.get("settings", {}).get("recipe", {}).get("schedule") != "cosine":
+        previous.get("settings", {})["epochs_planned"] = run_info["settings"]["epochs_planned"]
+    differences = resume_differences(previous, run_info)
+    if differences:
+        raise LettersError(f"{out_dir}: cannot resume, this is not the same run: " + "; ".join(differences)
+                           + ". Start a new run with another --out, or resume with the original settings.")
+    return json.loads(state_path.read_text())
 
+
+def make_callbacks(recipe: Recipe, config: TrainConfig, out_dir: Path, state: dict | None) -> list:
     early_stopping = keras.callbacks.EarlyStopping(
         monitor="val_accuracy", mode="max", patience=recipe.early_stopping_patience, restore_best_weights=True
     )
@@ -237,57 +312,41 @@ def train(config: TrainConfig) -> TrainResult:
     reduce_lr = keras.callbacks.ReduceLROnPlateau(
         monitor="val_loss", factor=0.5, patience=config.reduce_lr_patience, min_lr=1e-5
     ) if recipe.schedule == "plateau" else None
-    history: list[dict] = []
-    best = -1.0
-    initial_epoch = 0
+    history, best = [], -1.0
     if state:
-        initial_epoch = state["epoch"]
-        history = state["history"]
-        best = state["best_val_accuracy"]
-        es, rl = state["early_stopping"], state["reduce_lr"]
+        history, best = state["history"], state["best_val_accuracy"]
+        es = state["early_stopping"]
         _restore_on_train_begin(early_stopping, {
             "wait": es["wait"], "best": es["best"], "best_epoch": es["best_epoch"],
             "best_weights": keras.models.load_model(out_dir / BEST_MODEL).get_weights(),
         })
         if reduce_lr is not None:
-            _restore_on_train_begin(reduce_lr, rl)
+            _restore_on_train_begin(reduce_lr, state["reduce_lr"])
     run_state = RunState(out_dir, early_stopping, reduce_lr, history, best)
+    # run_state last: it records the state the other callbacks reached this epoch
+    return [c for c in (early_stopping, reduce_lr, run_state) if c is not None]
 
-    run_info = {
-        "config": asdict(config),
-        "recipe": asdict(recipe),
-        "epochs": epochs,
-        "data_sha256": fingerprint,
-        "n_train": len(train_set),
-        "n_validation": len(val_set),
-        "train_class_counts": train_set.class_counts().tolist(),
-        "versions": package_versions(),
-        "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count()},
-        "status": "running",
-    }
-    _atomic_write_text(out_dir / "run.json", json.dumps(run_info, indent=2))
 
+def fit_epochs(model: keras.Model, train_set: data.Dataset, val_set: data.Dataset, config: TrainConfig,
+               epochs: int, initial_epoch: int, callbacks: list) -> bool:
+    """Train from ``initial_epoch`` to ``epochs``; returns whether Ctrl-C or SIGTERM stopped it."""
     verbose = config.verbose if config.verbose is not None else (1 if sys.stderr.isatty() else 2)
     class_weight = balanced_class_weights(train_set.labels) if config.class_weight == "balanced" else None
-    interrupted = False
+    batches = EpochBatches(train_set, config.batch_size, config.seed, class_weight)
+    order = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: batches.start_epoch(epoch))
     previous_handler = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     try:
-        stopped_early = bool(state) and state["early_stopping"]["wait"] >= recipe.early_stopping_patience
-        if initial_epoch < epochs and not stopped_early:
-            model.fit(
-                train_set.images, train_set.labels,
-                validation_data=(val_set.images, val_set.labels),
-                epochs=epochs, initial_epoch=initial_epoch, batch_size=config.batch_size,
-                class_weight=class_weight, shuffle=True, verbose=verbose,
-                # run_state last: it records the state the other callbacks reached this epoch
-                callbacks=[c for c in (early_stopping, reduce_lr, run_state) if c is not None],
-            )
+        model.fit(batches, validation_data=(val_set.images, val_set.labels), epochs=epochs, shuffle=False,
+                  initial_epoch=initial_epoch, verbose=verbose, callbacks=[order, *callbacks])
     except KeyboardInterrupt:
-        interrupted = True
+        return True
     finally:
         signal.signal(signal.SIGTERM, previous_handler)
+    return False
 
-    history = run_state.history
+
+def finish_run(out_dir: Path, run_info: dict, history: list[dict], n_train: int, started: float,
+               interrupted: bool) -> dict:
     if not history:
         raise LettersError(f"{out_dir}: interrupted before the first epoch finished; nothing was saved")
     best_row = max(history, key=lambda r: r.get("val_accuracy", -1.0))
@@ -301,10 +360,54 @@ def train(config: TrainConfig) -> TrainResult:
         timings={
             "train_seconds": round(train_seconds, 1),
             "wall_seconds": round(time.time() - started, 1),
-            "train_images_per_second": round(len(train_set) * len(history) / max(train_seconds, 1e-9), 1),
+            "train_images_per_second": round(n_train * len(history) / max(train_seconds, 1e-9), 1),
         },
     )
     _atomic_write_text(out_dir / "run.json", json.dumps(run_info, indent=2))
+    return best_row
+
+
+def train(config: TrainConfig) -> TrainResult:
+    """Train a recipe's CNN; returns where the best model is and how good it was on validation."""
+    out_dir = Path(config.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    recipe = resolve_recipe(config)
+    epochs = config.epochs or recipe.epochs
+    train_set, val_set, split = load_split(config)
+    run_info = {
+        "config": asdict(config),
+        "recipe": asdict(recipe),
+        "settings": _run_settings(config, recipe, epochs),
+        "epochs": epochs,
+        "data_sha256": _data_fingerprint(config),
+        "split": split,
+        "n_train": len(train_set),
+        "n_validation": len(val_set),
+        "train_class_counts": train_set.class_counts().tolist(),
+        "versions": package_versions(),
+        "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count()},
+        "status": "running",
+    }
+    state = load_resume_state(out_dir, run_info) if config.resume else None
+    keras.utils.set_random_seed(config.seed)
+    train_set = redraw.with_variants(train_set, recipe.variants, config.seed)
+    val_set = redraw.with_variants(val_set, recipe.variants, config.seed + VALIDATION_VARIANT_SEED)
+    if state:
+        model = keras.models.load_model(out_dir / CHECKPOINT_DIR / state["model"])
+        restore_seed_generator_states(model, state.get("seed_generators", {}))
+    else:
+        model = build_training_model(recipe, -(-len(train_set) // config.batch_size), epochs)
+    callbacks = make_callbacks(recipe, config, out_dir, state)
+    _atomic_write_text(out_dir / "run.json", json.dumps(run_info, indent=2))
+
+    initial_epoch = state["epoch"] if state else 0
+    stopped_early = bool(state) and state["early_stopping"]["wait"] >= recipe.early_stopping_patience
+    interrupted = False
+    if initial_epoch < epochs and not stopped_early:
+        interrupted = fit_epochs(model, train_set, val_set, config, epochs, initial_epoch, callbacks)
+    history = callbacks[-1].history
+    best_row = finish_run(out_dir, run_info, history, len(train_set), started, interrupted)
     return TrainResult(
         out_dir=out_dir, best_model=out_dir / BEST_MODEL, best_epoch=best_row["epoch"],
         best_val_accuracy=best_row.get("val_accuracy", float("nan")), epochs_run=len(history),

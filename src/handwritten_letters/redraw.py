@@ -1,0 +1,99 @@
+"""EMNIST letters redrawn the way real letters reach the model, for training.
+
+A letter a person draws reaches the model through ``preprocess``: cropped, scaled, its strokes
+brought to one width (EMNIST's median), blurred, shrunk. EMNIST's own 28x28 images never went
+through that path, and their stroke width is not one width: a short letter (``a``, ``r``) was
+scaled up more than a tall one (``d``, ``l``, a dotted ``i``), so its strokes are thicker. A
+model trained on raw EMNIST learns that cue, and a drawn ``a`` whose strokes the preprocessing
+made as thin as a ``d``'s is read as ``d`` (docs/real-handwriting.md shows it).
+
+Each training letter is therefore also given to the model as it would arrive from a drawing:
+
+- ``preprocessed``: the EMNIST image itself, sent through the serving preprocessing;
+- ``thin_pen``: the same letter redrawn with a thin pen (its centre line, as a mouse or a stylus
+  draws it, at a random size), then sent through the serving preprocessing like any drawing.
+
+Both use ``preprocess`` itself, so training sees exactly what serving produces (one stem for
+both, no train/serve skew). Variants of one letter always stay on the same side of the split:
+they are made after splitting.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+from PIL import Image
+
+from .data import Dataset
+from .preprocess import ink_to_model_input, preprocess_grey
+
+VARIANTS = ("raw", "preprocessed", "thin_pen")
+INK_LEVEL = 0.5  # EMNIST pixels above half intensity are the pen's stroke
+THIN_PEN_HEIGHTS = (40, 110)  # drawn size of a redrawn letter, pixels (a 105-px canvas to a photo crop)
+THIN_PEN_RADII = (0, 1, 2)  # stroke half-width around the centre line, pixels at that size
+PAGE_MARGIN = 8
+
+
+def _ink_box(ink: np.ndarray) -> tuple[slice, slice] | None:
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    if not len(rows):
+        return None
+    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+
+
+def through_preprocessing(image: np.ndarray) -> np.ndarray:
+    """An EMNIST image (28x28 uint8, white ink) as ``preprocess`` would hand it to the model."""
+    ink = image.astype(np.float32) / 255.0
+    box = _ink_box(ink > 0.1)
+    return image.copy() if box is None else ink_to_model_input(ink[box])
+
+
+def thin_pen(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The letter's centre line drawn with a thin pen on white paper, then preprocessed."""
+    from skimage.morphology import disk, skeletonize
+    from scipy import ndimage
+
+    height = int(rng.integers(*THIN_PEN_HEIGHTS))
+    scale = height / 28
+    large = np.asarray(Image.fromarray(image).resize((height, height), Image.BILINEAR), dtype=np.float32) / 255.0
+    line = skeletonize(large > INK_LEVEL)
+    radius = int(rng.choice(THIN_PEN_RADII) * max(1.0, scale / 3) // 1)
+    stroke = ndimage.binary_dilation(line, structure=disk(radius)) if radius else line
+    page = np.full((height + 2 * PAGE_MARGIN,) * 2, 255, dtype=np.uint8)
+    page[PAGE_MARGIN:-PAGE_MARGIN, PAGE_MARGIN:-PAGE_MARGIN][stroke] = 0
+    result = preprocess_grey(page)
+    # a letter the preprocessing refuses (a few strokes, far apart) stays as it was made
+    return through_preprocessing(image) if result.rejected else result.pixels
+
+
+def _redraw_chunk(args: tuple[np.ndarray, str, int]) -> np.ndarray:
+    images, variant, seed = args
+    rng = np.random.default_rng(seed)
+    if variant == "preprocessed":
+        return np.stack([through_preprocessing(image) for image in images])
+    if variant == "thin_pen":
+        return np.stack([thin_pen(image, rng) for image in images])
+    raise ValueError(f"unknown variant {variant!r}; expected one of {', '.join(VARIANTS)}")
+
+
+def redraw(images: np.ndarray, variant: str, seed: int = 0, jobs: int | None = None) -> np.ndarray:
+    """Every image as ``variant`` (see the module docstring), in order; deterministic for a seed."""
+    if variant == "raw" or not len(images):
+        return images.copy()
+    chunks = np.array_split(images, max(1, len(images) // 2048))
+    work = [(chunk, variant, seed * 100_003 + i) for i, chunk in enumerate(chunks)]
+    jobs = jobs or os.cpu_count() or 1
+    if jobs == 1 or len(chunks) == 1:
+        return np.concatenate([_redraw_chunk(w) for w in work])
+    with ProcessPoolExecutor(jobs) as pool:
+        return np.concatenate(list(pool.map(_redraw_chunk, work)))
+
+
+def with_variants(dataset: Dataset, variants: tuple[str, ...], seed: int = 0) -> Dataset:
+    """The dataset once per variant, concatenated (labels repeated)."""
+    if tuple(variants) == ("raw",):
+        return dataset
+    images = [redraw(dataset.images, v, seed + i) for i, v in enumerate(variants)]
+    return Dataset(np.concatenate(images), np.tile(dataset.labels, len(variants)))

@@ -1,0 +1,215 @@
+"""The API's routes. Each returns its response model (serialised by the model itself) and
+documents its error responses; every error is ``ApiError`` -> JSON ``{"error", "detail"}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import time
+from typing import Any
+
+from fastapi import APIRouter, Query, Request, Response
+from PIL import Image
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from .. import __version__
+from ..errors import (CorruptImageError, ImageError, ImageTooLargeError, ReadingTooLongError,
+                      UnsupportedImageError)
+from ..labels import CLASS_NAMES
+from ..preprocess import preprocess
+from ..recognize import Prediction, Recognizer
+from ..segment import Lexicon, read_text
+from .schemas import (ErrorBody, Health, ImagePayload, LetterResult, LettersResponse, ModelInfo, TextResult,
+                      TextsResponse)
+
+MAX_IMAGES_PER_REQUEST = 64
+WORDS_TIME_BUDGET = 4.0  # seconds of reading per /words request; past it the answer is 422, not a stuck worker
+
+router = APIRouter()
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, error: str, detail: str):
+        self.status, self.error, self.detail = status, error, detail
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": ErrorBody} for status in statuses}
+
+
+IMAGE_ERRORS = errors(413, 415, 422)
+# Both image routes read their body themselves (multipart files or JSON data URLs); this documents it.
+IMAGE_REQUEST_BODY = {"requestBody": {"content": {
+    "multipart/form-data": {"schema": {"type": "object", "properties": {
+        "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
+        "top_k": {"type": "integer", "minimum": 1, "maximum": 26}}}},
+    "application/json": {"schema": ImagePayload.model_json_schema()},
+}, "required": True}}
+
+
+def json_response(model) -> Response:
+    return Response(model.model_dump_json(), media_type="application/json")
+
+
+def png_data_url(pixels) -> str:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def decode_data_url(text: str, index: int) -> bytes:
+    if text.startswith("data:"):
+        header, comma, payload = text.partition(",")
+        if not comma:
+            raise ApiError(422, "invalid_data_url", f"image {index}: a data URL needs a comma before its data "
+                                                    "(data:image/png;base64,...)")
+        if not header.endswith(";base64"):
+            raise ApiError(422, "invalid_data_url", f"image {index}: only base64 data URLs are accepted")
+    else:
+        payload = text
+    try:
+        return base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(422, "invalid_base64", f"image {index}: not valid base64 data") from None
+
+
+def image_error(exc: ImageError) -> ApiError:
+    if isinstance(exc, UnsupportedImageError):
+        return ApiError(415, "unsupported_media_type", str(exc))
+    if isinstance(exc, ImageTooLargeError):
+        return ApiError(413, "image_too_large", str(exc))
+    if isinstance(exc, CorruptImageError):
+        return ApiError(422, "corrupt_image", str(exc))
+    if isinstance(exc, ReadingTooLongError):
+        return ApiError(422, "reading_too_long", str(exc))
+    return ApiError(422, "invalid_image", str(exc))
+
+
+def _top_k_field(value: Any) -> int:
+    try:
+        return ImagePayload(top_k=value).top_k
+    except ValidationError as exc:
+        raise ApiError(422, "invalid_request", f"top_k: {exc.errors()[0]['msg']}") from None
+
+
+async def read_images(request: Request) -> tuple[list[tuple[str, bytes]], int]:
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        try:
+            form = await request.form(max_files=MAX_IMAGES_PER_REQUEST + 1)  # one over: we answer 413 ourselves
+        except Exception as exc:  # Starlette raises its own parse errors (bad boundary, too many parts...)
+            raise ApiError(422, "invalid_multipart", f"the multipart body cannot be read ({exc})") from None
+        files = [(getattr(v, "filename", None) or k, await v.read()) for k, v in form.multi_items()
+                 if hasattr(v, "read")]
+        top_k = _top_k_field(form["top_k"]) if "top_k" in form else 3
+    elif content_type.startswith("application/json"):
+        try:
+            payload = ImagePayload.model_validate_json(await request.body())
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first.get("loc", ())) or "body"
+            raise ApiError(422, "invalid_request", f"{where}: {first['msg']}") from None
+        texts = ([payload.image] if payload.image else []) + (payload.images or [])
+        files = [(f"image {i}", decode_data_url(t, i)) for i, t in enumerate(texts)]
+        top_k = payload.top_k
+    else:
+        raise ApiError(415, "unsupported_media_type",
+                       "send multipart/form-data with image files, or JSON {\"image\": \"data:image/png;base64,...\"}")
+    if not files:
+        raise ApiError(422, "no_image", "the request holds no image")
+    if len(files) > MAX_IMAGES_PER_REQUEST:
+        raise ApiError(413, "too_many_images", f"at most {MAX_IMAGES_PER_REQUEST} images per request")
+    return files, top_k
+
+
+def recognizer_of(request: Request) -> Recognizer:
+    return request.app.state.recognizer
+
+
+def _recognize_all(recognizer: Recognizer, files: list[tuple[str, bytes]], top_k: int) -> list[Prediction]:
+    items = []
+    for name, content in files:
+        try:
+            items.append(preprocess(content, name=name))
+        except ImageError as exc:
+            raise image_error(exc) from None
+    return recognizer.predict_preprocessed(items, top_k)
+
+
+@router.post("/api/v1/letters", response_model=LetterResult | LettersResponse, responses=IMAGE_ERRORS,
+             openapi_extra=IMAGE_REQUEST_BODY)
+async def read_letters(request: Request) -> Response:
+    """Read one letter per image: image files (multipart) or canvas data URLs (JSON).
+
+    One image gives one result object; several give ``{"results": [...]}`` in request order.
+    """
+    files, top_k = await read_images(request)
+    predictions = await run_in_threadpool(_recognize_all, recognizer_of(request), files, top_k)
+    results = [LetterResult.of(p, png_data_url(p.pixels)) for p in predictions]
+    return json_response(results[0] if len(results) == 1 else LettersResponse(results=results))
+
+
+_lexicons: dict[str, Lexicon] = {}
+
+
+def english() -> Lexicon:
+    if "en" not in _lexicons:  # loaded on first use: most requests are single letters
+        _lexicons["en"] = Lexicon.english()
+    return _lexicons["en"]
+
+
+def _read_all(recognizer: Recognizer, files: list[tuple[str, bytes]], use_lexicon: bool) -> list[TextResult]:
+    deadline = time.monotonic() + WORDS_TIME_BUDGET
+    results = []
+    for name, content in files:
+        try:
+            reading = read_text(content, recognizer, english() if use_lexicon else None, name=name, deadline=deadline)
+        except ImageError as exc:
+            raise image_error(exc) from None
+        results.append(TextResult.of(reading))
+    return results
+
+
+@router.post("/api/v1/words", response_model=TextResult | TextsResponse, responses=IMAGE_ERRORS,
+             openapi_extra=IMAGE_REQUEST_BODY)
+async def read_words(request: Request, lexicon: bool = Query(True, description="re-rank with an English word list")
+                     ) -> Response:
+    """Read handwritten words and lines: text, plus lines -> words -> letters with boxes and top-k.
+
+    ``?lexicon=false`` gives the raw reading; otherwise an English word list re-ranks it and
+    ``raw_text`` keeps the reading without it. Several images give ``{"results": [...]}``.
+    Pages of specks or with too many pieces of ink come back with a ``reason`` and no lines.
+    """
+    files, _ = await read_images(request)
+    results = await run_in_threadpool(_read_all, recognizer_of(request), files, lexicon)
+    return json_response(results[0] if len(results) == 1 else TextsResponse(results=results))
+
+
+def _number_or_text(value: str) -> float | str:
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+@router.get("/api/v1/model", response_model=ModelInfo)
+async def model_info(request: Request) -> Response:
+    """The served model: name, classes, training data, measured accuracy, calibration."""
+    recognizer = recognizer_of(request)
+    meta = recognizer.metadata
+    accuracy = {k: _number_or_text(meta[k]) for k in ("validation_accuracy", "float_validation_accuracy",
+                                                       "test_accuracy") if meta.get(k)}
+    return json_response(ModelInfo(
+        name=meta.get("name", "unknown"), version=meta.get("version", __version__), classes=list(CLASS_NAMES),
+        data=meta.get("training_data", "not recorded"), accuracy=accuracy,
+        temperature=recognizer.model.temperature, rejection_threshold=recognizer.model.rejection_threshold,
+    ))
+
+
+@router.get("/health", response_model=Health)
+async def health() -> Response:
+    """Alive."""
+    return json_response(Health(status="ok"))

@@ -1,0 +1,111 @@
+"""The API's contract: one pydantic model per request and response shape.
+
+Each response model is the single source of its JSON (routes serialise the model) and of the
+OpenAPI schema (routes declare it), so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from pydantic import BaseModel, Field
+
+from ..recognize import Prediction
+from ..segment import TextReading
+
+
+class TopK(BaseModel):
+    label: str
+    probability: float
+
+
+def _top_k(ranked: list[tuple[str, float]]) -> list[TopK]:
+    return [TopK(label=k, probability=round(p, 6)) for k, p in ranked]
+
+
+class LetterResult(BaseModel):
+    label: Optional[str] = Field(description="a..z, or null when rejected")
+    confidence: float = Field(description="calibrated probability of the answer")
+    top_k: list[TopK]
+    rejected: bool
+    reason: Optional[str] = Field(description="why this is not read as a letter")
+    preprocessed: str = Field(description="the 28x28 image the model saw, as a PNG data URL")
+
+    @classmethod
+    def of(cls, prediction: Prediction, preprocessed: str) -> "LetterResult":
+        return cls(label=prediction.label, confidence=round(prediction.confidence, 6), top_k=_top_k(prediction.top_k),
+                   rejected=prediction.rejected, reason=prediction.reason, preprocessed=preprocessed)
+
+
+class LettersResponse(BaseModel):
+    results: list[LetterResult] = Field(description="one result per image, in request order")
+
+
+class ImagePayload(BaseModel):
+    image: Optional[str] = Field(None, description="data:image/png;base64,... (or bare base64)")
+    images: Optional[list[str]] = Field(None, description="several images, batched")
+    top_k: int = Field(3, ge=1, le=26)
+
+
+Box = list[int]  # left, top, right, bottom, in the image's own pixels
+
+
+class LetterInWord(BaseModel):
+    label: str
+    confidence: float
+    box: Box
+    top_k: list[TopK]
+
+
+class WordResult(BaseModel):
+    text: str
+    raw_text: str = Field(description="the reading without the lexicon")
+    confidence: float = Field(description="probability that every letter is right")
+    box: Box
+    letters: list[LetterInWord]
+
+
+class LineResult(BaseModel):
+    text: str
+    box: Box
+    words: list[WordResult]
+
+
+class TextResult(BaseModel):
+    text: str = Field(description="lines joined by newlines, words by spaces")
+    raw_text: str = Field(description="the same without the lexicon")
+    reason: Optional[str] = Field(description="why nothing was read, when nothing was")
+    lines: list[LineResult]
+
+    @classmethod
+    def of(cls, reading: TextReading) -> "TextResult":
+        return cls(text=reading.text, raw_text=reading.raw_text, reason=reading.reason, lines=[
+            LineResult(text=line.text, box=list(line.box), words=[
+                WordResult(text=w.text, raw_text=w.raw_text, confidence=round(w.confidence, 6), box=list(w.box),
+                           letters=[LetterInWord(label=l.label, confidence=round(l.confidence, 6), box=list(l.box),
+                                                 top_k=_top_k(l.top_k)) for l in w.letters])
+                for w in line.words])
+            for line in reading.lines])
+
+
+class TextsResponse(BaseModel):
+    results: list[TextResult] = Field(description="one reading per image, in request order")
+
+
+class ModelInfo(BaseModel):
+    name: str
+    version: str
+    classes: list[str]
+    data: str
+    accuracy: dict[str, Any]
+    temperature: float
+    rejection_threshold: float
+
+
+class Health(BaseModel):
+    status: str
+
+
+class ErrorBody(BaseModel):
+    error: str = Field(description="a stable machine-readable name, e.g. corrupt_image")
+    detail: str = Field(description="what was wrong and what was expected")
