@@ -15,9 +15,7 @@ import asyncio
 import io
 import os
 import platform
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -25,6 +23,8 @@ import httpx
 import numpy as np
 import psutil
 from PIL import Image, ImageDraw
+
+from serving import running_server
 
 
 def letter_png() -> bytes:
@@ -35,12 +35,6 @@ def letter_png() -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     return buffer.getvalue()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def run_clients(url: str, clients: int, seconds: float, payload: bytes) -> tuple[list[float], int]:
@@ -113,23 +107,7 @@ def main() -> None:
                         help="load generator: Python asyncio clients, or wrk (Debian package) if installed")
     args = parser.parse_args()
 
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "handwritten_letters.cli", "serve", "--port", str(port), "--workers", str(args.workers)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 30
-        while True:
-            try:
-                if httpx.get(base + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.time() > deadline or server.poll() is not None:
-                raise SystemExit("server did not start")
-            time.sleep(0.2)
+    with running_server(args.workers) as (base, server):
         payload = letter_png()
         process = psutil.Process(server.pid)
         print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
@@ -148,9 +126,6 @@ def main() -> None:
             rss = server_rss_mb(process)
             print(f"{clients:>7} {count:>9} {count / args.seconds:>8.0f} {p50:>8.2f} {p99:>8.2f} {errors:>7} "
                   f"{max(rss):>14.0f}")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 if __name__ == "__main__":

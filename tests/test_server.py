@@ -42,8 +42,8 @@ def test_upload_reads_a_letter(client):
     response = client.post("/api/v1/letters", files={"file": ("a.png", letter_png(), "image/png")})
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"label", "confidence", "top_k", "rejected", "reason", "preprocessed"}
-    assert body["label"] == "a" and not body["rejected"]
+    assert set(body) == {"label", "confidence", "top_k", "rejected", "reason", "verdict", "preprocessed"}
+    assert body["label"] == "a" and not body["rejected"] and body["verdict"] == "letter"
     assert len(body["top_k"]) == 3 and body["top_k"][0]["label"] == "a"
     assert 0 < body["confidence"] <= 1
     seen = Image.open(io.BytesIO(base64.b64decode(body["preprocessed"].split(",", 1)[1])))
@@ -62,7 +62,7 @@ def test_several_images_are_batched_in_order(client):
     files = [("file", ("a.png", letter_png(), "image/png")), ("file", ("blank.png", blank.getvalue(), "image/png"))]
     results = client.post("/api/v1/letters", files=files).json()["results"]
     assert [r["label"] for r in results] == ["a", None]
-    assert results[1]["rejected"] and "blank" in results[1]["reason"]
+    assert results[1]["rejected"] and "blank" in results[1]["reason"] and results[1]["verdict"] == "not_a_letter"
 
 
 def test_body_over_5_mb_is_413(client):

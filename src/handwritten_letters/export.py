@@ -77,8 +77,9 @@ def validation_split_of_run(model_path: Path) -> data.Dataset | None:
             f"the run validated on (sha256 {validation.fingerprint()[:12]} vs {recorded[:12]} in {run_file}): "
             "the data changed since training"
         )
-    variants = tuple(run.get("recipe", {}).get("variants", ["raw"]))
-    return redraw.with_variants(validation, variants, config["seed"] + VALIDATION_VARIANT_SEED)
+    recipe = run.get("recipe", {})
+    return redraw.as_trained(validation, tuple(recipe.get("variants", ["raw"])), tuple(recipe.get("synthetic", [])),
+                             config["seed"] + VALIDATION_VARIANT_SEED)
 
 
 def _run(session, images: np.ndarray) -> np.ndarray:

@@ -1,9 +1,10 @@
 """Predict over files and folders: batched, one row per file, stable documented columns.
 
-Columns (csv and json): ``path, label, confidence, top_k, rejected, reason, error``.
+Columns (csv and json): ``path, label, confidence, top_k, rejected, reason, error, verdict``.
 ``label`` is a lowercase letter, empty when rejected or failed; ``top_k`` is
 ``a:0.912 o:0.051 d:0.020``; ``error`` is set when the file could not be read, and the run
-goes on with the next file.
+goes on with the next file; ``verdict`` is ``letter``, ``not_sure`` (a letter, but its top
+candidates are too close: ``reason`` names them) or ``not_a_letter`` (blank, scribble, texture).
 """
 
 from __future__ import annotations
@@ -16,20 +17,20 @@ from typing import Iterator, Sequence, TextIO
 
 from .errors import ImageError
 from .preprocess import Preprocessed, preprocess
-from .recognize import Prediction, Recognizer, iter_image_files
+from .recognize import NOT_A_LETTER, NOT_SURE, Prediction, Recognizer, iter_image_files
 
-COLUMNS = ["path", "label", "confidence", "top_k", "rejected", "reason", "error"]
+COLUMNS = ["path", "label", "confidence", "top_k", "rejected", "reason", "error", "verdict"]
 BATCH = 256
 
 
 def _row(path: Path, prediction: Prediction | None = None, error: str = "") -> dict:
     if prediction is None:
         return {"path": str(path), "label": None, "confidence": None, "top_k": "", "rejected": None,
-                "reason": None, "error": error}
+                "reason": None, "error": error, "verdict": None}
     return {
         "path": str(path), "label": prediction.label, "confidence": round(prediction.confidence, 4),
         "top_k": " ".join(f"{k}:{v:.3f}" for k, v in prediction.top_k), "rejected": prediction.rejected,
-        "reason": prediction.reason, "error": None,
+        "reason": prediction.reason, "error": None, "verdict": prediction.verdict,
     }
 
 
@@ -77,10 +78,14 @@ def write_rows(rows: Iterator[dict], output_format: str, out: TextIO) -> int:
         elif output_format == "json":
             collected.append(row)
         else:
-            answer = row["error"] and f"error: {row['error']}" or (
-                f"not a letter ({row['reason']})" if row["rejected"]
-                else f"{row['label']}  {row['confidence']:.3f}  [{row['top_k']}]"
-            )
+            if row["error"]:
+                answer = f"error: {row['error']}"
+            elif row["verdict"] == NOT_A_LETTER:
+                answer = f"not a letter ({row['reason']})"
+            elif row["verdict"] == NOT_SURE:
+                answer = f"{row['reason']}  [{row['top_k']}]"
+            else:
+                answer = f"{row['label']}  {row['confidence']:.3f}  [{row['top_k']}]"
             out.write(f"{row['path']}\t{answer}\n")
     if output_format == "json":
         json.dump(collected, out, indent=1)

@@ -30,6 +30,7 @@ class Recipe:
     early_stopping_patience: int = 5
     # each training letter as the model gets it: "raw" EMNIST, and redrawn as real letters arrive (see redraw.py)
     variants: tuple[str, ...] = ("raw",)
+    synthetic: tuple[str, ...] = ()  # letters made from EMNIST's own and added (redraw.SYNTHETIC)
 
 
 RECIPES: dict[str, Recipe] = {
@@ -40,8 +41,8 @@ RECIPES: dict[str, Recipe] = {
     ),
 }
 # best, trained also on every letter as the serving preprocessing makes it from a drawing
-RECIPES["real"] = replace(RECIPES["best"], name="real", variants=("raw", "preprocessed", "thin_pen"), epochs=16,
-                          early_stopping_patience=16)
+RECIPES["real"] = replace(RECIPES["best"], name="real", variants=("raw", "preprocessed", "thin_pen"),
+                          synthetic=("dotted_i",), epochs=16, early_stopping_patience=16)
 
 
 def variant(recipe: Recipe, **changes) -> Recipe:

@@ -69,6 +69,9 @@ class OnnxModel:
         return softmax(self.logits(images), self.temperature)
 
 
+LETTER, NOT_SURE, NOT_A_LETTER = "letter", "not_sure", "not_a_letter"
+
+
 @dataclass
 class Prediction:
     label: str | None  # a..z, or None when rejected
@@ -78,6 +81,9 @@ class Prediction:
     reason: str | None = None
     pixels: np.ndarray | None = None  # the 28x28 the model saw
     box: tuple[int, int, int, int] | None = None
+    # LETTER (answered), NOT_SURE (a letter, but the candidates are too close to pick one: see
+    # top_k) or NOT_A_LETTER (blank, scribble, texture: the model was not asked)
+    verdict: str = LETTER
 
 
 class Recognizer:
@@ -105,7 +111,8 @@ class Recognizer:
     def predict_preprocessed(self, items: Sequence[Preprocessed], top_k: int = 3) -> list[Prediction]:
         accepted = [i for i, item in enumerate(items) if item.rejected is None]
         results: list[Prediction] = [
-            Prediction(None, 0.0, rejected=True, reason=item.rejected, pixels=item.pixels, box=item.box)
+            Prediction(None, 0.0, rejected=True, reason=item.rejected, pixels=item.pixels, box=item.box,
+                       verdict=NOT_A_LETTER)
             for item in items
         ]
         if accepted:
@@ -126,10 +133,11 @@ class Recognizer:
         ranked = [(CLASS_NAMES[i], float(probabilities[i])) for i in order]
         best, confidence = ranked[0]
         if confidence < self.model.rejection_threshold:
+            candidates = [label for label, p in ranked[:3] if p >= 0.1 * confidence] if len(ranked) > 1 else [best]
             return Prediction(
                 None, confidence, ranked, True,
-                f"not sure it is a letter: the best guess {best!r} has confidence {confidence:.2f}, "
-                f"below the threshold {self.model.rejection_threshold:.2f}", item.pixels, item.box,
+                f"not sure: {' or '.join(candidates)}? (confidence {confidence:.2f}, below the "
+                f"{self.model.rejection_threshold:.2f} this model answers at)", item.pixels, item.box, NOT_SURE,
             )
         return Prediction(best, confidence, ranked, False, None, item.pixels, item.box)
 

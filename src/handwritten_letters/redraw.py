@@ -25,6 +25,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 from PIL import Image
+from scipy import ndimage
 
 from .data import Dataset
 from .preprocess import ink_to_model_input, preprocess_grey
@@ -91,9 +92,83 @@ def redraw(images: np.ndarray, variant: str, seed: int = 0, jobs: int | None = N
         return np.concatenate(list(pool.map(_redraw_chunk, work)))
 
 
+def dotted_i(image: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+    """A single straight stroke (an EMNIST ``i`` or ``l`` written as a bar) as a lowercase ``i``:
+    the stem shortened, a dot above it, framed the way EMNIST frames a letter (long side 24 of 28).
+
+    None when the image is not one bar. EMNIST has few dotted ``i``s (its ``i`` class is mostly
+    capital I's bars), so a dotted ``i`` drawn on the page looked more like its dotted ``j``s.
+    """
+    labels, count = ndimage.label(image > 96)
+    if count != 1:
+        return None
+    rows, cols = np.flatnonzero((labels > 0).any(axis=1)), np.flatnonzero((labels > 0).any(axis=0))
+    height, width = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+    if width > 0.45 * height or height < 12:
+        return None
+    scale = 4
+    stem = np.asarray(Image.fromarray(image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]).resize(
+        (width * scale, max(1, int(height * scale * rng.uniform(0.6, 0.78)))), Image.BILINEAR), dtype=np.float32)
+    stroke = max(2.0, float((stem > 96).sum(axis=1).mean()))  # the stem's width, pixels at this scale
+    radius = stroke * rng.uniform(0.45, 0.9)
+    gap = stroke * rng.uniform(0.4, 1.6)
+    top_centre = float(np.argmax(stem[0] > 96) + (stem[0] > 96).sum() / 2) if (stem[0] > 96).any() else stem.shape[1] / 2
+    dot_x = top_centre + rng.uniform(-0.6, 0.6) * stroke
+    margin = int(radius + abs(dot_x - stem.shape[1] / 2) + stroke) + 2
+    dot_space = int(2 * radius + gap) + 2
+    canvas = np.zeros((stem.shape[0] + dot_space, stem.shape[1] + 2 * margin), dtype=np.float32)
+    canvas[dot_space:, margin : margin + stem.shape[1]] = stem
+    yy, xx = np.ogrid[: canvas.shape[0], : canvas.shape[1]]
+    dot = np.clip(radius + 0.5 - np.hypot(yy - (radius + 1), xx - (margin + dot_x)), 0.0, 1.0) * float(stem.max())
+    canvas = np.maximum(canvas, dot)
+    return _emnist_frame(canvas)
+
+
+def _emnist_frame(ink: np.ndarray) -> np.ndarray:
+    """Ink (any size, 0..255 floats) cropped and framed as EMNIST frames a letter: long side 24
+    pixels, centred in 28x28, uint8."""
+    box = _ink_box(ink > 24)
+    crop = ink[box]
+    height, width = crop.shape
+    factor = 24 / max(height, width)
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    small = np.asarray(Image.fromarray(crop.astype(np.float32), mode="F").resize(size, Image.LANCZOS))
+    framed = np.zeros((28, 28), dtype=np.float32)
+    top, left = (28 - size[1]) // 2, (28 - size[0]) // 2
+    framed[top : top + size[1], left : left + size[0]] = small
+    return np.clip(framed / max(framed.max(), 1e-6) * 255.0, 0, 255).astype(np.uint8)
+
+
+def with_dotted_i(dataset: Dataset, seed: int = 0) -> Dataset:
+    """The dataset plus a dotted ``i`` made from each single-bar ``i`` and ``l`` in it."""
+    from .labels import CLASS_NAMES
+
+    rng = np.random.default_rng(seed)
+    i_class, l_class = CLASS_NAMES.index("i"), CLASS_NAMES.index("l")
+    made = [dotted_i(image, rng) for image in dataset.images[np.isin(dataset.labels, [i_class, l_class])]]
+    made = [m for m in made if m is not None]
+    if not made:
+        return dataset
+    return Dataset(np.concatenate([dataset.images, np.stack(made)]),
+                   np.concatenate([dataset.labels, np.full(len(made), i_class, dtype=dataset.labels.dtype)]))
+
+
 def with_variants(dataset: Dataset, variants: tuple[str, ...], seed: int = 0) -> Dataset:
     """The dataset once per variant, concatenated (labels repeated)."""
     if tuple(variants) == ("raw",):
         return dataset
     images = [redraw(dataset.images, v, seed + i) for i, v in enumerate(variants)]
     return Dataset(np.concatenate(images), np.tile(dataset.labels, len(variants)))
+
+
+SYNTHETIC = {"dotted_i": with_dotted_i}
+
+
+def as_trained(dataset: Dataset, variants: tuple[str, ...], synthetic: tuple[str, ...] = (), seed: int = 0) -> Dataset:
+    """A split as a recipe trains (or validates) on it: synthetic letters added, then every
+    letter in each variant."""
+    for name in synthetic:
+        if name not in SYNTHETIC:
+            raise ValueError(f"unknown synthetic letters {name!r}; expected one of {', '.join(SYNTHETIC)}")
+        dataset = SYNTHETIC[name](dataset, seed)
+    return with_variants(dataset, variants, seed)

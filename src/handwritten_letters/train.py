@@ -391,8 +391,8 @@ def train(config: TrainConfig) -> TrainResult:
     }
     state = load_resume_state(out_dir, run_info) if config.resume else None
     keras.utils.set_random_seed(config.seed)
-    train_set = redraw.with_variants(train_set, recipe.variants, config.seed)
-    val_set = redraw.with_variants(val_set, recipe.variants, config.seed + VALIDATION_VARIANT_SEED)
+    train_set = redraw.as_trained(train_set, recipe.variants, recipe.synthetic, config.seed)
+    val_set = redraw.as_trained(val_set, recipe.variants, recipe.synthetic, config.seed + VALIDATION_VARIANT_SEED)
     if state:
         model = keras.models.load_model(out_dir / CHECKPOINT_DIR / state["model"])
         restore_seed_generator_states(model, state.get("seed_generators", {}))

@@ -49,7 +49,9 @@ def create_app(model_path: str | Path | None = None, cors_origins: list[str] | N
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         name = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(exc.status_code, "http_error")
-        return JSONResponse({"error": name, "detail": str(exc.detail)}, status_code=exc.status_code)
+        # exc.headers carries what HTTP requires with some statuses (Allow with a 405)
+        return JSONResponse({"error": name, "detail": str(exc.detail)}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):

@@ -6,7 +6,7 @@ OpenAPI schema (routes declare it), so the two cannot drift apart.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, Field
 
@@ -29,12 +29,16 @@ class LetterResult(BaseModel):
     top_k: list[TopK]
     rejected: bool
     reason: Optional[str] = Field(description="why this is not read as a letter")
+    verdict: Literal["letter", "not_sure", "not_a_letter"] = Field(
+        description="letter: answered; not_sure: a letter, but the top candidates are too close to pick one "
+                    "(see top_k); not_a_letter: blank, scribble or texture")
     preprocessed: str = Field(description="the 28x28 image the model saw, as a PNG data URL")
 
     @classmethod
     def of(cls, prediction: Prediction, preprocessed: str) -> "LetterResult":
         return cls(label=prediction.label, confidence=round(prediction.confidence, 6), top_k=_top_k(prediction.top_k),
-                   rejected=prediction.rejected, reason=prediction.reason, preprocessed=preprocessed)
+                   rejected=prediction.rejected, reason=prediction.reason, verdict=prediction.verdict,
+                   preprocessed=preprocessed)
 
 
 class LettersResponse(BaseModel):

@@ -162,7 +162,14 @@ function showLetter(result) {
     item.append(name, bar, value);
     return item;
   }));
-  if (result.rejected) {
+  labelView.classList.remove("rejected", "unsure");
+  if (result.verdict === "not_sure") {
+    const candidates = result.top_k.filter((k) => k.probability >= 0.1 * result.top_k[0].probability).slice(0, 3);
+    labelView.textContent = candidates.map((k) => k.label).join(" or ") + "?";
+    labelView.classList.add("unsure");
+    confidenceView.textContent = "Not sure";
+    statusLine.textContent = "Not sure which letter this is: " + result.reason.replace(/^not sure: /, "");
+  } else if (result.rejected) {
     labelView.textContent = "Not a letter";
     labelView.classList.add("rejected");
     confidenceView.textContent = "";

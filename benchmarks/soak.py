@@ -1,0 +1,89 @@
+"""Soak test: many concurrent clients send a mix of good and bad requests to `letters serve`
+(2 workers, loopback) for a while; counts statuses, checks every error is our JSON, and prints
+p99 latency and the workers' memory before and after.
+
+    python benchmarks/soak.py [--clients 500] [--seconds 60] [--workers 2]
+
+What must hold (issue 13): 0 5xx, every error JSON, RSS growth <= 10%. The clients share the
+2 cores with the server, so latencies are a floor. Figures only: nothing here passes or fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import os
+import platform
+import time
+
+import httpx
+import numpy as np
+import psutil
+
+from handwritten_letters.fuzzing import request_for
+from serving import running_server
+from serve_load import letter_png, server_rss_mb
+
+
+async def soak(base: str, clients: int, seconds: float, seed: int) -> tuple[collections.Counter, list[float]]:
+    outcomes: collections.Counter = collections.Counter()
+    latencies: list[float] = []
+    good = letter_png()
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+        async def one_client(number: int):
+            rng = np.random.default_rng([seed, number])
+            while time.perf_counter() < deadline:
+                if rng.random() < 0.5:
+                    method, url, kwargs = "POST", "/api/v1/letters", {"files": {"file": ("a.png", good, "image/png")}}
+                else:
+                    method, url, kwargs = request_for(rng)
+                started = time.perf_counter()
+                try:
+                    response = await client.request(method, base + url, **kwargs)
+                except httpx.HTTPError as exc:
+                    outcomes[f"no answer: {type(exc).__name__}"] += 1
+                    continue
+                latencies.append(time.perf_counter() - started)
+                if response.status_code >= 400:
+                    try:
+                        json_error = set(response.json()) == {"error", "detail"}
+                    except ValueError:
+                        json_error = False
+                    outcomes[f"{response.status_code // 100}xx" + ("" if json_error else " NOT JSON")] += 1
+                else:
+                    outcomes[f"{response.status_code // 100}xx"] += 1
+
+        await asyncio.gather(*(one_client(i) for i in range(clients)))
+    return outcomes, latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=500)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    with running_server(args.workers) as (base, server):
+        process = psutil.Process(server.pid)
+        asyncio.run(soak(base, 8, 2.0, args.seed + 1))  # warm-up: first requests load lazily what they need
+        before = server_rss_mb(process)
+        outcomes, latencies = asyncio.run(soak(base, args.clients, args.seconds, args.seed))
+        after = server_rss_mb(process)
+        alive = httpx.get(base + "/health", timeout=5).status_code == 200
+    ms = np.array(latencies) * 1000
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; {args.workers} server "
+          f"workers; {args.clients} clients for {args.seconds:.0f} s, half good letters, half fuzzed requests")
+    print(f"requests answered: {len(ms)} ({len(ms) / args.seconds:.0f}/s); outcomes: "
+          + ", ".join(f"{k}: {n}" for k, n in sorted(outcomes.items())))
+    print(f"latency p50 {np.percentile(ms, 50):.0f} ms, p99 {np.percentile(ms, 99):.0f} ms, max {ms.max():.0f} ms")
+    print("RSS per worker, MB: before " + " ".join(f"{v:.0f}" for v in before) + "; after "
+          + " ".join(f"{v:.0f}" for v in after) + f"; growth {100 * (max(after) / max(before) - 1):+.1f}%")
+    print(f"server alive afterwards: {alive}")
+
+
+if __name__ == "__main__":
+    main()
