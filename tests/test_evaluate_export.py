@@ -148,3 +148,13 @@ def test_export_refuses_a_validation_split_that_is_not_the_runs(tmp_path):
     write_idx_pair(data_dir, "generated-train", images[shuffled].transpose(0, 2, 1), labels[shuffled] + 1)
     with pytest.raises(ModelError, match="not the one the run validated on"):
         export_onnx(result.best_model, tmp_path / "model.onnx")
+
+
+def test_export_to_an_unwritable_place_is_a_clear_error_and_leaves_nothing(trained_run, tmp_path):
+    from handwritten_letters.errors import ModelError
+
+    _, result = trained_run
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    with pytest.raises(ModelError, match="cannot write there"):
+        export_onnx(result.best_model, blocker / "model.onnx")

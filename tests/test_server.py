@@ -137,3 +137,49 @@ def test_cors_only_when_an_origin_is_configured():
     with TestClient(create_app(cors_origins=["https://example.org"])) as c:
         response = c.get("/health", headers={"origin": "https://example.org"})
         assert response.headers["access-control-allow-origin"] == "https://example.org"
+
+
+def test_ready_after_start_up(client):
+    assert client.get("/ready").json() == {"status": "ready"}
+
+
+@pytest.mark.slow
+def test_sigterm_lets_requests_in_flight_finish():
+    import contextlib
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([sys.executable, "-m", "handwritten_letters.cli", "serve", "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(300):  # /ready answers once the model is loaded and warm
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(base + "/ready", timeout=1).status_code == 200:
+                    break
+            time.sleep(0.1)
+        files = [("file", (f"{i}.png", letter_png(size=1200 + i), "image/png")) for i in range(MAX_IMAGES_PER_REQUEST)]
+        answer = {}
+        request = threading.Thread(target=lambda: answer.update(
+            response=httpx.post(base + "/api/v1/letters", files=files, timeout=60), answered=time.monotonic()))
+        request.start()
+        time.sleep(0.2)  # the request is in flight: 64 large letters take a while
+        signalled = time.monotonic()
+        server.send_signal(signal.SIGTERM)
+        request.join(timeout=60)
+        # uvicorn drains, then re-raises the signal it caught, so the exit status says "stopped by SIGTERM"
+        assert server.wait(timeout=30) in (0, -signal.SIGTERM), server.stderr.read()
+    finally:
+        server.kill()
+    response = answer["response"]
+    assert answer["answered"] > signalled, "the request finished before the signal: nothing was tested"
+    assert response.status_code == 200 and len(response.json()["results"]) == MAX_IMAGES_PER_REQUEST

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -169,3 +170,43 @@ def test_a_stopped_run_leaves_a_checkpoint_that_resume_continues(letter_like_fil
                              capture_output=True, text=True, timeout=120)
     assert resumed.returncode == 0, resumed.stderr
     assert len(read_history(out / "history.csv")) == finished + 1
+
+
+def test_a_full_disk_mid_run_is_a_clear_error_and_keeps_the_last_good_checkpoint(letter_like_files, tmp_path,
+                                                                                 monkeypatch):
+    import errno
+
+    import keras
+
+    from handwritten_letters.errors import LettersError
+
+    saves = []
+    real_save = keras.Model.save
+
+    def save_until_the_disk_fills(model, path, *args, **kwargs):
+        saves.append(path)
+        if len(saves) > 2:  # epoch 1 wrote Best_Model and its checkpoint; epoch 2 finds the disk full
+            Path(path).write_bytes(b"partial")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_save(model, path, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "save", save_until_the_disk_fills)
+    config = TrainConfig(train_paths=[str(letter_like_files)], out_dir=str(tmp_path / "run"), val_fraction=0.25,
+                         epochs=3, batch_size=32, seed=3, verbose=0)
+    with pytest.raises(LettersError, match="No space left on device.*checkpoint of epoch 1 and Best_Model.keras "
+                                           "are intact.*--resume"):
+        train(config)
+    assert not list((tmp_path / "run").rglob("*.tmp.keras")), "a partial file was left behind"
+    monkeypatch.setattr(keras.Model, "save", real_save)
+    resumed = train(replace(config, resume=True))
+    assert [row["epoch"] for row in resumed.history] == [1, 2, 3]
+
+
+def test_an_unwritable_out_is_a_clear_error(letter_like_files, tmp_path):
+    from handwritten_letters.errors import LettersError
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    config = TrainConfig(train_paths=[str(letter_like_files)], out_dir=str(blocker / "run"), verbose=0)
+    with pytest.raises(LettersError, match="cannot write the run directory"):
+        train(config)

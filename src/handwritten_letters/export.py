@@ -113,9 +113,8 @@ def quantize_int8(float_path: Path, out_path: Path, calibration_images: np.ndarr
 
 def export_onnx(model_path: str | Path, out_path: str | Path, model_name: str | None = None,
                 extra_metadata: dict[str, str] | None = None, quantize: bool = False) -> ExportResult:
-    import onnx
-    import onnxruntime as ort
-
+    """Export, check against Keras, quantize if asked, calibrate on the run's validation split,
+    and write ``out_path`` atomically (a failed export leaves any previous file as it was)."""
     model_path, out_path = Path(model_path), Path(out_path)
     network = load_keras_logits_model(model_path)
     validation = validation_split_of_run(model_path)
@@ -128,8 +127,26 @@ def export_onnx(model_path: str | Path, out_path: str | Path, model_name: str | 
     check_images = np.concatenate([real, synthetic[: max(0, MIN_CHECK_IMAGES - len(real))]]).astype(np.float32)
     keras_logits = network.predict(check_images, batch_size=1024, verbose=0)
 
-    out_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ModelError(f"{out_path}: cannot write there ({exc.strerror or exc})") from None
     float_path = out_path.with_name(out_path.stem + ".float.tmp.onnx")
+    try:
+        return _write_onnx(network, validation, real, check_images, keras_logits, model_path, out_path, float_path,
+                           model_name, extra_metadata, quantize)
+    except OSError as exc:  # a full disk: the previous file at out_path, if any, is untouched
+        raise ModelError(f"{out_path}: cannot write the model ({exc.strerror or exc})") from None
+    finally:
+        for temporary in out_path.parent.glob(out_path.stem + ".*.tmp.onnx"):
+            temporary.unlink(missing_ok=True)
+
+
+def _write_onnx(network, validation, real, check_images, keras_logits, model_path: Path, out_path: Path,
+                float_path: Path, model_name, extra_metadata, quantize: bool) -> ExportResult:
+    import onnx
+    import onnxruntime as ort
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # tf2onnx probes deprecated numpy names
         network.export(str(float_path), format="onnx", verbose=False)

@@ -69,14 +69,20 @@ class TrainResult:
 
 def _atomic_write_text(path: Path, text: str) -> None:
     temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
+    try:
+        temporary.write_text(text)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)  # a full disk leaves the previous file, not a partial one
 
 
 def _atomic_save_model(model: keras.Model, path: Path) -> None:
     temporary = path.with_name(path.stem + ".tmp.keras")
-    model.save(temporary)
-    os.replace(temporary, path)
+    try:
+        model.save(temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def balanced_class_weights(labels: np.ndarray) -> dict[int, float]:
@@ -97,6 +103,7 @@ class RunState(keras.callbacks.Callback):
         self.best = best
         self.epoch_started = 0.0
         self.learning_rate = 0.0
+        self.saved_epoch = history[-1]["epoch"] if history else 0  # the last epoch whose checkpoint is whole
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch_started = time.perf_counter()
@@ -132,6 +139,7 @@ class RunState(keras.callbacks.Callback):
                 "cooldown_counter": self.reduce_lr.cooldown_counter},
         }
         _atomic_write_text(checkpoint / "state.json", json.dumps(state, indent=1))
+        self.saved_epoch = epoch + 1
         for old in checkpoint.glob("epoch-*.keras"):
             if old.name != name:
                 old.unlink()
@@ -340,6 +348,13 @@ def fit_epochs(model: keras.Model, train_set: data.Dataset, val_set: data.Datase
                   initial_epoch=initial_epoch, verbose=verbose, callbacks=[order, *callbacks])
     except KeyboardInterrupt:
         return True
+    except OSError as exc:  # a full disk or a folder gone: every file written so far is whole
+        finished = callbacks[-1].saved_epoch
+        raise LettersError(
+            f"{config.out_dir}: cannot write the run ({exc.strerror or exc}); "
+            + (f"the checkpoint of epoch {finished} and {BEST_MODEL} are intact: make room, then continue with "
+               f"--resume" if finished else "no epoch had finished")
+        ) from None
     finally:
         signal.signal(signal.SIGTERM, previous_handler)
     return False
@@ -370,7 +385,12 @@ def finish_run(out_dir: Path, run_info: dict, history: list[dict], n_train: int,
 def train(config: TrainConfig) -> TrainResult:
     """Train a recipe's CNN; returns where the best model is and how good it was on validation."""
     out_dir = Path(config.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / ".writable").touch()
+        (out_dir / ".writable").unlink()
+    except OSError as exc:
+        raise LettersError(f"{out_dir}: cannot write the run directory ({exc.strerror or exc})") from None
     started = time.time()
     recipe = resolve_recipe(config)
     epochs = config.epochs or recipe.epochs

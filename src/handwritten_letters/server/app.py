@@ -7,6 +7,8 @@ Every error is JSON ``{"error", "detail"}`` with no stack trace.
 from __future__ import annotations
 
 import os
+
+import numpy as np
 from importlib import resources
 from pathlib import Path
 
@@ -30,11 +32,13 @@ def create_app(model_path: str | Path | None = None, cors_origins: list[str] | N
     ]
     # one ONNX Runtime thread per request: concurrency comes from serving requests in parallel
     recognizer = Recognizer(model_path, threads=1)
+    recognizer.predict_arrays(np.zeros((1, 28, 28), dtype=np.uint8))  # warm-up: /ready means a prediction ran
     app = FastAPI(
         title="handwritten-letters", version=__version__,
         description="Read handwritten letters a-z. Upload images or send canvas drawings as data URLs.",
     )
     app.state.recognizer = recognizer
+    app.state.ready = True
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     if origins:

@@ -211,5 +211,13 @@ async def model_info(request: Request) -> Response:
 
 @router.get("/health", response_model=Health)
 async def health() -> Response:
-    """Alive."""
+    """Alive (for a liveness probe)."""
     return json_response(Health(status="ok"))
+
+
+@router.get("/ready", response_model=Health, responses=errors(503))
+async def ready(request: Request) -> Response:
+    """Ready to serve: the model is loaded and a warm-up prediction ran (for a readiness probe)."""
+    if not getattr(request.app.state, "ready", False):
+        raise ApiError(503, "not_ready", "the model is still loading")
+    return json_response(Health(status="ready"))
