@@ -46,7 +46,8 @@ def test_evaluate_writes_report_and_plots(trained_run, held_out, tmp_path):
 def test_onnx_export_matches_keras_and_carries_its_metadata(exported):
     assert exported.checked_images >= 1000
     assert exported.max_abs_difference < 1e-4
-    assert 0.05 < exported.temperature < 20
+    assert 0.05 < exported.temperature < 20  # inside the search range, not pinned at its edge
+    assert "answers" in OnnxModel(exported.path).metadata["operating_point"]
     model = OnnxModel(exported.path)
     assert json.loads(model.metadata["class_names"]) == list("abcdefghijklmnopqrstuvwxyz")
     assert float(model.metadata["temperature"]) == pytest.approx(exported.temperature, rel=1e-4)
@@ -158,3 +159,32 @@ def test_export_to_an_unwritable_place_is_a_clear_error_and_leaves_nothing(train
     blocker.write_text("not a directory")
     with pytest.raises(ModelError, match="cannot write there"):
         export_onnx(result.best_model, blocker / "model.onnx")
+
+
+def test_temperature_recovers_a_known_overconfidence():
+    """Logits three times too sharp for how often they are right: the fitted temperature is ~3."""
+    from handwritten_letters.calibration import fit_temperature, negative_log_likelihood
+
+    rng = np.random.default_rng(0)
+    honest = rng.normal(0, 2.0, (20_000, 26))
+    probabilities = np.exp(honest) / np.exp(honest).sum(axis=1, keepdims=True)
+    labels = np.array([rng.choice(26, p=p) for p in probabilities])
+    temperature = fit_temperature(honest * 3.0, labels)
+    assert temperature == pytest.approx(3.0, rel=0.05)
+    assert negative_log_likelihood(honest * 3.0, labels, temperature) < negative_log_likelihood(honest * 3.0, labels, 1.0)
+
+
+def test_rejection_threshold_answers_the_operating_points_share():
+    from handwritten_letters.calibration import MIN_COVERAGE, choose_rejection_threshold, operating_point
+
+    rng = np.random.default_rng(1)
+    n = 5000
+    confidence = rng.uniform(0.34, 1.0, n)
+    right = rng.random(n) < np.where(confidence < 0.45, 0.1, confidence)  # the least confident are mostly wrong
+    probabilities = np.repeat(((1 - confidence) / 2)[:, None], 3, axis=1)
+    probabilities[:, 0] = confidence  # the answer is always class 0...
+    labels = np.where(right, 0, 1)  # ...and right when the label is 0
+    threshold = choose_rejection_threshold(probabilities, labels)
+    point = operating_point(probabilities, labels, threshold)
+    assert point["coverage"] >= MIN_COVERAGE
+    assert 0.34 < threshold < 0.45  # it refuses only the least confident 2%, which are mostly wrong

@@ -52,16 +52,41 @@ def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int = 15) -
     return {"ece": float(ece), "bins": rows}
 
 
-def choose_rejection_threshold(probabilities: np.ndarray, labels: np.ndarray) -> float:
-    """The largest confidence below which validation answers are wrong more often than right.
+MIN_COVERAGE = 0.98  # the operating point: answer at least this share of clean letters
 
-    Answers under this threshold are reported as "not a letter (low confidence)" instead of a guess.
+
+def risk_coverage(probabilities: np.ndarray, labels: np.ndarray, thresholds: np.ndarray | None = None) -> dict:
+    """For each threshold: the share of letters answered (coverage) and how many of those are right."""
+    thresholds = np.round(np.arange(0.0, 1.0, 0.01), 2) if thresholds is None else thresholds
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == labels
+    answered = confidence[None, :] >= thresholds[:, None]
+    coverage = answered.mean(axis=1)
+    right = (answered & correct[None, :]).sum(axis=1) / np.maximum(answered.sum(axis=1), 1)
+    return {"threshold": thresholds.tolist(), "coverage": coverage.tolist(), "selective_accuracy": right.tolist()}
+
+
+def choose_rejection_threshold(probabilities: np.ndarray, labels: np.ndarray,
+                               min_coverage: float = MIN_COVERAGE) -> float:
+    """The rejection threshold for the operating point: the highest threshold that still answers
+    ``min_coverage`` of validation letters, and never one under which answers are mostly right.
+
+    Answers under it are reported as "not sure" with their candidates instead of a guess.
     """
     confidence = probabilities.max(axis=1)
     correct = probabilities.argmax(axis=1) == labels
-    chosen = 0.0
+    by_coverage = float(np.floor(np.quantile(confidence, 1.0 - min_coverage) * 100) / 100)
+    mostly_wrong_below = 0.0  # the largest threshold below which answers are wrong more often than right
     for threshold in np.arange(0.05, 0.95, 0.01):
         below = confidence < threshold
         if below.sum() >= 20 and correct[below].mean() < 0.5:
-            chosen = float(threshold)
-    return round(chosen, 2)
+            mostly_wrong_below = float(threshold)
+    return round(min(by_coverage, mostly_wrong_below), 2)
+
+
+def operating_point(probabilities: np.ndarray, labels: np.ndarray, threshold: float) -> dict:
+    """Share answered at ``threshold``, and the accuracy of what is answered."""
+    answered = probabilities.max(axis=1) >= threshold
+    correct = probabilities.argmax(axis=1) == labels
+    return {"threshold": threshold, "coverage": float(answered.mean()),
+            "selective_accuracy": float(correct[answered].mean()) if answered.any() else float("nan")}

@@ -20,7 +20,7 @@ from . import keras_env  # noqa: F401  (before keras)
 import keras
 
 from . import data, redraw
-from .calibration import choose_rejection_threshold, fit_temperature, softmax
+from .calibration import choose_rejection_threshold, fit_temperature, operating_point, softmax
 from .errors import DataFormatError, ModelError
 from .labels import CLASS_NAMES, IMAGE_SIZE
 from .model import logits_model
@@ -180,8 +180,12 @@ def _write_onnx(network, validation, real, check_images, keras_logits, model_pat
     if validation is not None:  # calibrate the model that will be served, on data it never trained on
         validation_logits = served_logits[: len(real)]
         temperature = fit_temperature(validation_logits, validation.labels)
-        threshold = choose_rejection_threshold(softmax(validation_logits, temperature), validation.labels)
+        validation_probabilities = softmax(validation_logits, temperature)
+        threshold = choose_rejection_threshold(validation_probabilities, validation.labels)
         accuracy = float((validation_logits.argmax(axis=1) == validation.labels).mean())
+        point = operating_point(validation_probabilities, validation.labels, threshold)
+        metadata["operating_point"] = (f"answers {point['coverage']:.1%} of validation letters, "
+                                       f"{point['selective_accuracy']:.1%} of those right")
     metadata.update(
         temperature=f"{temperature:.6f}", rejection_threshold=f"{threshold:.2f}",
         validation_accuracy="" if accuracy is None else f"{accuracy:.6f}", **(extra_metadata or {}),

@@ -105,7 +105,7 @@ class RandomHandDistortion(layers.Layer):
     """
 
     def __init__(self, rotation: float = 10.0, shear: float = 0.15, zoom: float = 0.1, shift: float = 0.06,
-                 elastic: float = 0.8, elastic_grid: int = 4, seed: int | None = None, **kwargs):
+                 elastic: float = 0.8, elastic_grid: int = 4, aspect: float = 0.0, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.rotation = rotation  # degrees, either way
         self.shear = shear  # horizontal shear factor, either way
@@ -113,6 +113,8 @@ class RandomHandDistortion(layers.Layer):
         self.shift = shift  # fraction of the image side, either way
         self.elastic = elastic  # standard deviation of the elastic displacement, pixels
         self.elastic_grid = elastic_grid  # the field is drawn on a coarse grid, so it is smooth
+        # height/width change, either way (people draw letters taller or wider than NIST's writers did)
+        self.aspect = aspect
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
 
@@ -134,6 +136,9 @@ class RandomHandDistortion(layers.Layer):
         cos, sin = ops.cos(angle) / scale, ops.sin(angle) / scale
         rows = ops.arange(height, dtype="float32")[None, :, None] - (height - 1) / 2
         cols = ops.arange(width, dtype="float32")[None, None, :] - (width - 1) / 2
+        if self.aspect:
+            stretch = ops.exp(self._uniform(batch, math.log1p(self.aspect)))  # taller by this, narrower by as much
+            rows, cols = rows / ops.sqrt(stretch), cols * ops.sqrt(stretch)
         source_y = cos * rows - sin * (cols + shear * rows) + (height - 1) / 2 + shift_y
         source_x = sin * rows + cos * (cols + shear * rows) + (width - 1) / 2 + shift_x
         if self.elastic:
@@ -149,12 +154,13 @@ class RandomHandDistortion(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "rotation": self.rotation, "shear": self.shear, "zoom": self.zoom,
-                "shift": self.shift, "elastic": self.elastic, "elastic_grid": self.elastic_grid, "seed": self.seed}
+                "shift": self.shift, "elastic": self.elastic, "elastic_grid": self.elastic_grid, "aspect": self.aspect,
+                "seed": self.seed}
 
 
-def augmentation() -> keras.Sequential:
+def augmentation(aspect: float = 0.0) -> keras.Sequential:
     """On-the-fly distortions of [0, 1] images, active only in training (identity at inference)."""
-    return keras.Sequential([RandomHandDistortion(), RandomStrokeWidth(0.5)], name="augmentation")
+    return keras.Sequential([RandomHandDistortion(aspect=aspect), RandomStrokeWidth(0.5)], name="augmentation")
 
 
 @keras.saving.register_keras_serializable(package="handwritten_letters")
@@ -174,13 +180,13 @@ class SparseCategoricalCrossentropyWithSmoothing(keras.losses.Loss):
         return {**super().get_config(), "smoothing": self.smoothing}
 
 
-def build_model(architecture: str = "seed", augment: bool = False) -> keras.Model:
+def build_model(architecture: str = "seed", augment: bool = False, aspect: float = 0.0) -> keras.Model:
     """Conv2D/BatchNormalization/MaxPooling2D/Dropout blocks, Flatten, Dense, 26-way softmax."""
     inputs = keras.Input(shape=INPUT_SHAPE, name="image")
     x = layers.Reshape((*INPUT_SHAPE, 1))(inputs)
     x = layers.Rescaling(1.0 / 255)(x)
     if augment:
-        x = augmentation()(x)
+        x = augmentation(aspect)(x)
     for filters, convs in ARCHITECTURES[architecture]:
         x = _conv_block(x, filters, convs=convs, dropout=0.25)
     x = layers.Flatten()(x)

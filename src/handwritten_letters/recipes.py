@@ -21,6 +21,7 @@ class Recipe:
     name: str
     architecture: str = "seed"  # "seed" or "deep" (see model.ARCHITECTURES)
     augment: bool = False  # model.augmentation(): rotation, shear, scale, shift, elastic, stroke width
+    aspect: float = 0.0  # augmentation also changes height/width by up to this share, either way
     label_smoothing: float = 0.0
     optimizer: str = "adam"  # "adam" or "adamw"
     schedule: str = "plateau"  # "plateau" (ReduceLROnPlateau on val_loss) or "cosine"
@@ -42,7 +43,7 @@ RECIPES: dict[str, Recipe] = {
 }
 # best, trained also on every letter as the serving preprocessing makes it from a drawing
 RECIPES["real"] = replace(RECIPES["best"], name="real", variants=("raw", "preprocessed", "thin_pen"),
-                          synthetic=("dotted_i",), epochs=16, early_stopping_patience=16)
+                          synthetic=("dotted_i",), aspect=0.25, epochs=16, early_stopping_patience=16)
 
 
 def variant(recipe: Recipe, **changes) -> Recipe:
@@ -52,7 +53,7 @@ def variant(recipe: Recipe, **changes) -> Recipe:
 
 def build_training_model(recipe: Recipe, steps_per_epoch: int, epochs: int) -> keras.Model:
     """The recipe's network, compiled with its optimizer, schedule and loss."""
-    model = build_model(recipe.architecture, augment=recipe.augment)
+    model = build_model(recipe.architecture, augment=recipe.augment, aspect=recipe.aspect)
     learning_rate = recipe.learning_rate
     if recipe.schedule == "cosine":
         total = max(1, steps_per_epoch * epochs)
