@@ -176,6 +176,37 @@ def export(
 
 
 @app.command()
+def finetune(
+    data_path: Path = typer.Argument(..., help="Your letters: a folder of a/, b/, ... folders of images, or with a labels.csv."),
+    out: Path = typer.Option(Path("runs/finetuned"), help="Run directory (model.onnx, report.json, ...)."),
+    base: Optional[Path] = typer.Option(None, "--from", help="Start from this run directory or .keras file "
+                                                             "(default: the bundled model's weights)."),
+    replay: Optional[List[Path]] = typer.Option(None, help="EMNIST training data to replay (default: a sample "
+                                                           "shipped with the package)."),
+    epochs: int = typer.Option(12, min=1),
+    holdout: float = typer.Option(0.3, min=0.05, max=0.9, help="Share of your letters held out to measure."),
+    seed: int = typer.Option(42),
+):
+    """Fine-tune the recognizer on your own letters; prints before/after on held-out letters."""
+    _need_train_extra()
+    from .finetune import FinetuneConfig, finetune as run_finetune
+
+    result = run_finetune(FinetuneConfig(
+        data_path=str(data_path), out_dir=str(out), base=str(base) if base else None,
+        replay_paths=[str(p) for p in replay] if replay else None, epochs=epochs, holdout=holdout, seed=seed))
+    for file, reason in result.skipped:
+        typer.echo(f"skipped {file}: {reason}", err=True)
+    report = result.report
+    counts = report["user_letters"]
+    typer.echo(f"{counts['read']} letters read ({counts['skipped']} skipped): {counts['adapted_on']} to adapt on, "
+               f"{counts['held_out']} held out; {report['seconds']:.0f} s")
+    typer.echo(f"{'':<34}{'before':>8}{'after':>8}")
+    for key, title in (("user_holdout", "your held-out letters"), ("emnist_check", "EMNIST letters (forgetting)")):
+        typer.echo(f"{title:<34}{report['before'][key]:>8.3f}{report['after'][key]:>8.3f}")
+    typer.echo(f"model: {result.model_onnx}  (letters predict --model {result.model_onnx} ...)")
+
+
+@app.command()
 def predict(
     paths: List[Path] = typer.Argument(..., help="Image files or folders (searched recursively)."),
     model: Optional[Path] = typer.Option(None, help="ONNX model (default: the bundled model)."),

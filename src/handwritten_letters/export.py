@@ -112,12 +112,14 @@ def quantize_int8(float_path: Path, out_path: Path, calibration_images: np.ndarr
 
 
 def export_onnx(model_path: str | Path, out_path: str | Path, model_name: str | None = None,
-                extra_metadata: dict[str, str] | None = None, quantize: bool = False) -> ExportResult:
-    """Export, check against Keras, quantize if asked, calibrate on the run's validation split,
-    and write ``out_path`` atomically (a failed export leaves any previous file as it was)."""
+                extra_metadata: dict[str, str] | None = None, quantize: bool = False,
+                calibration: data.Dataset | None = None) -> ExportResult:
+    """Export, check against Keras, quantize if asked, calibrate on held-out letters (the run's
+    validation split, or ``calibration`` when given), and write ``out_path`` atomically (a
+    failed export leaves any previous file as it was)."""
     model_path, out_path = Path(model_path), Path(out_path)
     network = load_keras_logits_model(model_path)
-    validation = validation_split_of_run(model_path)
+    validation = calibration if calibration is not None else validation_split_of_run(model_path)
     if quantize and validation is None:
         raise ModelError(f"{model_path}: quantization is calibrated on the run's validation split: no run.json beside it")
     # validation images, topped up with varied synthetic ones to at least MIN_CHECK_IMAGES

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import json
 import time
 from typing import Any
 
@@ -201,11 +202,16 @@ async def model_info(request: Request) -> Response:
     recognizer = recognizer_of(request)
     meta = recognizer.metadata
     accuracy = {k: _number_or_text(meta[k]) for k in ("validation_accuracy", "float_validation_accuracy",
-                                                       "test_accuracy") if meta.get(k)}
+                                                       "test_accuracy", "operating_point") if meta.get(k)}
+    lineage = {}
+    if meta.get("base_model"):
+        lineage = {"base_model": meta["base_model"], "finetune_letters": _number_or_text(meta["finetune_letters"]),
+                   **json.loads(meta.get("finetune_before_after") or "{}")}
     return json_response(ModelInfo(
         name=meta.get("name", "unknown"), version=meta.get("version", __version__), classes=list(CLASS_NAMES),
         data=meta.get("training_data", "not recorded"), accuracy=accuracy,
         temperature=recognizer.model.temperature, rejection_threshold=recognizer.model.rejection_threshold,
+        lineage=lineage,
     ))
 
 

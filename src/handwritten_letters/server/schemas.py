@@ -104,6 +104,8 @@ class ModelInfo(BaseModel):
     accuracy: dict[str, Any]
     temperature: float
     rejection_threshold: float
+    lineage: dict[str, Any] = Field(default_factory=dict, description="for a fine-tuned model: the base model, "
+                                    "how many of the user's letters, accuracy before/after")
 
 
 class Health(BaseModel):
