@@ -1,5 +1,7 @@
 """The page in a real browser: Playwright drives Debian's chromium (headless) against a live server."""
 
+import contextlib
+import json
 import os
 import shutil
 import socket
@@ -19,16 +21,15 @@ pytestmark = [
 SCREENSHOTS = Path(os.environ.get("LETTERS_SCREENSHOTS", "")) if os.environ.get("LETTERS_SCREENSHOTS") else None
 
 
-@pytest.fixture(scope="module")
-def server_url():
+@contextlib.contextmanager
+def serving(app):
+    """The app on a free loopback port, in a thread; yields its URL."""
     import uvicorn
-
-    from handwritten_letters.server.app import create_app
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.time() + 20
@@ -38,6 +39,14 @@ def server_url():
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server_url():
+    from handwritten_letters.server.app import create_app
+
+    with serving(create_app()) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -137,3 +146,39 @@ def test_word_mode_reads_a_word_with_boxes(page, tmp_path):
     assert page.locator("#label").text_content().strip() == "xx"
     assert page.locator("#topk li").count() == 2  # one row per letter, with its box
     shot(page, "word-mode.png", tmp_path)
+
+
+@pytest.mark.slow
+def test_the_loop_closes_draw_correct_export_finetune_serve(browser, tmp_path):
+    """A person corrects the page's answers; the corrections fine-tune a model that is then served."""
+    pytest.importorskip("keras", reason="fine-tuning needs the [train] extra")
+    from handwritten_letters.feedback import FeedbackStore
+    from handwritten_letters.finetune import FinetuneConfig, finetune
+    from handwritten_letters.server.app import create_app
+
+    db = tmp_path / "feedback.sqlite3"
+    with serving(create_app(feedback_db=db)) as url:
+        page = browser.new_page(viewport={"width": 1000, "height": 760})
+        page.goto(url + "/")
+        for letter in "xk":  # the same strokes, corrected to x once and to k once
+            page.click("#clear")
+            draw(page, X_STROKES)
+            expect(page.locator("#status")).to_contain_text("Read as", timeout=30_000)
+            expect(page.locator(".feedback-note")).to_be_visible()
+            page.select_option("#correct-label", letter)
+            expect(page.locator("#feedback-status")).to_contain_text(f"stored as \u201c{letter}\u201d", timeout=10_000)
+        shot(page, "feedback.png", tmp_path)
+        page.close()
+    store = FeedbackStore(db)
+    assert store.count() == 2
+    assert store.export(tmp_path / "mine") == 2
+    result = finetune(FinetuneConfig(data_path=str(tmp_path / "mine"), out_dir=str(tmp_path / "run"), epochs=1))
+    with serving(create_app(model_path=result.model_onnx)) as url:
+        page = browser.new_page()
+        page.goto(url + "/api/v1/model")
+        lineage = json.loads(page.locator("body").text_content())["lineage"]
+        assert lineage["finetune_letters"] == 2 and lineage["base_model"].endswith(".keras")
+        page.goto(url + "/")
+        draw(page, X_STROKES)
+        expect(page.locator("#status")).to_contain_text("Read as", timeout=30_000)
+        page.close()

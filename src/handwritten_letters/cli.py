@@ -20,6 +20,37 @@ app = typer.Typer(
 )
 data_app = typer.Typer(no_args_is_help=True, help="Get and inspect the EMNIST Letters data.")
 app.add_typer(data_app, name="data")
+feedback_app = typer.Typer(no_args_is_help=True, help="Corrections stored by `letters serve --collect-feedback`.")
+app.add_typer(feedback_app, name="feedback")
+
+
+def _feedback_store(db: Optional[Path]):
+    from .feedback import FeedbackStore, default_path
+
+    path = db or default_path()
+    if not path.exists():
+        raise LettersError(f"{path}: no feedback database (start `letters serve --collect-feedback` first, or pass --db)")
+    return FeedbackStore(path)
+
+
+@feedback_app.command("stats")
+def feedback_stats(db: Optional[Path] = typer.Option(None, help="The SQLite file (default: user data folder).")):
+    """Corrections per letter, and how often the model's answer was right."""
+    rows = _feedback_store(db).stats()
+    if not rows:
+        typer.echo("no corrections stored yet")
+    for row in rows:
+        wrong = ", ".join(f"{k} x{n}" for k, n in sorted(row["read_as"].items(), key=lambda kv: -kv[1]))
+        typer.echo(f"{row['letter']}  {row['total']:>5} stored, model right {row['model_right']:>5}"
+                   + (f"; read as {wrong}" if wrong else ""))
+
+
+@feedback_app.command("export")
+def feedback_export(out: Path = typer.Option(..., help="Folder for a/, b/, ... sub-folders (what `letters finetune` reads)."),
+                    db: Optional[Path] = typer.Option(None, help="The SQLite file (default: user data folder).")):
+    """Write the stored images as per-letter folders, ready for `letters finetune`."""
+    written = _feedback_store(db).export(out)
+    typer.echo(f"{written} images written to {out}")
 
 
 def _need_train_extra():
@@ -274,6 +305,9 @@ def serve(
     model: Optional[Path] = typer.Option(None, help="ONNX model (default: the bundled model)."),
     workers: int = typer.Option(1, min=1, help="Worker processes, each with its own copy of the model."),
     cors_origin: Optional[List[str]] = typer.Option(None, help="Allow cross-origin requests from this origin."),
+    collect_feedback: bool = typer.Option(False, "--collect-feedback",
+                                          help="Store corrections sent from the page (the page says so)."),
+    feedback_db: Optional[Path] = typer.Option(None, help="SQLite file for corrections (default: user data folder)."),
 ):
     """Serve the drawing page at / and the JSON API at /api/v1 (OpenAPI docs at /docs)."""
     import os
@@ -287,6 +321,14 @@ def serve(
         os.environ["LETTERS_MODEL"] = str(model)
     if cors_origin:
         os.environ["LETTERS_CORS_ORIGINS"] = ",".join(cors_origin)
+    if collect_feedback:
+        from .feedback import FeedbackStore, default_path
+
+        store = FeedbackStore(feedback_db or default_path())  # fail here, with one line, if it cannot be opened
+        os.environ["LETTERS_FEEDBACK_DB"] = str(store.path)
+        typer.echo(f"storing corrections from the page in {store.path}", err=True)
+    elif feedback_db:
+        raise LettersError("--feedback-db needs --collect-feedback")
     typer.echo(f"handwritten-letters: open http://{host}:{port}/ (API docs at /docs)", err=True)
     uvicorn.run("handwritten_letters.server.app:create_app", factory=True, host=host, port=port,
                 workers=workers, log_level="warning")

@@ -25,8 +25,11 @@ from .routes import MAX_IMAGES_PER_REQUEST, ApiError, router  # noqa: F401  (MAX
 STATIC = Path(str(resources.files("handwritten_letters") / "server" / "static"))
 
 
-def create_app(model_path: str | Path | None = None, cors_origins: list[str] | None = None) -> FastAPI:
+def create_app(model_path: str | Path | None = None, cors_origins: list[str] | None = None,
+               feedback_db: str | Path | None = None) -> FastAPI:
+    """The app; ``feedback_db`` (or $LETTERS_FEEDBACK_DB) turns on storing corrections there."""
     model_path = model_path or os.environ.get("LETTERS_MODEL") or None
+    feedback_db = feedback_db or os.environ.get("LETTERS_FEEDBACK_DB") or None
     origins = cors_origins if cors_origins is not None else [
         o for o in os.environ.get("LETTERS_CORS_ORIGINS", "").split(",") if o
     ]
@@ -39,6 +42,12 @@ def create_app(model_path: str | Path | None = None, cors_origins: list[str] | N
     )
     app.state.recognizer = recognizer
     app.state.ready = True
+    if feedback_db:
+        from ..feedback import FeedbackStore
+
+        app.state.feedback = FeedbackStore(feedback_db)
+    else:
+        app.state.feedback = None
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     if origins:

@@ -23,8 +23,8 @@ from ..labels import CLASS_NAMES
 from ..preprocess import preprocess
 from ..recognize import Prediction, Recognizer
 from ..segment import Lexicon, read_text
-from .schemas import (ErrorBody, Health, ImagePayload, LetterResult, LettersResponse, ModelInfo, TextResult,
-                      TextsResponse)
+from .schemas import (ErrorBody, FeedbackPayload, FeedbackStatus, FeedbackStored, Health, ImagePayload, LetterResult,
+                      LettersResponse, ModelInfo, TextResult, TextsResponse)
 
 MAX_IMAGES_PER_REQUEST = 64
 WORDS_TIME_BUDGET = 4.0  # seconds of reading per /words request; past it the answer is 422, not a stuck worker
@@ -227,3 +227,38 @@ async def ready(request: Request) -> Response:
     if not getattr(request.app.state, "ready", False):
         raise ApiError(503, "not_ready", "the model is still loading")
     return json_response(Health(status="ready"))
+
+
+@router.get("/api/v1/feedback", response_model=FeedbackStatus)
+async def feedback_status(request: Request) -> Response:
+    """Whether this server stores corrections (``letters serve --collect-feedback``)."""
+    return json_response(FeedbackStatus(collecting=request.app.state.feedback is not None))
+
+
+@router.post("/api/v1/feedback", response_model=FeedbackStored, responses=errors(403, 413, 415, 422))
+async def store_feedback(request: Request) -> Response:
+    """Store a correction: the image as it was sent, the model's answer and top-k, the right letter."""
+    from ..feedback import Correction
+
+    store = request.app.state.feedback
+    if store is None:
+        raise ApiError(403, "feedback_off", "this server does not store corrections (start it with --collect-feedback)")
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        raise ApiError(415, "unsupported_media_type", "send JSON {\"image\", \"answer\", \"top_k\", \"correct_label\"}")
+    try:
+        payload = FeedbackPayload.model_validate_json(await request.body())
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ApiError(422, "invalid_request", f"{'.'.join(str(p) for p in first.get('loc', ())) or 'body'}: "
+                                               f"{first['msg']}") from None
+    if payload.correct_label.lower() not in CLASS_NAMES:
+        raise ApiError(422, "invalid_label", f"correct_label: expected a letter a-z, got {payload.correct_label!r}")
+    image = decode_data_url(payload.image, 0)
+    meta = recognizer_of(request).metadata
+    correction = Correction(image, payload.answer, [(k.label, k.probability) for k in payload.top_k],
+                            payload.correct_label, meta.get("name", "unknown"), meta.get("version", __version__))
+    try:
+        row_id = await run_in_threadpool(store.add, correction)
+    except ImageError as exc:
+        raise image_error(exc) from None
+    return json_response(FeedbackStored(id=row_id))

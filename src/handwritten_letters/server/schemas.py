@@ -108,6 +108,22 @@ class ModelInfo(BaseModel):
                                     "how many of the user's letters, accuracy before/after")
 
 
+class FeedbackPayload(BaseModel):
+    image: str = Field(description="the image exactly as it was sent for reading, as a data URL")
+    answer: Optional[str] = Field(None, description="what the model answered (null when it refused)")
+    top_k: list[TopK] = Field(default_factory=list, max_length=26)
+    correct_label: str = Field(description="the letter it really is, a-z", min_length=1, max_length=1)
+
+
+class FeedbackStored(BaseModel):
+    id: int
+    stored: bool = True
+
+
+class FeedbackStatus(BaseModel):
+    collecting: bool = Field(description="whether corrections sent to this server are stored")
+
+
 class Health(BaseModel):
     status: str
 

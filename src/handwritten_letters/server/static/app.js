@@ -11,12 +11,19 @@ const topkView = document.getElementById("topk");
 const preprocessedView = document.getElementById("preprocessed");
 const drop = document.getElementById("drop");
 const fileInput = document.getElementById("file");
+const feedbackView = document.getElementById("feedback");
+const rightButton = document.getElementById("right");
+const correctLabel = document.getElementById("correct-label");
+const feedbackStatus = document.getElementById("feedback-status");
 
 const strokes = [];
 let current = null;
 let backgroundImage = null;
 let pending = null;
 let requestNumber = 0;
+let collectingFeedback = false;
+let lastImage = null; // the image exactly as it was sent, as a data URL
+let lastResult = null;
 
 function mode() {
   return document.querySelector("input[name=mode]:checked").value;
@@ -52,12 +59,64 @@ canvas.addEventListener("pointerdown", (event) => {
   canvas.setPointerCapture(event.pointerId);
   current = { width: Number(penWidth.value) * (canvas.width / 320), points: [canvasPoint(event)] };
   strokes.push(current);
-  redraw();
+  async function sendFeedback(label) {
+  if (!lastImage || !lastResult || !label) return;
+  feedbackStatus.textContent = "Sending\u2026";
+  try {
+    const response = await fetch("/api/v1/feedback", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ image: lastImage, answer: lastResult.label, top_k: lastResult.top_k, correct_label: label }),
+    });
+    const body = await response.json();
+    feedbackStatus.textContent = response.ok ? `Thanks: stored as \u201c${label}\u201d.` : (body.detail || "Not stored.");
+  } catch (error) {
+    feedbackStatus.textContent = "Could not reach the server.";
+  }
+}
+
+for (const letter of "abcdefghijklmnopqrstuvwxyz") {
+  const option = document.createElement("option");
+  option.value = letter;
+  option.textContent = letter;
+  correctLabel.append(option);
+}
+rightButton.addEventListener("click", () => sendFeedback(lastResult && lastResult.label));
+correctLabel.addEventListener("change", () => sendFeedback(correctLabel.value));
+fetch("/api/v1/feedback").then((r) => r.json()).then((body) => { collectingFeedback = Boolean(body.collecting); })
+  .catch(() => { collectingFeedback = false; });
+
+redraw();
 });
 canvas.addEventListener("pointermove", (event) => {
   if (!current) return;
   current.points.push(canvasPoint(event));
-  redraw();
+  async function sendFeedback(label) {
+  if (!lastImage || !lastResult || !label) return;
+  feedbackStatus.textContent = "Sending\u2026";
+  try {
+    const response = await fetch("/api/v1/feedback", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ image: lastImage, answer: lastResult.label, top_k: lastResult.top_k, correct_label: label }),
+    });
+    const body = await response.json();
+    feedbackStatus.textContent = response.ok ? `Thanks: stored as \u201c${label}\u201d.` : (body.detail || "Not stored.");
+  } catch (error) {
+    feedbackStatus.textContent = "Could not reach the server.";
+  }
+}
+
+for (const letter of "abcdefghijklmnopqrstuvwxyz") {
+  const option = document.createElement("option");
+  option.value = letter;
+  option.textContent = letter;
+  correctLabel.append(option);
+}
+rightButton.addEventListener("click", () => sendFeedback(lastResult && lastResult.label));
+correctLabel.addEventListener("change", () => sendFeedback(correctLabel.value));
+fetch("/api/v1/feedback").then((r) => r.json()).then((body) => { collectingFeedback = Boolean(body.collecting); })
+  .catch(() => { collectingFeedback = false; });
+
+redraw();
   schedule(400);
 });
 function endStroke() {
@@ -76,7 +135,33 @@ function schedule(delay) {
 function clearBoard() {
   strokes.length = 0;
   backgroundImage = null;
-  redraw();
+  async function sendFeedback(label) {
+  if (!lastImage || !lastResult || !label) return;
+  feedbackStatus.textContent = "Sending\u2026";
+  try {
+    const response = await fetch("/api/v1/feedback", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ image: lastImage, answer: lastResult.label, top_k: lastResult.top_k, correct_label: label }),
+    });
+    const body = await response.json();
+    feedbackStatus.textContent = response.ok ? `Thanks: stored as \u201c${label}\u201d.` : (body.detail || "Not stored.");
+  } catch (error) {
+    feedbackStatus.textContent = "Could not reach the server.";
+  }
+}
+
+for (const letter of "abcdefghijklmnopqrstuvwxyz") {
+  const option = document.createElement("option");
+  option.value = letter;
+  option.textContent = letter;
+  correctLabel.append(option);
+}
+rightButton.addEventListener("click", () => sendFeedback(lastResult && lastResult.label));
+correctLabel.addEventListener("change", () => sendFeedback(correctLabel.value));
+fetch("/api/v1/feedback").then((r) => r.json()).then((body) => { collectingFeedback = Boolean(body.collecting); })
+  .catch(() => { collectingFeedback = false; });
+
+redraw();
   showEmpty("Draw a letter to start.");
 }
 
@@ -85,7 +170,33 @@ document.getElementById("undo").addEventListener("click", undo);
 function undo() {
   if (strokes.length) strokes.pop();
   else backgroundImage = null;
-  redraw();
+  async function sendFeedback(label) {
+  if (!lastImage || !lastResult || !label) return;
+  feedbackStatus.textContent = "Sending\u2026";
+  try {
+    const response = await fetch("/api/v1/feedback", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ image: lastImage, answer: lastResult.label, top_k: lastResult.top_k, correct_label: label }),
+    });
+    const body = await response.json();
+    feedbackStatus.textContent = response.ok ? `Thanks: stored as \u201c${label}\u201d.` : (body.detail || "Not stored.");
+  } catch (error) {
+    feedbackStatus.textContent = "Could not reach the server.";
+  }
+}
+
+for (const letter of "abcdefghijklmnopqrstuvwxyz") {
+  const option = document.createElement("option");
+  option.value = letter;
+  option.textContent = letter;
+  correctLabel.append(option);
+}
+rightButton.addEventListener("click", () => sendFeedback(lastResult && lastResult.label));
+correctLabel.addEventListener("change", () => sendFeedback(correctLabel.value));
+fetch("/api/v1/feedback").then((r) => r.json()).then((body) => { collectingFeedback = Boolean(body.collecting); })
+  .catch(() => { collectingFeedback = false; });
+
+redraw();
   if (strokes.length || backgroundImage) schedule(0);
   else showEmpty("Draw a letter to start.");
 }
@@ -107,6 +218,7 @@ for (const radio of document.querySelectorAll("input[name=mode]")) {
 
 function showEmpty(message) {
   statusLine.textContent = message;
+  feedbackView.classList.add("hidden");
   labelView.textContent = "\u00a0";
   labelView.classList.remove("rejected");
   confidenceView.textContent = "";
@@ -137,12 +249,18 @@ async function post(url, options) {
 function recognizeCanvas() {
   if (!strokes.length && !backgroundImage) return;
   const image = canvas.toDataURL("image/png");
+  lastImage = image;
   const url = mode() === "word" ? "/api/v1/words" : "/api/v1/letters";
   post(url, { headers: { "Content-Type": "application/json" }, body: JSON.stringify({ image, top_k: 5 }) });
 }
 
 function showLetter(result) {
   preprocessedView.src = result.preprocessed;
+  lastResult = result;
+  feedbackView.classList.toggle("hidden", !collectingFeedback);
+  rightButton.disabled = !result.label;
+  correctLabel.value = "";
+  feedbackStatus.textContent = "";
   topkView.replaceChildren(...result.top_k.map(({ label, probability }) => {
     const item = document.createElement("li");
     const name = document.createElement("span");
@@ -196,7 +314,33 @@ function showWord(result) {
     return item;
   }));
   preprocessedView.removeAttribute("src");
-  redraw();
+  async function sendFeedback(label) {
+  if (!lastImage || !lastResult || !label) return;
+  feedbackStatus.textContent = "Sending\u2026";
+  try {
+    const response = await fetch("/api/v1/feedback", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ image: lastImage, answer: lastResult.label, top_k: lastResult.top_k, correct_label: label }),
+    });
+    const body = await response.json();
+    feedbackStatus.textContent = response.ok ? `Thanks: stored as \u201c${label}\u201d.` : (body.detail || "Not stored.");
+  } catch (error) {
+    feedbackStatus.textContent = "Could not reach the server.";
+  }
+}
+
+for (const letter of "abcdefghijklmnopqrstuvwxyz") {
+  const option = document.createElement("option");
+  option.value = letter;
+  option.textContent = letter;
+  correctLabel.append(option);
+}
+rightButton.addEventListener("click", () => sendFeedback(lastResult && lastResult.label));
+correctLabel.addEventListener("change", () => sendFeedback(correctLabel.value));
+fetch("/api/v1/feedback").then((r) => r.json()).then((body) => { collectingFeedback = Boolean(body.collecting); })
+  .catch(() => { collectingFeedback = false; });
+
+redraw();
   context.strokeStyle = "#2f6fde";
   context.lineWidth = 2;
   for (const letter of backgroundImage ? [] : words.flatMap((word) => word.letters)) {
@@ -212,6 +356,7 @@ function uploadFile(file) {
   if (!file) return;
   const reader = new FileReader();
   reader.onload = () => {
+    lastImage = reader.result;
     const image = new Image();
     image.onload = () => { strokes.length = 0; backgroundImage = image; redraw(); };
     image.src = reader.result;
@@ -234,5 +379,31 @@ drop.addEventListener("drop", (event) => {
 drop.addEventListener("keydown", (event) => {
   if (event.key === "Enter" || event.key === " ") { event.preventDefault(); fileInput.click(); }
 });
+
+async function sendFeedback(label) {
+  if (!lastImage || !lastResult || !label) return;
+  feedbackStatus.textContent = "Sending\u2026";
+  try {
+    const response = await fetch("/api/v1/feedback", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ image: lastImage, answer: lastResult.label, top_k: lastResult.top_k, correct_label: label }),
+    });
+    const body = await response.json();
+    feedbackStatus.textContent = response.ok ? `Thanks: stored as \u201c${label}\u201d.` : (body.detail || "Not stored.");
+  } catch (error) {
+    feedbackStatus.textContent = "Could not reach the server.";
+  }
+}
+
+for (const letter of "abcdefghijklmnopqrstuvwxyz") {
+  const option = document.createElement("option");
+  option.value = letter;
+  option.textContent = letter;
+  correctLabel.append(option);
+}
+rightButton.addEventListener("click", () => sendFeedback(lastResult && lastResult.label));
+correctLabel.addEventListener("change", () => sendFeedback(correctLabel.value));
+fetch("/api/v1/feedback").then((r) => r.json()).then((body) => { collectingFeedback = Boolean(body.collecting); })
+  .catch(() => { collectingFeedback = false; });
 
 redraw();
