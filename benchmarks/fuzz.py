@@ -24,7 +24,7 @@ import numpy as np
 from handwritten_letters.errors import ImageError
 from handwritten_letters.fuzzing import image_bytes, mutated, request_for
 from handwritten_letters.preprocess import preprocess
-from serving import running_server
+from handwritten_letters.server.launch import running_server
 
 
 def fuzz_images(count: int, seed: int) -> collections.Counter:
@@ -91,7 +91,7 @@ def main() -> None:
     started = time.perf_counter()
     image_outcomes = fuzz_images(args.images, args.seed)
     show(f"preprocess(image bytes) [{time.perf_counter() - started:.0f} s]", image_outcomes)
-    with running_server(args.workers) as (base, _):
+    with running_server("--workers", str(args.workers)) as (base, _):
         started = time.perf_counter()
         outcomes, latencies = asyncio.run(fuzz_server(base, args.requests, args.seed, args.concurrency))
         elapsed = time.perf_counter() - started

@@ -24,7 +24,7 @@ import numpy as np
 import psutil
 from PIL import Image, ImageDraw
 
-from serving import running_server
+from handwritten_letters.server.launch import running_server
 
 
 def letter_png() -> bytes:
@@ -107,7 +107,7 @@ def main() -> None:
                         help="load generator: Python asyncio clients, or wrk (Debian package) if installed")
     args = parser.parse_args()
 
-    with running_server(args.workers) as (base, server):
+    with running_server("--workers", str(args.workers)) as (base, server):
         payload = letter_png()
         process = psutil.Process(server.pid)
         print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "

@@ -22,7 +22,7 @@ import numpy as np
 import psutil
 
 from handwritten_letters.fuzzing import request_for
-from serving import running_server
+from handwritten_letters.server.launch import running_server
 from serve_load import letter_png, server_rss_mb
 
 
@@ -67,7 +67,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    with running_server(args.workers) as (base, server):
+    with running_server("--workers", str(args.workers)) as (base, server):
         process = psutil.Process(server.pid)
         asyncio.run(soak(base, 8, 2.0, args.seed + 1))  # warm-up: first requests load lazily what they need
         before = server_rss_mb(process)

@@ -2,12 +2,9 @@
 
 import base64
 import concurrent.futures
-import contextlib
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
@@ -77,26 +74,13 @@ def test_feedback_is_off_unless_asked_for():
 
 @pytest.mark.slow
 def test_two_workers_writing_at_once_lose_nothing(db, tmp_path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "handwritten_letters.cli", "serve", "--port", str(port),
-                               "--workers", "2", "--collect-feedback", "--feedback-db", str(db)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(600):
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(base + "/ready", timeout=1).status_code == 200:
-                    break
-            time.sleep(0.1)
+    from handwritten_letters.server.launch import running_server
+
+    with running_server("--workers", "2", "--collect-feedback", "--feedback-db", str(db)) as (base, _):
         with httpx.Client(timeout=30) as http, concurrent.futures.ThreadPoolExecutor(16) as pool:
             statuses = list(pool.map(lambda i: http.post(base + "/api/v1/feedback",
                                                          json=correction("abcdefghij"[i % 10])).status_code,
                                      range(200)))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     assert statuses == [200] * 200
     assert FeedbackStore(db).count() == 200
     exported = subprocess.run([sys.executable, "-m", "handwritten_letters.cli", "feedback", "export", "--db", str(db),

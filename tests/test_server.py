@@ -2,6 +2,8 @@
 
 import base64
 import io
+import re
+import subprocess
 
 import numpy as np
 import pytest
@@ -145,30 +147,17 @@ def test_ready_after_start_up(client):
 
 @pytest.mark.slow
 def test_sigterm_lets_requests_in_flight_finish():
-    import contextlib
     import signal
-    import socket
-    import subprocess
-    import sys
     import threading
     import time
 
     import httpx
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "handwritten_letters.cli", "serve", "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        for _ in range(300):  # /ready answers once the model is loaded and warm
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(base + "/ready", timeout=1).status_code == 200:
-                    break
-            time.sleep(0.1)
-        files = [("file", (f"{i}.png", letter_png(size=1200 + i), "image/png")) for i in range(MAX_IMAGES_PER_REQUEST)]
-        answer = {}
+    from handwritten_letters.server.launch import running_server
+
+    files = [("file", (f"{i}.png", letter_png(size=1200 + i), "image/png")) for i in range(MAX_IMAGES_PER_REQUEST)]
+    answer = {}
+    with running_server(stderr=subprocess.PIPE) as (base, server):
         request = threading.Thread(target=lambda: answer.update(
             response=httpx.post(base + "/api/v1/letters", files=files, timeout=60), answered=time.monotonic()))
         request.start()
@@ -178,8 +167,49 @@ def test_sigterm_lets_requests_in_flight_finish():
         request.join(timeout=60)
         # uvicorn drains, then re-raises the signal it caught, so the exit status says "stopped by SIGTERM"
         assert server.wait(timeout=30) in (0, -signal.SIGTERM), server.stderr.read()
-    finally:
-        server.kill()
     response = answer["response"]
     assert answer["answered"] > signalled, "the request finished before the signal: nothing was tested"
     assert response.status_code == 200 and len(response.json()["results"]) == MAX_IMAGES_PER_REQUEST
+
+
+@pytest.mark.slow
+def test_two_workers_are_ready_and_share_their_metrics():
+    import httpx
+
+    from handwritten_letters.server.launch import running_server
+
+    with running_server("--workers", "2") as (base, _):
+        assert httpx.get(base + "/ready").status_code == 200
+        for _ in range(4):
+            httpx.post(base + "/api/v1/letters", files={"file": ("a.png", letter_png(), "image/png")})
+        text = httpx.get(base + "/metrics").text
+    counted = re.search(r'letters_requests_total\{method="POST",route="/api/v1/letters",status="200"\} (\S+)', text)
+    assert counted and float(counted.group(1)) == 4.0  # summed over both workers
+    assert 'letters_request_seconds_count{route="/api/v1/letters"} 4.0' in text
+
+
+def test_metrics_count_requests_and_letters_read(client):
+    client.post("/api/v1/letters", files={"file": ("a.png", letter_png(), "image/png")})
+    text = client.get("/metrics").text
+    assert 'letters_requests_total{method="POST",route="/api/v1/letters",status="200"}' in text
+    assert 'letters_request_seconds_bucket{le="0.005",route="/api/v1/letters"}' in text
+    assert 'letters_read_total{label="a"}' in text and "letters_model_info{" in text
+
+
+def test_request_id_is_honoured_or_made(client):
+    assert client.get("/health", headers={"x-request-id": "abc-123"}).headers["x-request-id"] == "abc-123"
+    made = client.get("/health", headers={"x-request-id": "bad id\n"}).headers["x-request-id"]
+    assert len(made) == 32 and made != "bad id"
+
+
+def test_access_log_is_one_json_line_without_image_data(caplog):
+    import json
+    import logging
+
+    with TestClient(create_app()) as c, caplog.at_level(logging.INFO, logger="handwritten_letters.access"):
+        c.post("/api/v1/letters", files={"file": ("a.png", letter_png(), "image/png")},
+               headers={"x-request-id": "req-1"})
+    [record] = [json.loads(r.message) for r in caplog.records if r.name == "handwritten_letters.access"]
+    assert record["request_id"] == "req-1" and record["status"] == 200 and record["route"] == "/api/v1/letters"
+    assert record["ms"] > 0 and "model_version" in record
+    assert "base64" not in caplog.text and "PNG" not in caplog.text

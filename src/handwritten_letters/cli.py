@@ -308,6 +308,7 @@ def serve(
     collect_feedback: bool = typer.Option(False, "--collect-feedback",
                                           help="Store corrections sent from the page (the page says so)."),
     feedback_db: Optional[Path] = typer.Option(None, help="SQLite file for corrections (default: user data folder)."),
+    access_log: bool = typer.Option(True, help="One JSON line per request on stderr (request id, route, status, ms)."),
 ):
     """Serve the drawing page at / and the JSON API at /api/v1 (OpenAPI docs at /docs)."""
     import os
@@ -329,6 +330,13 @@ def serve(
         typer.echo(f"storing corrections from the page in {store.path}", err=True)
     elif feedback_db:
         raise LettersError("--feedback-db needs --collect-feedback")
+    if access_log:
+        os.environ["LETTERS_ACCESS_LOG"] = "1"
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        import tempfile
+
+        # every worker writes its metrics here; /metrics sums them (prometheus-client multiprocess mode)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="letters-metrics-")
     typer.echo(f"handwritten-letters: open http://{host}:{port}/ (API docs at /docs)", err=True)
     uvicorn.run("handwritten_letters.server.app:create_app", factory=True, host=host, port=port,
                 workers=workers, log_level="warning")

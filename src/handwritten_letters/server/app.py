@@ -6,6 +6,7 @@ Every error is JSON ``{"error", "detail"}`` with no stack trace.
 
 from __future__ import annotations
 
+import logging
 import os
 
 import numpy as np
@@ -19,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from ..recognize import Recognizer
+from . import metrics
 from .limits import MAX_BODY_BYTES, BodySizeLimit, SecurityHeaders
 from .routes import MAX_IMAGES_PER_REQUEST, ApiError, router  # noqa: F401  (MAX_IMAGES_PER_REQUEST: part of the API)
 
@@ -42,6 +44,14 @@ def create_app(model_path: str | Path | None = None, cors_origins: list[str] | N
     )
     app.state.recognizer = recognizer
     app.state.ready = True
+    meta = recognizer.metadata
+    metrics.record_model(meta.get("name", "unknown"), meta.get("version", __version__))
+    if os.environ.get("LETTERS_ACCESS_LOG") == "1" and not metrics.access_log.handlers:
+        handler = logging.StreamHandler()  # stderr, one JSON object a line
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        metrics.access_log.addHandler(handler)
+        metrics.access_log.setLevel(logging.INFO)
+        metrics.access_log.propagate = False
     if feedback_db:
         from ..feedback import FeedbackStore
 
@@ -50,6 +60,8 @@ def create_app(model_path: str | Path | None = None, cors_origins: list[str] | N
         app.state.feedback = None
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    # outermost: it counts, times and logs every answer, the limits' 413s included
+    app.add_middleware(metrics.Observability, model_version=meta.get("version", __version__))
     if origins:
         from fastapi.middleware.cors import CORSMiddleware
 

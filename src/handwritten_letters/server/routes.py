@@ -23,6 +23,7 @@ from ..labels import CLASS_NAMES
 from ..preprocess import preprocess
 from ..recognize import Prediction, Recognizer
 from ..segment import Lexicon, read_text
+from . import metrics
 from .schemas import (ErrorBody, FeedbackPayload, FeedbackStatus, FeedbackStored, Health, ImagePayload, LetterResult,
                       LettersResponse, ModelInfo, TextResult, TextsResponse)
 
@@ -149,6 +150,7 @@ async def read_letters(request: Request) -> Response:
     """
     files, top_k = await read_images(request)
     predictions = await run_in_threadpool(_recognize_all, recognizer_of(request), files, top_k)
+    metrics.record_predictions(predictions)
     results = [LetterResult.of(p, png_data_url(p.pixels)) for p in predictions]
     return json_response(results[0] if len(results) == 1 else LettersResponse(results=results))
 
@@ -227,6 +229,13 @@ async def ready(request: Request) -> Response:
     if not getattr(request.app.state, "ready", False):
         raise ApiError(503, "not_ready", "the model is still loading")
     return json_response(Health(status="ready"))
+
+
+@router.get("/metrics", include_in_schema=False)
+async def prometheus_metrics() -> Response:
+    """Prometheus metrics (text exposition format), summed over every server worker."""
+    body, content_type = metrics.metrics_body()
+    return Response(body, media_type=content_type)
 
 
 @router.get("/api/v1/feedback", response_model=FeedbackStatus)
