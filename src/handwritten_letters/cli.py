@@ -239,17 +239,30 @@ def finetune(
 
 @app.command()
 def predict(
-    paths: List[Path] = typer.Argument(..., help="Image files or folders (searched recursively)."),
+    paths: List[str] = typer.Argument(..., help="Image files or folders (searched recursively); with --engine ray, "
+                                                "also URIs such as s3://bucket/letters/."),
     model: Optional[Path] = typer.Option(None, help="ONNX model (default: the bundled model)."),
     top_k: int = typer.Option(3, "--top-k", min=1, max=26),
     output_format: str = typer.Option("table", "--format", help="table, csv or json."),
+    out: Optional[Path] = typer.Option(None, help="Write results here instead of stdout (.parquet: Parquet)."),
+    engine: str = typer.Option("local", help="local (this process) or ray (Ray Data, needs the [ray] extra)."),
+    address: Optional[str] = typer.Option(None, help="Ray cluster to join (default: $RAY_ADDRESS, else a local one)."),
+    actors: Optional[int] = typer.Option(None, min=1, help="Ray predictor actors (default: one per CPU)."),
 ):
     """Recognize one letter per image. Unreadable files get a row with the error; exit status 1 if any."""
-    from .predict_files import run_predict
-
     if output_format not in ("table", "csv", "json"):
         raise LettersError(f"--format: expected table, csv or json, got {output_format!r}")
-    failures = run_predict(paths, model, top_k, output_format, sys.stdout)
+    if engine == "local":
+        from .predict_files import run_predict
+
+        failures = run_predict([Path(p) for p in paths], model, top_k, output_format, out)
+    elif engine == "ray":
+        from .predict_files import write_output
+        from .ray_engine import iter_rows, predict_with_ray
+
+        failures = write_output(iter_rows(predict_with_ray(paths, model, top_k, address, actors)), output_format, out)
+    else:
+        raise LettersError(f"--engine: expected local or ray, got {engine!r}")
     if failures:
         raise typer.Exit(1)
 

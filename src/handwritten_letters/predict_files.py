@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Iterator, Sequence, TextIO
 
-from .errors import ImageError
+from .errors import ImageError, LettersError, MissingExtraError
 from .preprocess import Preprocessed, preprocess
 from .recognize import NOT_A_LETTER, NOT_SURE, Prediction, Recognizer, iter_image_files
 
@@ -23,7 +23,7 @@ COLUMNS = ["path", "label", "confidence", "top_k", "rejected", "reason", "error"
 BATCH = 256
 
 
-def _row(path: Path, prediction: Prediction | None = None, error: str = "") -> dict:
+def row_for(path: Path, prediction: Prediction | None = None, error: str = "") -> dict:
     if prediction is None:
         return {"path": str(path), "label": None, "confidence": None, "top_k": "", "rejected": None,
                 "reason": None, "error": error, "verdict": None}
@@ -53,7 +53,7 @@ def predict_files(files: Sequence[Path], recognizer: Recognizer, top_k: int = 3)
             (p for p, _ in readable), recognizer.predict_preprocessed([item for _, item in readable], top_k)
         ))
         for path in chunk:
-            yield _row(path, error=errors[path]) if path in errors else _row(path, predictions[path])
+            yield row_for(path, error=errors[path]) if path in errors else row_for(path, predictions[path])
 
 
 def _csv_value(value) -> str:
@@ -93,7 +93,43 @@ def write_rows(rows: Iterator[dict], output_format: str, out: TextIO) -> int:
     return failures
 
 
-def run_predict(paths: Sequence[Path], model: Path | None, top_k: int, output_format: str, out: TextIO) -> int:
+def write_parquet(rows: Iterator[dict], path: Path, chunk: int = 4096) -> int:
+    """Stream rows into one Parquet file (constant memory); returns how many files failed."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise MissingExtraError("Parquet output needs pyarrow: pip install 'handwritten-letters[ray]'") from None
+    schema = pa.schema([("path", pa.string()), ("label", pa.string()), ("confidence", pa.float64()),
+                        ("top_k", pa.string()), ("rejected", pa.bool_()), ("reason", pa.string()),
+                        ("error", pa.string()), ("verdict", pa.string())])
+    failures, pending = 0, []
+    with pq.ParquetWriter(str(path), schema) as writer:
+        for row in rows:
+            failures += bool(row["error"])
+            pending.append(row)
+            if len(pending) >= chunk:
+                writer.write_table(pa.Table.from_pylist(pending, schema=schema))
+                pending = []
+        writer.write_table(pa.Table.from_pylist(pending, schema=schema))
+    return failures
+
+
+def write_output(rows: Iterator[dict], output_format: str, out_path: Path | None) -> int:
+    """Rows to stdout, or to ``out_path`` (.parquet is Parquet; otherwise ``output_format``)."""
+    if out_path is not None and out_path.suffix == ".parquet":
+        return write_parquet(rows, out_path)
+    if out_path is None:
+        return write_rows(rows, output_format, sys.stdout)
+    try:
+        with open(out_path, "w", newline="") as out:
+            return write_rows(rows, output_format, out)
+    except OSError as exc:
+        raise LettersError(f"{out_path}: cannot write results ({exc.strerror or exc})") from None
+
+
+def run_predict(paths: Sequence[Path], model: Path | None, top_k: int, output_format: str,
+                out_path: Path | None = None) -> int:
     from tqdm import tqdm
 
     files = iter_image_files(paths)
@@ -101,4 +137,4 @@ def run_predict(paths: Sequence[Path], model: Path | None, top_k: int, output_fo
     rows = predict_files(files, recognizer, top_k)
     progress = tqdm(rows, total=len(files), unit="img", file=sys.stderr,
                     disable=not sys.stderr.isatty() or len(files) < 100)
-    return write_rows(iter(progress), output_format, out)
+    return write_output(iter(progress), output_format, out_path)

@@ -23,6 +23,7 @@ from .labels import CLASS_NAMES, IMAGE_SIZE
 from .preprocess import PREPROCESS_VERSION, ImageSource, Preprocessed, preprocess
 
 DEFAULT_MODEL = "letters-cnn.onnx"
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")  # what a folder search picks up
 BATCH = 256
 
 
@@ -154,11 +155,10 @@ def as_image_list(images: Sequence[ImageSource] | ImageSource) -> list[ImageSour
 
 def iter_image_files(paths: Iterable[str | Path]) -> list[Path]:
     """Files named directly, plus image files found under directories (recursive, sorted)."""
-    suffixes = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in suffixes))
+            found.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES))
         elif p.exists():
             found.append(p)
         else:
