@@ -350,6 +350,11 @@ def serve(
 
         # every worker writes its metrics here; /metrics sums them (prometheus-client multiprocess mode)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="letters-metrics-")
+    elif os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+        metrics_dir.mkdir(parents=True, exist_ok=True)
+        for stale in metrics_dir.glob("*.db"):  # a restarted container keeps the folder: start the counts afresh
+            stale.unlink()
     typer.echo(f"handwritten-letters: open http://{host}:{port}/ (API docs at /docs)", err=True)
     uvicorn.run("handwritten_letters.server.app:create_app", factory=True, host=host, port=port,
                 workers=workers, log_level="warning")
