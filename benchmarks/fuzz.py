@@ -41,6 +41,18 @@ def fuzz_images(count: int, seed: int) -> collections.Counter:
     return outcomes
 
 
+def outcome_of(response: httpx.Response) -> str:
+    """The status, and for an error its name, or whether its body is not the API's JSON error."""
+    if response.status_code < 400:
+        return str(response.status_code)
+    try:
+        body = response.json()
+        kind = body["error"] if isinstance(body, dict) and set(body) == {"error", "detail"} else "NOT OUR JSON"
+    except ValueError:
+        kind = "NOT JSON"
+    return f"{response.status_code} {kind}"
+
+
 async def fuzz_server(base: str, count: int, seed: int, concurrency: int) -> tuple[collections.Counter, list[float]]:
     outcomes: collections.Counter = collections.Counter()
     latencies: list[float] = []
@@ -56,15 +68,7 @@ async def fuzz_server(base: str, count: int, seed: int, concurrency: int) -> tup
                 outcomes[f"NO ANSWER {type(exc).__name__} (case {i})"] += 1
                 continue
             latencies.append(time.perf_counter() - started)
-            if response.status_code >= 400:
-                try:
-                    body = response.json()
-                    kind = body["error"] if set(body) == {"error", "detail"} else "NOT OUR JSON"
-                except ValueError:
-                    kind = "NOT JSON"
-                outcomes[f"{response.status_code} {kind}"] += 1
-            else:
-                outcomes[f"{response.status_code}"] += 1
+            outcomes[outcome_of(response)] += 1
 
     async with httpx.AsyncClient(timeout=30) as client:
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))

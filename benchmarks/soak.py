@@ -21,6 +21,7 @@ import httpx
 import numpy as np
 import psutil
 
+from fuzz import outcome_of
 from handwritten_letters.fuzzing import request_for
 from handwritten_letters.server.launch import running_server
 from serve_load import letter_png, server_rss_mb
@@ -47,14 +48,7 @@ async def soak(base: str, clients: int, seconds: float, seed: int) -> tuple[coll
                     outcomes[f"no answer: {type(exc).__name__}"] += 1
                     continue
                 latencies.append(time.perf_counter() - started)
-                if response.status_code >= 400:
-                    try:
-                        json_error = set(response.json()) == {"error", "detail"}
-                    except ValueError:
-                        json_error = False
-                    outcomes[f"{response.status_code // 100}xx" + ("" if json_error else " NOT JSON")] += 1
-                else:
-                    outcomes[f"{response.status_code // 100}xx"] += 1
+                outcomes[outcome_of(response)] += 1
 
         await asyncio.gather(*(one_client(i) for i in range(clients)))
     return outcomes, latencies

@@ -59,64 +59,12 @@ canvas.addEventListener("pointerdown", (event) => {
   canvas.setPointerCapture(event.pointerId);
   current = { width: Number(penWidth.value) * (canvas.width / 320), points: [canvasPoint(event)] };
   strokes.push(current);
-  async function sendFeedback(label) {
-  if (!lastImage || !lastResult || !label) return;
-  feedbackStatus.textContent = "Sending\u2026";
-  try {
-    const response = await fetch("/api/v1/feedback", {
-      method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ image: lastImage, answer: lastResult.label, top_k: lastResult.top_k, correct_label: label }),
-    });
-    const body = await response.json();
-    feedbackStatus.textContent = response.ok ? `Thanks: stored as \u201c${label}\u201d.` : (body.detail || "Not stored.");
-  } catch (error) {
-    feedbackStatus.textContent = "Could not reach the server.";
-  }
-}
-
-for (const letter of "abcdefghijklmnopqrstuvwxyz") {
-  const option = document.createElement("option");
-  option.value = letter;
-  option.textContent = letter;
-  correctLabel.append(option);
-}
-rightButton.addEventListener("click", () => sendFeedback(lastResult && lastResult.label));
-correctLabel.addEventListener("change", () => sendFeedback(correctLabel.value));
-fetch("/api/v1/feedback").then((r) => r.json()).then((body) => { collectingFeedback = Boolean(body.collecting); })
-  .catch(() => { collectingFeedback = false; });
-
-redraw();
+  redraw();
 });
 canvas.addEventListener("pointermove", (event) => {
   if (!current) return;
   current.points.push(canvasPoint(event));
-  async function sendFeedback(label) {
-  if (!lastImage || !lastResult || !label) return;
-  feedbackStatus.textContent = "Sending\u2026";
-  try {
-    const response = await fetch("/api/v1/feedback", {
-      method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ image: lastImage, answer: lastResult.label, top_k: lastResult.top_k, correct_label: label }),
-    });
-    const body = await response.json();
-    feedbackStatus.textContent = response.ok ? `Thanks: stored as \u201c${label}\u201d.` : (body.detail || "Not stored.");
-  } catch (error) {
-    feedbackStatus.textContent = "Could not reach the server.";
-  }
-}
-
-for (const letter of "abcdefghijklmnopqrstuvwxyz") {
-  const option = document.createElement("option");
-  option.value = letter;
-  option.textContent = letter;
-  correctLabel.append(option);
-}
-rightButton.addEventListener("click", () => sendFeedback(lastResult && lastResult.label));
-correctLabel.addEventListener("change", () => sendFeedback(correctLabel.value));
-fetch("/api/v1/feedback").then((r) => r.json()).then((body) => { collectingFeedback = Boolean(body.collecting); })
-  .catch(() => { collectingFeedback = false; });
-
-redraw();
+  redraw();
   schedule(400);
 });
 function endStroke() {
@@ -135,33 +83,7 @@ function schedule(delay) {
 function clearBoard() {
   strokes.length = 0;
   backgroundImage = null;
-  async function sendFeedback(label) {
-  if (!lastImage || !lastResult || !label) return;
-  feedbackStatus.textContent = "Sending\u2026";
-  try {
-    const response = await fetch("/api/v1/feedback", {
-      method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ image: lastImage, answer: lastResult.label, top_k: lastResult.top_k, correct_label: label }),
-    });
-    const body = await response.json();
-    feedbackStatus.textContent = response.ok ? `Thanks: stored as \u201c${label}\u201d.` : (body.detail || "Not stored.");
-  } catch (error) {
-    feedbackStatus.textContent = "Could not reach the server.";
-  }
-}
-
-for (const letter of "abcdefghijklmnopqrstuvwxyz") {
-  const option = document.createElement("option");
-  option.value = letter;
-  option.textContent = letter;
-  correctLabel.append(option);
-}
-rightButton.addEventListener("click", () => sendFeedback(lastResult && lastResult.label));
-correctLabel.addEventListener("change", () => sendFeedback(correctLabel.value));
-fetch("/api/v1/feedback").then((r) => r.json()).then((body) => { collectingFeedback = Boolean(body.collecting); })
-  .catch(() => { collectingFeedback = false; });
-
-redraw();
+  redraw();
   showEmpty("Draw a letter to start.");
 }
 
@@ -170,33 +92,7 @@ document.getElementById("undo").addEventListener("click", undo);
 function undo() {
   if (strokes.length) strokes.pop();
   else backgroundImage = null;
-  async function sendFeedback(label) {
-  if (!lastImage || !lastResult || !label) return;
-  feedbackStatus.textContent = "Sending\u2026";
-  try {
-    const response = await fetch("/api/v1/feedback", {
-      method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ image: lastImage, answer: lastResult.label, top_k: lastResult.top_k, correct_label: label }),
-    });
-    const body = await response.json();
-    feedbackStatus.textContent = response.ok ? `Thanks: stored as \u201c${label}\u201d.` : (body.detail || "Not stored.");
-  } catch (error) {
-    feedbackStatus.textContent = "Could not reach the server.";
-  }
-}
-
-for (const letter of "abcdefghijklmnopqrstuvwxyz") {
-  const option = document.createElement("option");
-  option.value = letter;
-  option.textContent = letter;
-  correctLabel.append(option);
-}
-rightButton.addEventListener("click", () => sendFeedback(lastResult && lastResult.label));
-correctLabel.addEventListener("change", () => sendFeedback(correctLabel.value));
-fetch("/api/v1/feedback").then((r) => r.json()).then((body) => { collectingFeedback = Boolean(body.collecting); })
-  .catch(() => { collectingFeedback = false; });
-
-redraw();
+  redraw();
   if (strokes.length || backgroundImage) schedule(0);
   else showEmpty("Draw a letter to start.");
 }
@@ -314,33 +210,7 @@ function showWord(result) {
     return item;
   }));
   preprocessedView.removeAttribute("src");
-  async function sendFeedback(label) {
-  if (!lastImage || !lastResult || !label) return;
-  feedbackStatus.textContent = "Sending\u2026";
-  try {
-    const response = await fetch("/api/v1/feedback", {
-      method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ image: lastImage, answer: lastResult.label, top_k: lastResult.top_k, correct_label: label }),
-    });
-    const body = await response.json();
-    feedbackStatus.textContent = response.ok ? `Thanks: stored as \u201c${label}\u201d.` : (body.detail || "Not stored.");
-  } catch (error) {
-    feedbackStatus.textContent = "Could not reach the server.";
-  }
-}
-
-for (const letter of "abcdefghijklmnopqrstuvwxyz") {
-  const option = document.createElement("option");
-  option.value = letter;
-  option.textContent = letter;
-  correctLabel.append(option);
-}
-rightButton.addEventListener("click", () => sendFeedback(lastResult && lastResult.label));
-correctLabel.addEventListener("change", () => sendFeedback(correctLabel.value));
-fetch("/api/v1/feedback").then((r) => r.json()).then((body) => { collectingFeedback = Boolean(body.collecting); })
-  .catch(() => { collectingFeedback = false; });
-
-redraw();
+  redraw();
   context.strokeStyle = "#2f6fde";
   context.lineWidth = 2;
   for (const letter of backgroundImage ? [] : words.flatMap((word) => word.letters)) {
