@@ -1,18 +1,21 @@
 """Robustness: accuracy of models under controlled shifts, through the real preprocessing path.
 
-    python benchmarks/robustness.py --model seed=runs/seed/model.onnx --model best=runs/best/model.onnx
+    python benchmarks/robustness.py --run runs/real --model seed=runs/seed/model.onnx --model real=runs/real/model.onnx
                                     [--per-class 100] [--seed 0]
 
-Each EMNIST test letter (official test records held in ../shared/data: a-s) is turned into the
-kind of image a person makes — black ink on white paper, 112 px tall on a 160 px canvas — then
-distorted, encoded to a file format, decoded and preprocessed exactly as `letters predict` does.
-Prints accuracy per condition and model (rejected images count as wrong). Figures only.
+Each letter of a training run's validation split (rebuilt from its run.json: letters that run,
+and any run on the same data, split and seed, never trained on; all 26 letters) is turned into
+the kind of image a person makes — black ink on white paper, 112 px tall on a 160 px canvas —
+then distorted, encoded to a file format, decoded and preprocessed exactly as `letters predict`
+does. Prints accuracy per condition and model (rejected images count as wrong). The EMNIST test
+records are not used: choices are made on these figures. Figures only.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
 from pathlib import Path
 from typing import Callable
 
@@ -23,7 +26,6 @@ from handwritten_letters import data
 from handwritten_letters.preprocess import preprocess
 from handwritten_letters.recognize import Recognizer
 
-TEST = Path(__file__).resolve().parents[2] / "shared" / "data" / "emnist-letters" / "emnist-letters-test14800-images-idx3-ubyte.gz"
 
 
 def paper(letter: np.ndarray) -> Image.Image:
@@ -103,40 +105,40 @@ CONDITIONS: list[tuple[str, Callable]] = [
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", action="append", default=[], help="name=path.onnx (repeat); default: bundled")
+    parser.add_argument("--run", type=Path, required=True, help="training run whose validation split to use")
     parser.add_argument("--per-class", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    if not TEST.exists():
-        raise SystemExit(f"needs the EMNIST test records at {TEST}")
+    config = json.loads((args.run / "run.json").read_text())["config"]
+    _, validation = data.train_validation(config["train_paths"], config["val_fraction"], config["seed"], config.get("limit"))
     models = dict(m.split("=", 1) for m in args.model) or {"bundled": None}
     recognizers = {name: Recognizer(path) for name, path in models.items()}
 
-    test = data.read_file(TEST)
     rng = np.random.default_rng(args.seed)
-    picks = np.concatenate([rng.choice(np.flatnonzero(test.labels == c), args.per_class, replace=False)
-                            for c in np.unique(test.labels)])
-    print(f"{len(picks)} test letters ({args.per_class} per class, a-s); accuracy of the top answer, "
+    picks = np.concatenate([rng.choice(np.flatnonzero(validation.labels == c), args.per_class, replace=False)
+                            for c in np.unique(validation.labels)])
+    print(f"{len(picks)} validation letters of {args.run} ({args.per_class} per class, a-z); accuracy of the top answer, "
           "images the preprocessing rejects count as wrong")
     print(f"{'condition':<32}" + "".join(f"{name:>12}" for name in recognizers))
     unsure = {}
     for name, distort in CONDITIONS:
         condition_rng = np.random.default_rng(args.seed)
-        items = [preprocess(distort(paper(test.images[i]), condition_rng)) for i in picks]
+        items = [preprocess(distort(paper(validation.images[i]), condition_rng)) for i in picks]
         row = f"{name:<32}"
         for model_name, recognizer in recognizers.items():
             predictions = recognizer.predict_preprocessed(items, top_k=1)
             # each model's own rejection threshold is a serving policy, not accuracy: it is shown
             # apart (below) so that models with different thresholds are compared on their answers
-            correct = np.mean([bool(p.top_k) and p.top_k[0][0] == chr(97 + test.labels[i])
+            correct = np.mean([bool(p.top_k) and p.top_k[0][0] == chr(97 + validation.labels[i])
                                for p, i in zip(predictions, picks)])
             if name == CLEAN:
                 unsure[model_name] = np.mean([p.rejected and bool(p.top_k) for p in predictions])
             row += f"{correct:>12.3f}"
         print(row, flush=True)
-    arrays = test.images[picks]
+    arrays = validation.images[picks]
     row = f"{'(reference) 28x28 arrays, no preprocess':<32}"
     for recognizer in recognizers.values():
-        row += f"{(recognizer.predict_arrays(arrays).argmax(axis=1) == test.labels[picks]).mean():>12.3f}"
+        row += f"{(recognizer.predict_arrays(arrays).argmax(axis=1) == validation.labels[picks]).mean():>12.3f}"
     print(row)
     print(f"{'below the rejection threshold, clean':<32}" + "".join(f"{unsure[name]:>12.3f}" for name in recognizers))
 
