@@ -173,3 +173,13 @@ def test_bad_arrays_are_a_clear_error(recognizer):
 def test_a_data_url_with_an_unusual_header_is_read(client):
     url = "data:image/png;base64," + base64.b64encode(letter_png()).decode()
     assert client.post("/api/v1/letters", json={"images": [url, url]}).status_code == 200
+
+
+def test_parallel_preprocessing_gives_the_same_rows_in_input_order(tmp_path):
+    from handwritten_letters.predict_files import PARALLEL_FROM, run_predict
+
+    for i in range(PARALLEL_FROM + 20):
+        (tmp_path / f"{i:04d}.png").write_bytes(letter_png(size=50 + i % 90) if i % 50 else b"broken")
+    one, two = tmp_path / "one.csv", tmp_path / "two.csv"
+    assert run_predict([tmp_path], None, 3, "csv", one, jobs=1) == run_predict([tmp_path], None, 3, "csv", two, jobs=2) == 6
+    assert one.read_text() == two.read_text()

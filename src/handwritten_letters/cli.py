@@ -248,6 +248,8 @@ def predict(
     engine: str = typer.Option("local", help="local (this process) or ray (Ray Data, needs the [ray] extra)."),
     address: Optional[str] = typer.Option(None, help="Ray cluster to join (default: $RAY_ADDRESS, else a local one)."),
     actors: Optional[int] = typer.Option(None, min=1, help="Ray predictor actors (default: one per CPU)."),
+    jobs: Optional[int] = typer.Option(None, min=1, help="Local engine: processes that decode and preprocess "
+                                                         "(default: all cores)."),
 ):
     """Recognize one letter per image. Unreadable files get a row with the error; exit status 1 if any."""
     if output_format not in ("table", "csv", "json"):
@@ -255,7 +257,7 @@ def predict(
     if engine == "local":
         from .predict_files import run_predict
 
-        failures = run_predict([Path(p) for p in paths], model, top_k, output_format, out)
+        failures = run_predict([Path(p) for p in paths], model, top_k, output_format, out, jobs)
     elif engine == "ray":
         from .predict_files import write_output
         from .ray_engine import iter_rows, predict_with_ray

@@ -10,7 +10,9 @@ candidates are too close: ``reason`` names them) or ``not_a_letter`` (blank, scr
 from __future__ import annotations
 
 import csv
+import itertools
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Iterator, Sequence, TextIO
@@ -34,26 +36,34 @@ def row_for(path: Path, prediction: Prediction | None = None, error: str = "") -
     }
 
 
-def predict_files(files: Sequence[Path], recognizer: Recognizer, top_k: int = 3) -> Iterator[dict]:
-    """One row per file, in order; files are preprocessed and recognized in batches.
+def preprocess_or_error(source, name: str | None = None) -> Preprocessed | str:
+    """The letter as the model sees it, or why the file cannot be read (a message, not an exception)."""
+    try:
+        return preprocess(source, name=name or str(source))
+    except ImageError as exc:
+        return str(exc)
+
+
+def rows_for_batch(paths: Sequence[Path], outcomes: Sequence[Preprocessed | str], recognizer: Recognizer,
+                   top_k: int) -> list[dict]:
+    """One row per file: readable ones recognized in one batch, the others as error rows."""
+    readable = [outcome for outcome in outcomes if not isinstance(outcome, str)]
+    predictions = iter(recognizer.predict_preprocessed(readable, top_k))
+    return [row_for(path, error=outcome) if isinstance(outcome, str) else row_for(path, next(predictions))
+            for path, outcome in zip(paths, outcomes)]
+
+
+def predict_files(files: Sequence[Path], recognizer: Recognizer, top_k: int = 3, pool=None) -> Iterator[dict]:
+    """One row per file, in order; files are preprocessed (in ``pool``'s processes when given,
+    streamed in order) and recognized in batches.
 
     Values are typed (``confidence`` a float, ``rejected`` a bool, ``None`` where there is none);
     ``write_rows`` turns them into text for CSV and tables.
     """
+    outcomes = pool.map(preprocess_or_error, files, chunksize=32) if pool else map(preprocess_or_error, files)
     for start in range(0, len(files), BATCH):
         chunk = files[start : start + BATCH]
-        readable: list[tuple[Path, Preprocessed]] = []
-        errors: dict[Path, str] = {}
-        for path in chunk:
-            try:
-                readable.append((path, preprocess(path)))
-            except ImageError as exc:
-                errors[path] = str(exc)
-        predictions = dict(zip(
-            (p for p, _ in readable), recognizer.predict_preprocessed([item for _, item in readable], top_k)
-        ))
-        for path in chunk:
-            yield row_for(path, error=errors[path]) if path in errors else row_for(path, predictions[path])
+        yield from rows_for_batch(chunk, list(itertools.islice(outcomes, len(chunk))), recognizer, top_k)
 
 
 def _csv_value(value) -> str:
@@ -128,13 +138,24 @@ def write_output(rows: Iterator[dict], output_format: str, out_path: Path | None
         raise LettersError(f"{out_path}: cannot write results ({exc.strerror or exc})") from None
 
 
+PARALLEL_FROM = 256  # files: below this, starting worker processes costs more than it saves
+
+
 def run_predict(paths: Sequence[Path], model: Path | None, top_k: int, output_format: str,
-                out_path: Path | None = None) -> int:
+                out_path: Path | None = None, jobs: int | None = None) -> int:
+    """Predict over files and folders; decode and preprocess in ``jobs`` processes (default: all cores)."""
+    from concurrent.futures import ProcessPoolExecutor
+    from contextlib import nullcontext
+
     from tqdm import tqdm
 
     files = iter_image_files(paths)
-    recognizer = Recognizer(model)
-    rows = predict_files(files, recognizer, top_k)
-    progress = tqdm(rows, total=len(files), unit="img", file=sys.stderr,
-                    disable=not sys.stderr.isatty() or len(files) < 100)
-    return write_output(iter(progress), output_format, out_path)
+    jobs = jobs or os.cpu_count() or 1
+    parallel = jobs > 1 and len(files) >= PARALLEL_FROM
+    # the pool starts before the ONNX Runtime session, so no worker inherits its threads
+    with (ProcessPoolExecutor(jobs) if parallel else nullcontext()) as pool:
+        recognizer = Recognizer(model)
+        rows = predict_files(files, recognizer, top_k, pool)
+        progress = tqdm(rows, total=len(files), unit="img", file=sys.stderr,
+                        disable=not sys.stderr.isatty() or len(files) < 100)
+        return write_output(iter(progress), output_format, out_path)

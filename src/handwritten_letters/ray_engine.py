@@ -16,9 +16,8 @@ import os
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from .errors import ImageError, LettersError, MissingExtraError
-from .predict_files import COLUMNS, row_for
-from .preprocess import preprocess
+from .errors import LettersError, MissingExtraError
+from .predict_files import COLUMNS, preprocess_or_error, rows_for_batch
 from .recognize import IMAGE_SUFFIXES, Recognizer, bundled_model_path
 
 BATCH = 256
@@ -41,16 +40,9 @@ class Predictor:
         self.top_k = top_k
 
     def __call__(self, batch: dict) -> dict:
-        paths, items, errors = list(batch["path"]), [], {}
-        for index, (path, content) in enumerate(zip(paths, batch["bytes"])):
-            try:
-                items.append((index, preprocess(bytes(content), name=path)))
-            except ImageError as exc:
-                errors[index] = str(exc)
-        predictions = dict(zip((i for i, _ in items), self.recognizer.predict_preprocessed([p for _, p in items],
-                                                                                         self.top_k)))
-        rows = [row_for(Path(p), error=errors[i]) if i in errors else row_for(Path(p), predictions[i])
-                for i, p in enumerate(paths)]
+        paths = [str(p) for p in batch["path"]]
+        outcomes = [preprocess_or_error(bytes(content), name=path) for path, content in zip(paths, batch["bytes"])]
+        rows = rows_for_batch(paths, outcomes, self.recognizer, self.top_k)
         return {column: [row[column] for row in rows] for column in COLUMNS}
 
 
