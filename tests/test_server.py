@@ -213,3 +213,9 @@ def test_access_log_is_one_json_line_without_image_data(caplog):
     assert record["request_id"] == "req-1" and record["status"] == 200 and record["route"] == "/api/v1/letters"
     assert record["ms"] > 0 and "model_version" in record
     assert "base64" not in caplog.text and "PNG" not in caplog.text
+
+
+def test_405_lists_every_method_of_the_path(client):
+    response = client.put("/api/v1/feedback")
+    assert response.status_code == 405
+    assert set(response.headers["allow"].split(", ")) == {"GET", "POST"}

@@ -74,9 +74,14 @@ def create_app(model_path: str | Path | None = None, cors_origins: list[str] | N
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         name = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(exc.status_code, "http_error")
-        # exc.headers carries what HTTP requires with some statuses (Allow with a 405)
-        return JSONResponse({"error": name, "detail": str(exc.detail)}, status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            # Starlette lists only the first matching route's methods, and a path may have a GET and a
+            # POST route: the methods documented for the path are the ones it allows
+            documented = app.openapi().get("paths", {}).get(request.url.path, {})
+            if documented:
+                headers["Allow"] = ", ".join(sorted(method.upper() for method in documented))
+        return JSONResponse({"error": name, "detail": str(exc.detail)}, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
