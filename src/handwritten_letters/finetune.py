@@ -142,6 +142,17 @@ def write_replay_sample(run_dir: str | Path, out_path: str | Path, per_class: in
     return Path(out_path)
 
 
+def write_bundled_weights(model_path: str | Path, out_path: str | Path) -> Path:
+    """A trained model's network and weights without its optimizer state (a third of the file),
+    as the starting point ``letters finetune`` ships with."""
+    trained = keras.models.load_model(model_path)
+    network = keras.models.clone_model(trained)
+    network.set_weights(trained.get_weights())
+    network.compile(loss=trained.loss, metrics=["accuracy"])
+    network.save(out_path)
+    return Path(out_path)
+
+
 def replay_and_check(config: FinetuneConfig) -> tuple[data.Dataset, data.Dataset, str]:
     """EMNIST letters to replay while fine-tuning, EMNIST letters to measure forgetting, and where they came from."""
     if config.replay_paths:
