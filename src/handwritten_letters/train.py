@@ -336,10 +336,9 @@ def make_callbacks(recipe: Recipe, config: TrainConfig, out_dir: Path, state: di
 
 
 def fit_epochs(model: keras.Model, train_set: data.Dataset, val_set: data.Dataset, config: TrainConfig,
-               epochs: int, initial_epoch: int, callbacks: list) -> bool:
+               epochs: int, initial_epoch: int, callbacks: list, class_weight: dict[int, float] | None) -> bool:
     """Train from ``initial_epoch`` to ``epochs``; returns whether Ctrl-C or SIGTERM stopped it."""
     verbose = config.verbose if config.verbose is not None else (1 if sys.stderr.isatty() else 2)
-    class_weight = balanced_class_weights(train_set.labels) if config.class_weight == "balanced" else None
     batches = EpochBatches(train_set, config.batch_size, config.seed, class_weight)
     order = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: batches.start_epoch(epoch))
     previous_handler = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
@@ -411,6 +410,9 @@ def train(config: TrainConfig) -> TrainResult:
     }
     state = load_resume_state(out_dir, run_info) if config.resume else None
     keras.utils.set_random_seed(config.seed)
+    # weights from the data as it is: letters a recipe adds (dotted i's) add to their class's weight
+    # instead of diluting it, so the letters already there keep the balance they had
+    class_weight = balanced_class_weights(train_set.labels) if config.class_weight == "balanced" else None
     train_set = redraw.as_trained(train_set, recipe.variants, recipe.synthetic, config.seed)
     val_set = redraw.as_trained(val_set, recipe.variants, recipe.synthetic, config.seed + VALIDATION_VARIANT_SEED)
     if state:
@@ -425,7 +427,7 @@ def train(config: TrainConfig) -> TrainResult:
     stopped_early = bool(state) and state["early_stopping"]["wait"] >= recipe.early_stopping_patience
     interrupted = False
     if initial_epoch < epochs and not stopped_early:
-        interrupted = fit_epochs(model, train_set, val_set, config, epochs, initial_epoch, callbacks)
+        interrupted = fit_epochs(model, train_set, val_set, config, epochs, initial_epoch, callbacks, class_weight)
     history = callbacks[-1].history
     best_row = finish_run(out_dir, run_info, history, len(train_set), started, interrupted)
     return TrainResult(
