@@ -183,3 +183,9 @@ def test_parallel_preprocessing_gives_the_same_rows_in_input_order(tmp_path):
     one, two = tmp_path / "one.csv", tmp_path / "two.csv"
     assert run_predict([tmp_path], None, 3, "csv", one, jobs=1) == run_predict([tmp_path], None, 3, "csv", two, jobs=2) == 6
     assert one.read_text() == two.read_text()
+
+
+def test_a_float_image_of_nan_and_infinity_is_blank_not_garbage():
+    values = np.full((40, 40), np.nan, np.float32)
+    values[5:30, 18:22] = np.inf
+    assert "blank" in preprocess(Image.fromarray(values)).rejected

@@ -142,7 +142,7 @@ def _as_uint8(array: np.ndarray, name: str = "image") -> np.ndarray:
 
 def _eight_bit(image: Image.Image) -> Image.Image:
     """16-bit and float images as 8-bit grey, by their own range (Pillow's convert would clip at 255)."""
-    values = np.asarray(image, dtype=np.float32)
+    values = np.nan_to_num(np.asarray(image, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)  # a float TIFF may hold any bits
     top = 65535.0 if image.mode.startswith("I;16") else float(values.max(initial=0) or 1.0)
     if image.mode == "F" and top <= 1.0:
         top = 1.0
