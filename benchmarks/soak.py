@@ -59,11 +59,14 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--warm-up", type=float, default=15.0, help="seconds at full load before measuring")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     with running_server("--workers", str(args.workers)) as (base, server):
         process = psutil.Process(server.pid)
-        asyncio.run(soak(base, 8, 2.0, args.seed + 1))  # warm-up: first requests load lazily what they need
+        # warm-up at full load: lazily loaded parts (the word list) and the allocator's high-water mark for
+        # this many requests in flight are reached before "before" is read, so growth after it is a leak
+        asyncio.run(soak(base, args.clients, args.warm_up, args.seed + 1))
         before = server_rss_mb(process)
         outcomes, latencies = asyncio.run(soak(base, args.clients, args.seconds, args.seed))
         after = server_rss_mb(process)
