@@ -182,3 +182,21 @@ def test_the_loop_closes_draw_correct_export_finetune_serve(browser, tmp_path):
         draw(page, X_STROKES)
         expect(page.locator("#status")).to_contain_text("Read as", timeout=30_000)
         page.close()
+
+
+def test_not_sure_shows_the_candidates_not_a_red_not_a_letter(browser, tmp_path):
+    from handwritten_letters.server.app import create_app
+
+    app = create_app()
+    app.state.recognizer.model.rejection_threshold = 0.9999  # every answer is "not sure"
+    with serving(app) as url:
+        page = browser.new_page(viewport={"width": 1000, "height": 760})
+        page.goto(url + "/")
+        draw(page, X_STROKES)
+        expect(page.locator("#confidence")).to_have_text("Not sure", timeout=30_000)
+        label = page.locator("#label")
+        assert label.text_content().endswith("?") and "unsure" in label.get_attribute("class")
+        assert "rejected" not in label.get_attribute("class")
+        assert page.locator("#status").text_content().startswith("Not sure which letter this is")
+        shot(page, "not-sure.png", tmp_path)
+        page.close()
