@@ -22,7 +22,9 @@ from PIL import Image
 
 from handwritten_letters import data
 from handwritten_letters.recognize import Recognizer
-from handwritten_letters.segment import Lexicon, edit_distance, read_text
+from rapidfuzz.distance import Levenshtein
+
+from handwritten_letters.segment import Lexicon, read_text
 
 TEST = Path(__file__).resolve().parents[2] / "shared" / "data" / "emnist-letters" / "emnist-letters-test14800-images-idx3-ubyte.gz"
 SCALE = 3  # 28-px letters become ~84 px tall: a phone photo of a word
@@ -110,7 +112,7 @@ def main() -> None:
             image = compose(words, condition, pool, test.images, rng)
             reading = read_text(image, recognizer, lexicon)
             for key, text in (("raw", reading.raw_text), ("lex", reading.text)):
-                totals[key][0] += edit_distance(text.replace("\n", " "), truth)
+                totals[key][0] += Levenshtein.distance(text.replace("\n", " "), truth)
                 totals[key][1] += sum(a == b for a, b in zip(text.split(), words)) if len(text.split()) == len(words) else 0
             chars += len(truth)
             lengths += sum(len(w) for w in words)

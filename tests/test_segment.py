@@ -10,7 +10,9 @@ from PIL import Image, ImageDraw
 
 from handwritten_letters.errors import ImageError
 from handwritten_letters.recognize import Recognizer
-from handwritten_letters.segment import Lexicon, _blobs, _cut_points, edit_distance, find_lines, read_text
+from rapidfuzz.distance import Levenshtein
+
+from handwritten_letters.segment import Lexicon, _blobs, _cut_points, find_lines, read_text
 
 from conftest import SHARED_TRAIN_RECORDS, needs_shared_data
 
@@ -92,10 +94,6 @@ def test_corrupt_file_is_an_image_error(recognizer):
         read_text(b"\x89PNG\r\n\x1a\n broken", recognizer, name="word.png")
 
 
-def test_edit_distance():
-    assert edit_distance("kitten", "sitting") == 3 and edit_distance("", "abc") == 3 and edit_distance("ab", "ab") == 0
-
-
 def test_lexicon_rereads_a_near_miss_and_keeps_the_raw_reading():
     lexicon = Lexicon(["cab", "cat", "dog"])
     log_p = np.log(np.full((3, 26), 0.01))
@@ -133,8 +131,8 @@ def test_composed_words_with_clear_gaps_are_read(recognizer):
     lexicon = Lexicon.english()
     for word in words:
         reading = read_text(compose_word(word, 6, rng), recognizer, lexicon=lexicon)
-        raw_errors += edit_distance(reading.raw_text, word)
-        lexicon_errors += edit_distance(reading.text, word)
+        raw_errors += Levenshtein.distance(reading.raw_text, word)
+        lexicon_errors += Levenshtein.distance(reading.text, word)
         total += len(word)
     assert raw_errors / total < 0.2  # single letters alone are ~93% right: errors here are l/i, g/q...
     assert lexicon_errors <= raw_errors

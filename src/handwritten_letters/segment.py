@@ -93,17 +93,6 @@ class TextReading:
         return "\n".join(line.raw_text for line in self.lines)
 
 
-def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance: insertions, deletions and substitutions to turn ``a`` into ``b``."""
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
-
-
 # --------------------------------------------------------------------------- lexicon
 
 
@@ -271,28 +260,54 @@ class _Path:
     letters: tuple = ()  # (start, stop) piece ranges that form letters
 
 
-def _decode_word(pieces: list[Piece], ink: np.ndarray, line_height: int, recognizer: Recognizer,
-                 lexicon: Lexicon | None, top_k: int) -> WordReading | None:
+@dataclass
+class _Candidates:
+    """Every group of consecutive pieces that may be one letter, read by the model."""
+
+    keys: list[tuple[int, int]]  # (start, stop) piece ranges
+    boxes: dict[tuple[int, int], tuple[int, int, int, int]]
+    probabilities: np.ndarray  # one row per key
+    log_p: np.ndarray
+    rows: dict[tuple[int, int], int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.rows = {key: row for row, key in enumerate(self.keys)}
+
+    def row(self, key: tuple[int, int]) -> int:
+        return self.rows[key]
+
+
+def _candidate_letters(pieces: list[Piece], ink: np.ndarray, line_height: int, recognizer: Recognizer) -> _Candidates:
+    """Crop every group of up to MAX_PIECES_PER_LETTER consecutive pieces (not too wide) and read them in one batch."""
     n = len(pieces)
-    groups = [(i, j) for i in range(n) for j in range(i + 1, min(n, i + MAX_PIECES_PER_LETTER) + 1)]
     crops = {}
-    for i, j in groups:
-        crop, box = _union(pieces[i:j], ink)
-        if box[2] - box[0] <= MAX_LETTER_WIDTH * line_height or j == i + 1:
-            crops[(i, j)] = (crop, box)
+    for i in range(n):
+        for j in range(i + 1, min(n, i + MAX_PIECES_PER_LETTER) + 1):
+            crop, box = _union(pieces[i:j], ink)
+            if box[2] - box[0] <= MAX_LETTER_WIDTH * line_height or j == i + 1:
+                crops[(i, j)] = (crop, box)
     keys = list(crops)
     probabilities = recognizer.predict_arrays(np.stack([ink_to_model_input(crops[k][0]) for k in keys]))
-    log_p = np.log(np.clip(probabilities, 1e-12, 1.0))
-    letter_score = {}
-    for k, lp in zip(keys, log_p):
-        box = crops[k][1]
-        small = (box[3] - box[1]) < NOISE_HEIGHT * line_height
-        gaps = _empty_columns(pieces[k[0] : k[1]]) / line_height
-        wide = max(0.0, (box[2] - box[0]) / line_height - 1.0)
-        cut_after = pieces[k[1]].cut_cost if k[1] < n else 0.0
-        letter_score[k] = (float(lp.max()) + LETTER_BONUS + (SMALL_LETTER_PENALTY if small else 0.0)
-                           - GAP_PENALTY * gaps - WIDE_PENALTY * wide - cut_after)
+    return _Candidates(keys, {k: crops[k][1] for k in keys}, probabilities, np.log(np.clip(probabilities, 1e-12, 1.0)))
 
+
+def _letter_scores(pieces: list[Piece], candidates: _Candidates, line_height: int) -> dict[tuple[int, int], float]:
+    """How good each group is as one letter: the model's belief, less penalties for shape and cuts."""
+    scores = {}
+    for key, lp in zip(candidates.keys, candidates.log_p):
+        box = candidates.boxes[key]
+        small = (box[3] - box[1]) < NOISE_HEIGHT * line_height
+        gaps = _empty_columns(pieces[key[0] : key[1]]) / line_height
+        wide = max(0.0, (box[2] - box[0]) / line_height - 1.0)
+        cut_after = pieces[key[1]].cut_cost if key[1] < len(pieces) else 0.0
+        scores[key] = (float(lp.max()) + LETTER_BONUS + (SMALL_LETTER_PENALTY if small else 0.0)
+                       - GAP_PENALTY * gaps - WIDE_PENALTY * wide - cut_after)
+    return scores
+
+
+def _beam_search(pieces: list[Piece], scores: dict[tuple[int, int], float], line_height: int) -> list[_Path]:
+    """The best ways (at most BEAM_WIDTH) to group all the pieces into letters, small pieces maybe dropped."""
+    n = len(pieces)
     beams: list[list[_Path]] = [[] for _ in range(n + 1)]
     beams[0] = [_Path(0.0)]
     for i in range(n):
@@ -300,38 +315,47 @@ def _decode_word(pieces: list[Piece], ink: np.ndarray, line_height: int, recogni
             if pieces[i].height < NOISE_HEIGHT * line_height:  # may be noise: drop it
                 beams[i + 1].append(_Path(path.score + SKIP_NOISE, path.letters))
             for j in range(i + 1, min(n, i + MAX_PIECES_PER_LETTER) + 1):
-                if (i, j) in letter_score:
-                    beams[j].append(_Path(path.score + letter_score[(i, j)], path.letters + ((i, j),)))
+                if (i, j) in scores:
+                    beams[j].append(_Path(path.score + scores[(i, j)], path.letters + ((i, j),)))
         for j in range(i + 1, n + 1):
             beams[j] = heapq.nlargest(BEAM_WIDTH, beams[j])
-    finals = [p for p in beams[n] if p.letters]
+    return [p for p in beams[n] if p.letters]
+
+
+def _with_lexicon(finals: list[_Path], best: _Path, candidates: _Candidates, lexicon: Lexicon) -> tuple[_Path, str] | None:
+    """The beam path and word the lexicon prefers, if it loses at most LEXICON_MARGIN a letter to the raw reading."""
+    options = []
+    for path in finals:
+        rows = [candidates.row(k) for k in path.letters]
+        found = lexicon.best(candidates.log_p[rows])
+        if found:
+            word, word_score = found
+            raw_part = sum(float(candidates.log_p[r].max()) for r in rows)
+            options.append((path.score - raw_part + word_score, word, path))
+    if not options:
+        return None
+    score, word, path = max(options, key=lambda option: option[0])
+    return (path, word) if score >= best.score - LEXICON_MARGIN * len(best.letters) else None
+
+
+def _decode_word(pieces: list[Piece], ink: np.ndarray, line_height: int, recognizer: Recognizer,
+                 lexicon: Lexicon | None, top_k: int) -> WordReading | None:
+    candidates = _candidate_letters(pieces, ink, line_height, recognizer)
+    finals = _beam_search(pieces, _letter_scores(pieces, candidates, line_height), line_height)
     if not finals:
         return None
     best = max(finals)
-    index = {k: row for row, k in enumerate(keys)}
-    raw = "".join(CLASS_NAMES[int(probabilities[index[k]].argmax())] for k in best.letters)
-    chosen_path, chosen_text = best, raw
-    if lexicon is not None:
-        candidates = []
-        for path in finals:
-            found = lexicon.best(log_p[[index[k] for k in path.letters]])
-            if found:
-                word, word_score = found
-                raw_part = sum(float(log_p[index[k]].max()) for k in path.letters)
-                candidates.append((path.score - raw_part + word_score, word, path))
-        if candidates:
-            score, word, path = max(candidates, key=lambda c: c[0])
-            if score >= best.score - LEXICON_MARGIN * len(best.letters):
-                chosen_path, chosen_text = path, word
+    raw = "".join(CLASS_NAMES[int(candidates.probabilities[candidates.row(k)].argmax())] for k in best.letters)
+    chosen = _with_lexicon(finals, best, candidates, lexicon) if lexicon is not None else None
+    chosen_path, chosen_text = chosen or (best, raw)
     letters = []
-    for k, label in zip(chosen_path.letters, chosen_text):
-        p = probabilities[index[k]]
+    for key, label in zip(chosen_path.letters, chosen_text):
+        p = candidates.probabilities[candidates.row(key)]
         order = np.argsort(-p)[:top_k]
         letters.append(LetterReading(label, float(p[CLASS_NAMES.index(label)]),
-                                     [(CLASS_NAMES[c], float(p[c])) for c in order], crops[k][1]))
+                                     [(CLASS_NAMES[c], float(p[c])) for c in order], candidates.boxes[key]))
     box = _enclosing([l.box for l in letters])
-    confidence = float(np.prod([l.confidence for l in letters]))
-    return WordReading(chosen_text, raw, confidence, box, letters)
+    return WordReading(chosen_text, raw, float(np.prod([l.confidence for l in letters])), box, letters)
 
 
 def _refusal(slices, areas: np.ndarray) -> str | None:
