@@ -30,8 +30,8 @@ def letters_folder(tmp_path_factory):
         pen = ImageDraw.Draw(image)
         for _ in range(int(rng.integers(1, 4))):
             pen.line([tuple(int(v) for v in rng.integers(10, 86, 2)) for _ in range(3)], fill=0, width=7)
-        sub = folder / f"part{i % 3}"
-        sub.mkdir(exist_ok=True)
+        sub = folder / "good" / f"part{i % 3}"
+        sub.mkdir(parents=True, exist_ok=True)
         image.save(sub / f"{i:03d}.png")
     (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nbroken")
     (folder / "empty.jpg").write_bytes(b"")
@@ -70,9 +70,14 @@ def test_ray_engine_writes_parquet_one_row_per_input(ray_instance, letters_folde
     assert table["error"].notna().sum() == 2
 
 
-def test_the_cli_runs_on_ray_and_exits_0_on_good_files(letters_folder, tmp_path):
-    good = letters_folder / "part0"
-    result = subprocess.run([sys.executable, "-m", "handwritten_letters.cli", "predict", "--engine", "ray",
-                             "--format", "csv", str(good)], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert len(rows_by_name(result.stdout)) == 100 and "Traceback" not in result.stderr
+def test_the_cli_on_ray_reads_300_letters_as_the_local_engine_does(letters_folder):
+    def cli(*options):
+        return subprocess.run([sys.executable, "-m", "handwritten_letters.cli", "predict", "--format", "csv",
+                               *options, str(letters_folder / "good")], capture_output=True, text=True, timeout=300)
+
+    on_ray, local = cli("--engine", "ray"), cli()
+    assert on_ray.returncode == local.returncode == 0, on_ray.stderr[-2000:]
+    assert "Traceback" not in on_ray.stderr
+    ray_rows, local_rows = rows_by_name(on_ray.stdout), rows_by_name(local.stdout)
+    assert len(ray_rows) == 300
+    assert {n: r["label"] for n, r in ray_rows.items()} == {n: r["label"] for n, r in local_rows.items()}
