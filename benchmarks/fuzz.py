@@ -53,6 +53,19 @@ def outcome_of(response: httpx.Response) -> str:
     return f"{response.status_code} {kind}"
 
 
+async def send(client: httpx.AsyncClient, method: str, url: str, kwargs: dict, outcomes: collections.Counter,
+               latencies: list[float]) -> None:
+    """One request: its outcome counted (``outcome_of``, or "NO ANSWER"), its latency kept."""
+    started = time.perf_counter()
+    try:
+        response = await client.request(method, url, **kwargs)
+    except httpx.HTTPError as exc:
+        outcomes[f"NO ANSWER {type(exc).__name__}"] += 1
+        return
+    latencies.append(time.perf_counter() - started)
+    outcomes[outcome_of(response)] += 1
+
+
 async def fuzz_server(base: str, count: int, seed: int, concurrency: int) -> tuple[collections.Counter, list[float]]:
     outcomes: collections.Counter = collections.Counter()
     latencies: list[float] = []
@@ -61,14 +74,7 @@ async def fuzz_server(base: str, count: int, seed: int, concurrency: int) -> tup
     async def worker(client: httpx.AsyncClient):
         for i in queue:
             method, url, kwargs = request_for(np.random.default_rng([seed, i]))
-            started = time.perf_counter()
-            try:
-                response = await client.request(method, base + url, **kwargs)
-            except httpx.HTTPError as exc:
-                outcomes[f"NO ANSWER {type(exc).__name__} (case {i})"] += 1
-                continue
-            latencies.append(time.perf_counter() - started)
-            outcomes[outcome_of(response)] += 1
+            await send(client, method, base + url, kwargs, outcomes, latencies)
 
     async with httpx.AsyncClient(timeout=30) as client:
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))

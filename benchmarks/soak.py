@@ -21,7 +21,7 @@ import httpx
 import numpy as np
 import psutil
 
-from fuzz import outcome_of
+from fuzz import send
 from handwritten_letters.fuzzing import request_for
 from handwritten_letters.server.launch import running_server
 from serve_load import letter_png, server_rss_mb
@@ -41,14 +41,7 @@ async def soak(base: str, clients: int, seconds: float, seed: int) -> tuple[coll
                     method, url, kwargs = "POST", "/api/v1/letters", {"files": {"file": ("a.png", good, "image/png")}}
                 else:
                     method, url, kwargs = request_for(rng)
-                started = time.perf_counter()
-                try:
-                    response = await client.request(method, base + url, **kwargs)
-                except httpx.HTTPError as exc:
-                    outcomes[f"no answer: {type(exc).__name__}"] += 1
-                    continue
-                latencies.append(time.perf_counter() - started)
-                outcomes[outcome_of(response)] += 1
+                await send(client, method, base + url, kwargs, outcomes, latencies)
 
         await asyncio.gather(*(one_client(i) for i in range(clients)))
     return outcomes, latencies
