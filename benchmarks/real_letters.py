@@ -73,10 +73,56 @@ def figure(rows: list[dict], letters: list[str], path: Path) -> None:
           "of the class through the same preprocessing)")
 
 
+def risk_coverage_plot(model_path: str, run_dir: Path, path: Path) -> None:
+    """Share answered vs accuracy of what is answered, as the threshold rises: on the run's
+    validation split (as trained) and on the real letters; the model's own threshold marked."""
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from handwritten_letters import redraw
+    from handwritten_letters.calibration import risk_coverage
+
+    recognizer = Recognizer(model_path)
+    run = json.loads((run_dir / "run.json").read_text())
+    config, recipe = run["config"], run["recipe"]
+    _, validation = data.train_validation(config["train_paths"], config["val_fraction"], config["seed"], config.get("limit"))
+    validation = redraw.as_trained(validation, tuple(recipe.get("variants", ["raw"])),
+                                   tuple(recipe.get("synthetic", [])), config["seed"] + 1000)
+    rows = read_dev()
+    items = [preprocess(row["path"]) for row in rows]
+    dev_probabilities = recognizer.predict_arrays(np.stack([item.pixels for item in items]))
+    dev_labels = np.array([CLASS_NAMES.index(row["label"]) for row in rows])
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    threshold = recognizer.model.rejection_threshold
+    for name, probabilities, labels in (("EMNIST validation, as trained", recognizer.predict_arrays(validation.images),
+                                         validation.labels),
+                                        ("real letters (dev, 260)", dev_probabilities, dev_labels)):
+        curve = risk_coverage(probabilities, labels)
+        line, = ax.plot(curve["coverage"], curve["selective_accuracy"], label=name)
+        at = int(round(threshold * 100))
+        ax.plot(curve["coverage"][at], curve["selective_accuracy"][at], "o", color=line.get_color())
+        print(f"risk-coverage, {name}: at the model's threshold {threshold:.2f}: answers "
+              f"{curve['coverage'][at]:.3f}, of those right {curve['selective_accuracy'][at]:.3f}")
+    ax.set_xlabel("share of letters answered (coverage)")
+    ax.set_ylabel("accuracy of the answered letters")
+    ax.set_title(f"Risk-coverage; dots: the model's threshold {threshold:.2f}")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    print(f"risk-coverage plot: {path}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", action="append", default=[], help="name=path.onnx (default: the bundled model)")
     parser.add_argument("--figure", type=Path)
+    parser.add_argument("--risk-coverage", type=Path, help="plot for the first model (needs --run)")
+    parser.add_argument("--run", type=Path, help="the first model's training run (for its validation split)")
     args = parser.parse_args()
     if not (REAL_DEV / "labels.csv").exists():
         raise SystemExit(f"the real-letter dev set is not at {REAL_DEV}")
@@ -94,6 +140,8 @@ def main() -> None:
         print(f"  {name:<10} " + " ".join(str(result["right"][c]) if result["right"][c] < 10 else "." for c in CLASS_NAMES))
     for name, result in results.items():
         print(f"most common errors, {name}: " + ", ".join(f"{t}->{p} x{n}" for (t, p), n in result["confusions"].most_common(8)))
+    if args.risk_coverage:
+        risk_coverage_plot(models[0][1], args.run, args.risk_coverage)
     if args.figure:
         first = results[models[0][0]]
         worst = [c for c in sorted(CLASS_NAMES, key=lambda c: first["right"][c]) if first["right"][c] < 9][:6]
