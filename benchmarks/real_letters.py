@@ -76,22 +76,16 @@ def figure(rows: list[dict], letters: list[str], path: Path) -> None:
 def risk_coverage_plot(model_path: str, run_dir: Path, path: Path) -> None:
     """Share answered vs accuracy of what is answered, as the threshold rises: on the run's
     validation split (as trained) and on the real letters; the model's own threshold marked."""
-    import json
-
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from handwritten_letters import redraw
     from handwritten_letters.calibration import risk_coverage
+    from handwritten_letters.export import validation_split_of_run
 
     recognizer = Recognizer(model_path)
-    run = json.loads((run_dir / "run.json").read_text())
-    config, recipe = run["config"], run["recipe"]
-    _, validation = data.train_validation(config["train_paths"], config["val_fraction"], config["seed"], config.get("limit"))
-    validation = redraw.as_trained(validation, tuple(recipe.get("variants", ["raw"])),
-                                   tuple(recipe.get("synthetic", [])), config["seed"] + 1000)
+    validation = validation_split_of_run(run_dir / "Best_Model.keras")  # as the run validated on it
     rows = read_dev()
     items = [preprocess(row["path"]) for row in rows]
     dev_probabilities = recognizer.predict_arrays(np.stack([item.pixels for item in items]))

@@ -250,11 +250,16 @@ RESUME_MUST_MATCH = ("val_fraction", "seed", "limit", "batch_size", "class_weigh
 
 
 def resume_differences(previous: dict, current: dict) -> list[str]:
-    """What differs between a run on disk and the run asked for, as readable lines."""
-    differences = []
-    for key in RESUME_MUST_MATCH:
-        if previous.get("settings", {}).get(key) != current["settings"].get(key):
-            differences.append(f"{key}: was {previous.get('settings', {}).get(key)!r}, now {current['settings'][key]!r}")
+    """What differs between a run on disk and the run asked for, as readable lines.
+
+    A plateau-schedule run may be continued for more epochs; a cosine schedule is laid out over
+    the planned epochs, so those must match too.
+    """
+    before, now = previous.get("settings", {}), current["settings"]
+    keys = [k for k in RESUME_MUST_MATCH
+            if k != "epochs_planned" or before.get("recipe", {}).get("schedule") == "cosine"]
+    differences = [f"{key}: was {before.get(key)!r}, now {now.get(key)!r}" for key in keys
+                   if before.get(key) != now.get(key)]
     if previous.get("data_sha256") != current["data_sha256"]:
         differences.append("the training data files differ (sha256)")
     elif previous.get("split") != current["split"]:
@@ -301,11 +306,7 @@ def load_resume_state(out_dir: Path, run_info: dict) -> dict:
     state_path = out_dir / CHECKPOINT_DIR / "state.json"
     if not state_path.exists():
         raise LettersError(f"{out_dir}: nothing to resume (no {CHECKPOINT_DIR}/state.json)")
-    previous = json.loads((out_dir / "run.json").read_text())
-    # a longer run may be asked for: the schedule is the only thing that depends on it
-    if previous.get("settings", {}).get("recipe", {}).get("schedule") != "cosine":
-        previous.get("settings", {})["epochs_planned"] = run_info["settings"]["epochs_planned"]
-    differences = resume_differences(previous, run_info)
+    differences = resume_differences(json.loads((out_dir / "run.json").read_text()), run_info)
     if differences:
         raise LettersError(f"{out_dir}: cannot resume, this is not the same run: " + "; ".join(differences)
                            + ". Start a new run with another --out, or resume with the original settings.")
