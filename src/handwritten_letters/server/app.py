@@ -22,7 +22,7 @@ from .. import __version__
 from ..recognize import Recognizer
 from . import metrics
 from .limits import MAX_BODY_BYTES, BodySizeLimit, SecurityHeaders
-from .routes import MAX_IMAGES_PER_REQUEST, ApiError, router  # noqa: F401  (MAX_IMAGES_PER_REQUEST: part of the API)
+from .routes import MAX_IMAGES_PER_REQUEST, ApiError, english, router  # noqa: F401  (MAX_IMAGES_PER_REQUEST: part of the API)
 
 STATIC = Path(str(resources.files("handwritten_letters") / "server" / "static"))
 
@@ -38,6 +38,8 @@ def create_app(model_path: str | Path | None = None, cors_origins: list[str] | N
     # one ONNX Runtime thread per request: concurrency comes from serving requests in parallel
     recognizer = Recognizer(model_path, threads=1)
     recognizer.predict_arrays(np.zeros((1, 28, 28), dtype=np.uint8))  # warm-up: /ready means a prediction ran
+    # the word list (~30 MB, 0.4 s) at start-up, not in the first /words request: memory stays flat under load
+    english()
     app = FastAPI(
         title="handwritten-letters", version=__version__,
         description="Read handwritten letters a-z. Upload images or send canvas drawings as data URLs.",

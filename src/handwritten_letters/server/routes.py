@@ -159,7 +159,8 @@ _lexicons: dict[str, Lexicon] = {}
 
 
 def english() -> Lexicon:
-    if "en" not in _lexicons:  # loaded on first use: most requests are single letters
+    """The English word list, loaded once per worker (the app loads it at start-up, see create_app)."""
+    if "en" not in _lexicons:
         _lexicons["en"] = Lexicon.english()
     return _lexicons["en"]
 
