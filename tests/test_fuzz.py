@@ -6,7 +6,6 @@ A few hundred cases run here; ``benchmarks/fuzz.py`` runs tens of thousands and 
 
 from __future__ import annotations
 
-import io
 
 import numpy as np
 import pytest

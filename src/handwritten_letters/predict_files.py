@@ -110,9 +110,8 @@ def write_parquet(rows: Iterator[dict], path: Path, chunk: int = 4096) -> int:
         import pyarrow.parquet as pq
     except ImportError:
         raise MissingExtraError("Parquet output needs pyarrow: pip install 'handwritten-letters[ray]'") from None
-    schema = pa.schema([("path", pa.string()), ("label", pa.string()), ("confidence", pa.float64()),
-                        ("top_k", pa.string()), ("rejected", pa.bool_()), ("reason", pa.string()),
-                        ("error", pa.string()), ("verdict", pa.string())])
+    types = {"confidence": pa.float64(), "rejected": pa.bool_()}  # every other column is text
+    schema = pa.schema([(column, types.get(column, pa.string())) for column in COLUMNS])
     failures, pending = 0, []
     with pq.ParquetWriter(str(path), schema) as writer:
         for row in rows:
