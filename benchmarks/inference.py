@@ -1,19 +1,27 @@
-"""Inference speed, all measured in this one run on this machine.
+"""Inference speed, every figure beside its baselines measured in this one run on this machine.
 
-    python benchmarks/inference.py [--model M.onnx] [--repeats 500]
+    python benchmarks/inference.py [--model M.onnx] [--int8 M-int8.onnx] [--repeats 1000]
 
 Prints:
-- single letter, end to end (PNG bytes -> decode -> preprocess -> ONNX Runtime -> answer): p50, p99
-- the same letter through a seed-style Keras ``model.predict`` (the notebook's way), and the ratio
-- batch throughput over 10,000 letters (arrays already 28x28, and PNG files end to end)
-- cold start of ``letters predict one.png`` as a whole process (median of 5)
-Targets (issue 4): end-to-end p50 <= 1 ms, >= 5,000 letters/s batched, cold start <= 1 s.
+- one letter, end to end (128x128 PNG bytes -> decode -> preprocess -> ONNX Runtime -> answer),
+  1 thread, p50 and p99; beside it the bare ONNX Runtime call on the letter's 28x28 (ratio:
+  issue 14 asks <= 1.6x) and decode + preprocess now vs the previous preprocessing path
+  (``preprocess.py`` as of PREVIOUS_PREPROCESS, loaded from git);
+- the same network in Keras (the bundled letters-cnn.keras, needs the [train] extra): the seed
+  notebook's ``model.predict``, and the fair baselines ``predict_on_batch`` and
+  ``model(x, training=False)``, as ratios to ONNX Runtime;
+- ONNX Runtime session options (intra-op threads, graph optimisation level, float32 vs int8 when
+  ``--int8`` is given): single-letter p50 and batch throughput, so the defaults are chosen by
+  measurement;
+- batch throughput (28x28 arrays; PNG files end to end) and the cold start of
+  ``letters predict one.png``.
 Figures only: nothing here passes or fails.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import io
 import os
 import platform
@@ -30,6 +38,8 @@ from PIL import Image
 from handwritten_letters.preprocess import preprocess
 from handwritten_letters.recognize import Recognizer
 
+ROOT = Path(__file__).resolve().parents[1]
+PREVIOUS_PREPROCESS = "c4c9549"  # the last commit before preprocessing moved to OpenCV (issue 14)
 SHARED_TRAIN = (Path(__file__).resolve().parents[2] / "shared" / "data" / "emnist-letters"
                 / "emnist-letters-train-rec085264-088799-images-idx3-ubyte.gz")
 
@@ -72,10 +82,37 @@ def time_each(function, repeats: int) -> list[float]:
     return timings
 
 
+def previous_preprocess():
+    """preprocess() as it was at PREVIOUS_PREPROCESS, from git (None outside a git checkout)."""
+    try:
+        source = subprocess.run(["git", "show", f"{PREVIOUS_PREPROCESS}:src/handwritten_letters/preprocess.py"],
+                                cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    path = Path(tempfile.mkdtemp()) / "preprocess_previous.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("handwritten_letters.preprocess_previous", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module.preprocess
+
+
+def ort_session(path: Path, threads: int, level: str):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, level)
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=None, help="ONNX model (default: bundled)")
-    parser.add_argument("--repeats", type=int, default=500)
+    parser.add_argument("--int8", type=Path, default=None, help="an int8 export of the same network, to compare")
+    parser.add_argument("--repeats", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=10_000)
     args = parser.parse_args()
 
@@ -85,40 +122,59 @@ def main() -> None:
     png = as_png(letters[0])
     recognizer = Recognizer(args.model)
     single = Recognizer(args.model, threads=1)
-
-    end_to_end = time_each(lambda: recognizer.predict([png], top_k=3), args.repeats)
-    end_to_end_1t = time_each(lambda: single.predict([png], top_k=3), args.repeats)
-    decode_preprocess = time_each(lambda: preprocess(png), args.repeats)
     array = preprocess(png).pixels[None]
-    model_only = time_each(lambda: single.predict_arrays(array), args.repeats)
-    rows = [
-        ("Recognizer, end to end (default threads)", *percentiles(end_to_end)),
-        ("Recognizer, end to end (1 thread)", *percentiles(end_to_end_1t)),
-        ("  of which decode + preprocess", *percentiles(decode_preprocess)),
-        ("  of which ONNX Runtime (1 thread)", *percentiles(model_only)),
-    ]
+    model_input = array.astype(np.float32)
+    session, input_name = single.model.session, single.model.input_name
 
-    keras_p50 = None
+    end_to_end = percentiles(time_each(lambda: single.predict([png], top_k=3), args.repeats))
+    bare = percentiles(time_each(lambda: session.run(None, {input_name: model_input}), args.repeats))
+    now = percentiles(time_each(lambda: preprocess(png), args.repeats))
+    print(f"\n{'one letter (128x128 PNG), 1 thread':<62} {'p50 ms':>8} {'p99 ms':>8}")
+    rows = [("Recognizer.predict, end to end", end_to_end),
+            ("  decode + preprocess (OpenCV path)", now),
+            ("  bare ONNX Runtime call on its 28x28", bare)]
+    previous = previous_preprocess()
+    if previous is not None:
+        rows.append((f"  decode + preprocess, previous path ({PREVIOUS_PREPROCESS})",
+                     percentiles(time_each(lambda: previous(png), args.repeats))))
+    for name, (p50, p99) in rows:
+        print(f"{name:<62} {p50:>8.3f} {p99:>8.3f}")
+    print(f"ratio end to end / bare ONNX Runtime: {end_to_end[0] / bare[0]:.2f}x (issue 14: <= 1.6x)")
+    if previous is not None:
+        print(f"ratio previous / current decode + preprocess: {rows[3][1][0] / now[0]:.2f}x")
+
     try:
         from handwritten_letters import keras_env  # noqa: F401
         import keras
 
-        from handwritten_letters.model import build_model
+        from handwritten_letters.model import logits_model
 
-        keras_model = build_model("seed")
-        keras_batch = array.astype(np.float32)
-        keras_times = time_each(lambda: keras_model.predict(keras_batch, verbose=0), min(args.repeats, 200))
-        keras_p50, keras_p99 = percentiles(keras_times)
-        rows.append(("seed-style Keras model.predict, 1 image (model only)", keras_p50, keras_p99))
+        keras_model = logits_model(keras.models.load_model(ROOT / "src/handwritten_letters/models/letters-cnn.keras",
+                                                           compile=False))
+        print(f"\n{'the same network in Keras, one 28x28 (model only)':<62} {'p50 ms':>8} {'vs ORT':>8}")
+        for name, call in (("model.predict (the seed notebook's way)", lambda: keras_model.predict(model_input, verbose=0)),
+                           ("model.predict_on_batch", lambda: keras_model.predict_on_batch(model_input)),
+                           ("model(x, training=False)", lambda: keras_model(model_input, training=False))):
+            p50 = percentiles(time_each(call, min(args.repeats, 300)))[0]
+            print(f"{name:<62} {p50:>8.3f} {p50 / bare[0]:>7.1f}x")
     except ImportError:
-        rows.append(("seed-style Keras model.predict (needs [train] extra)", float("nan"), float("nan")))
+        print("\n(Keras baselines need the [train] extra)")
 
-    print(f"\n{'single letter (128x128 PNG)':<56} {'p50 ms':>8} {'p99 ms':>8}")
-    for name, p50, p99 in rows:
-        print(f"{name:<56} {p50:>8.3f} {p99:>8.3f}")
-    ours = percentiles(end_to_end_1t)[0]
-    if keras_p50:
-        print(f"ratio: Keras model.predict p50 / our end-to-end p50 = {keras_p50 / ours:.1f}x")
+    models = [("float32", args.model or Path(single.model.path))] + ([("int8", args.int8)] if args.int8 else [])
+    print(f"\n{'ONNX Runtime options':<40} {'single p50 ms':>14} {'batch letters/s':>16}")
+    batch_input = letters.astype(np.float32)
+    for kind, path in models:
+        for threads in (1, 2):
+            for level in ("ORT_ENABLE_BASIC", "ORT_ENABLE_EXTENDED", "ORT_ENABLE_ALL"):
+                candidate = ort_session(path, threads, level)
+                name = candidate.get_inputs()[0].name
+                p50 = percentiles(time_each(lambda: candidate.run(None, {name: model_input}), args.repeats // 2))[0]
+                start = time.perf_counter()
+                for first in range(0, len(batch_input), 256):
+                    candidate.run(None, {name: batch_input[first : first + 256]})
+                rate = len(batch_input) / (time.perf_counter() - start)
+                label = f"{kind}, {threads} thread{'s' if threads > 1 else ''}, {level.removeprefix('ORT_ENABLE_').lower()}"
+                print(f"{label:<40} {p50:>14.3f} {rate:>16,.0f}")
 
     start = time.perf_counter()
     recognizer.predict_arrays(letters)
@@ -127,22 +183,31 @@ def main() -> None:
     start = time.perf_counter()
     recognizer.predict(pngs)
     png_rate = len(pngs) / (time.perf_counter() - start)
-    print(f"\nbatch throughput: {array_rate:,.0f} letters/s ({len(letters):,} 28x28 arrays); "
+    print(f"\nbatch throughput, one process: {array_rate:,.0f} letters/s ({len(letters):,} 28x28 arrays); "
           f"{png_rate:,.0f} letters/s ({len(pngs):,} 64x64 PNGs, decode + preprocess + model)")
 
     with tempfile.TemporaryDirectory() as directory:
-        path = Path(directory) / "one.png"
-        path.write_bytes(png)
-        command = [sys.executable, "-m", "handwritten_letters.cli", "predict", str(path)]
-        if args.model:
-            command[4:4] = ["--model", str(args.model)]
+        folder = Path(directory)
+        (folder / "one.png").write_bytes(png)
+        letters_command = str(Path(sys.executable).parent / "letters")
+        model = ["--model", str(args.model)] if args.model else []
         cold = []
         for _ in range(5):
             start = time.perf_counter()
-            subprocess.run(command, check=True, capture_output=True)
+            subprocess.run([letters_command, "predict", *model, str(folder / "one.png")], check=True, capture_output=True)
             cold.append(time.perf_counter() - start)
-    print(f"cold start, `letters predict one.png` as a process: median {statistics.median(cold):.2f} s "
-          f"(min {min(cold):.2f} s, 5 runs)")
+        print(f"cold start, `letters predict one.png` as a process: median {statistics.median(cold):.2f} s "
+              f"(min {min(cold):.2f} s, 5 runs)")
+        files = folder / "files"
+        files.mkdir()
+        for i, letter in enumerate(letters[:10_000]):
+            (files / f"{i:05d}.png").write_bytes(as_png(letter, 64))
+        for jobs in (1, 2):
+            start = time.perf_counter()
+            subprocess.run([letters_command, "predict", *model, "--format", "csv", "--jobs", str(jobs), str(files)],
+                           check=True, capture_output=True)
+            print(f"`letters predict --format csv --jobs {jobs}` on {min(len(letters), 10_000):,} 64x64 PNG files: "
+                  f"{time.perf_counter() - start:.2f} s wall, start-up included (issue 14: <= 3 s)")
 
 
 if __name__ == "__main__":
