@@ -53,17 +53,38 @@ def rows_for_batch(paths: Sequence[Path], outcomes: Sequence[Preprocessed | str]
             for path, outcome in zip(paths, outcomes)]
 
 
-def predict_files(files: Sequence[Path], recognizer: Recognizer, top_k: int = 3, pool=None) -> Iterator[dict]:
-    """One row per file, in order; files are preprocessed (in ``pool``'s processes when given,
-    streamed in order) and recognized in batches.
+def predict_files(files: Sequence[Path], recognizer: Recognizer, top_k: int = 3) -> Iterator[dict]:
+    """One row per file, in order, in this process: files preprocessed and recognized in batches.
 
     Values are typed (``confidence`` a float, ``rejected`` a bool, ``None`` where there is none);
     ``write_rows`` turns them into text for CSV and tables.
     """
-    outcomes = pool.map(preprocess_or_error, files, chunksize=32) if pool else map(preprocess_or_error, files)
     for start in range(0, len(files), BATCH):
         chunk = files[start : start + BATCH]
-        yield from rows_for_batch(chunk, list(itertools.islice(outcomes, len(chunk))), recognizer, top_k)
+        yield from rows_for_batch(chunk, [preprocess_or_error(path) for path in chunk], recognizer, top_k)
+
+
+_worker_recognizer: Recognizer | None = None
+
+
+def _rows_in_worker(task: tuple[Sequence[Path], str | None, int]) -> list[dict]:
+    """A chunk of files read end to end in a pool process, with that process's own model session."""
+    global _worker_recognizer
+    paths, model, top_k = task
+    if _worker_recognizer is None:
+        _worker_recognizer = Recognizer(model, threads=1)
+    return rows_for_batch(paths, [preprocess_or_error(path) for path in paths], _worker_recognizer, top_k)
+
+
+def predict_files_in_pool(files: Sequence[Path], model: Path | None, pool, top_k: int = 3,
+                          chunk: int = 128) -> Iterator[dict]:
+    """As ``predict_files``, with every step (decode, preprocess, the model) in ``pool``'s
+    processes, each with a one-thread session: the cores share all the work, and rows stream
+    back in input order."""
+    tasks = [(files[start : start + chunk], str(model) if model else None, top_k)
+             for start in range(0, len(files), chunk)]
+    for rows in pool.map(_rows_in_worker, tasks):
+        yield from rows
 
 
 def _csv_value(value) -> str:
@@ -142,19 +163,22 @@ PARALLEL_FROM = 256  # files: below this, starting worker processes costs more t
 
 def run_predict(paths: Sequence[Path], model: Path | None, top_k: int, output_format: str,
                 out_path: Path | None = None, jobs: int | None = None) -> int:
-    """Predict over files and folders; decode and preprocess in ``jobs`` processes (default: all cores)."""
+    """Predict over files and folders; in ``jobs`` processes (default: all cores) from PARALLEL_FROM files."""
     from concurrent.futures import ProcessPoolExecutor
-    from contextlib import nullcontext
 
     from tqdm import tqdm
 
     files = iter_image_files(paths)
     jobs = jobs or os.cpu_count() or 1
-    parallel = jobs > 1 and len(files) >= PARALLEL_FROM
-    # the pool starts before the ONNX Runtime session, so no worker inherits its threads
-    with (ProcessPoolExecutor(jobs) if parallel else nullcontext()) as pool:
-        recognizer = Recognizer(model)
-        rows = predict_files(files, recognizer, top_k, pool)
-        progress = tqdm(rows, total=len(files), unit="img", file=sys.stderr,
-                        disable=not sys.stderr.isatty() or len(files) < 100)
-        return write_output(iter(progress), output_format, out_path)
+
+    def shown(rows: Iterator[dict]) -> Iterator[dict]:
+        return iter(tqdm(rows, total=len(files), unit="img", file=sys.stderr,
+                         disable=not sys.stderr.isatty() or len(files) < 100))
+
+    if jobs == 1 or len(files) < PARALLEL_FROM:
+        return write_output(shown(predict_files(files, Recognizer(model), top_k)), output_format, out_path)
+    if model is not None and not Path(model).exists():
+        raise LettersError(f"{model}: no such model file")
+    # no session in this process: each worker opens its own (ONNX Runtime's threads do not survive a fork)
+    with ProcessPoolExecutor(jobs) as pool:
+        return write_output(shown(predict_files_in_pool(files, model, pool, top_k)), output_format, out_path)
