@@ -1,32 +1,52 @@
-"""Word and line reading on images composed from EMNIST test letters training never saw.
+"""Reading words and lines: the line (CTC) reader and the segmentation reader, per condition.
 
-    python benchmarks/words.py [--words 120] [--model M.onnx] [--seed 0]
+    python benchmarks/words.py [--split test|validation] [--reader all|lines|segment|combined]
+                               [--words 60] [--seed 0] [--cli]
 
-The letters come from the official EMNIST Letters test records held in ../shared/data (they
-cover a-s only, so the words are English words spelled with a-s). Each word is composed under
-controlled conditions and read by `read_text`, with and without the default English lexicon.
-Prints character accuracy (1 - CER) and word accuracy per condition, beside the single-letter
-accuracy of the same letters and what independent letters predict for whole words (acc^length).
-The lexicon holds every target word (a closed vocabulary), so its figures are an upper bound.
+Protocol. Every image is composed from single letters under a controlled condition, then read
+by `TextReader` with and without the English lexicon:
+
+- ``--split validation``: letters from the validation split of the EMNIST training data (the
+  letters neither model trained on; all of a-z), English words of 3-8 letters. This is the split
+  that chooses the default reader (`letters read --reader auto`) and the lexicon margin.
+- ``--split test`` (the reported figures): letters from the official EMNIST test records, which
+  cover a-s only, so the words are English words spelled with a-s. Read once per reported model.
+- Both add lines composed from the 260 real letters of ../shared/data/letters-real-dev (not
+  EMNIST; never trained on), 3-8 letter English words.
+
+Character accuracy is 1 - (edit distance / characters of the truth), spaces and line breaks
+counted as characters; word accuracy counts words read exactly. The lexicon holds every target
+word (a closed vocabulary), so its figures are an upper bound; the "random strings" condition
+is the open vocabulary where a lexicon cannot help. The line model's training lines used
+English words from the same word list (their spelling, never these letters' images).
+
+``--cli`` also reads the two acceptance conditions (5 px gaps, 1 px overlap) as PNG files with
+`letters read --no-lexicon --format text`, the command a user runs.
 Figures only: nothing here passes or fails.
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
-
-from handwritten_letters import data
-from handwritten_letters.recognize import Recognizer
 from rapidfuzz.distance import Levenshtein
 
-from handwritten_letters.segment import Lexicon, read_text
+from handwritten_letters import data
+from handwritten_letters.line_reader import TextReader
+from handwritten_letters.preprocess import load_ink
+from handwritten_letters.segment import Lexicon
 
-TEST = Path(__file__).resolve().parents[2] / "shared" / "data" / "emnist-letters" / "emnist-letters-test14800-images-idx3-ubyte.gz"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+TEST = SHARED / "emnist-letters" / "emnist-letters-test14800-images-idx3-ubyte.gz"
+REAL = SHARED / "letters-real-dev"
 SCALE = 3  # 28-px letters become ~84 px tall: a phone photo of a word
 
 
@@ -37,17 +57,28 @@ class Condition:
     jitter: int = 0  # baseline jitter, pixels
     size: tuple[float, float] = (1.0, 1.0)  # letter scale range
     words_per_line: int = 1
+    lines: int = 1
+    slant: float = 0.0  # shear either way, up to this
+    random_strings: bool = False
+    real: bool = False  # letters drawn by people (letters-real-dev), not EMNIST
 
 
 CONDITIONS = [
-    Condition("clear gaps", (4, 8)),
-    Condition("tight gaps", (1, 2)),
-    Condition("touching", (-1, 0)),
-    Condition("overlapping", (-3, -2)),
+    Condition("5 px gaps", (5, 5)),
+    Condition("tight 1-2 px", (1, 2)),
+    Condition("touching 0 px", (0, 0)),
+    Condition("overlap 1 px", (-1, -1)),
+    Condition("overlap 2-3 px", (-3, -2)),
+    Condition("slant", (3, 6), slant=0.3),
     Condition("baseline jitter", (3, 6), jitter=4),
     Condition("size variation", (3, 6), size=(0.75, 1.25)),
     Condition("lines of 3 words", (3, 6), words_per_line=3),
+    Condition("2 lines x 2 words", (3, 6), words_per_line=2, lines=2),
+    Condition("random strings", (3, 6), random_strings=True),
+    Condition("real letters, 5 px", (5, 5), real=True),
+    Condition("real letters, overlap 1", (-1, -1), real=True),
 ]
+CLI_CONDITIONS = ("5 px gaps", "overlap 1 px")
 
 
 def trimmed(letter: np.ndarray) -> np.ndarray:
@@ -55,71 +86,168 @@ def trimmed(letter: np.ndarray) -> np.ndarray:
     return letter[:, cols[0] : cols[-1] + 1]
 
 
-def compose(words: list[str], condition: Condition, pool: dict[int, np.ndarray], images: np.ndarray,
+def real_letters() -> tuple[np.ndarray, np.ndarray]:
+    """The dev set's real letters at EMNIST's scale: ink cropped, height 24 in a 28-row tile, white on black."""
+    import csv
+
+    tiles, labels = [], []
+    with open(REAL / "labels.csv") as f:
+        for row in csv.DictReader(f):
+            ink, _, _ = load_ink(REAL / row["filename"])
+            rows, cols = np.flatnonzero((ink > 0.35).any(axis=1)), np.flatnonzero((ink > 0.35).any(axis=0))
+            crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+            scale = 24 / max(crop.shape)
+            size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+            small = np.asarray(Image.fromarray((crop * 255).astype(np.uint8)).resize(size, Image.LANCZOS))
+            tile = np.zeros((28, size[0] + 4), np.uint8)
+            top = (28 - size[1]) // 2
+            tile[top : top + size[1], 2 : 2 + size[0]] = small
+            tiles.append(tile)
+            labels.append(ord(row["label"]) - 97)
+    return tiles, np.array(labels)
+
+
+def compose(lines: list[list[str]], condition: Condition, pool: dict[int, np.ndarray], images,
             rng: np.random.Generator) -> Image.Image:
-    """White ink on black at 28-px scale, then inverted and enlarged like a photo of paper."""
-    tiles, x = [], 10
-    for w, word in enumerate(words):
-        if w:
-            x += 22  # a word space
-        for ch in word:
-            letter = trimmed(images[rng.choice(pool[ord(ch) - 97])])
-            scale = rng.uniform(*condition.size)
-            if scale != 1.0:
-                size = (max(1, round(letter.shape[1] * scale)), max(1, round(28 * scale)))
-                letter = np.asarray(Image.fromarray(letter).resize(size, Image.BICUBIC))
-            dy = int(rng.integers(-condition.jitter, condition.jitter + 1)) + (28 - letter.shape[0]) // 2
-            tiles.append((x, 12 + dy, letter))
-            x += letter.shape[1] + int(rng.integers(condition.gap[0], condition.gap[1] + 1))
-    canvas = np.zeros((28 + 24 + 2 * condition.jitter + 16, x + 10), np.uint8)
-    for left, top, letter in tiles:
-        region = canvas[top : top + letter.shape[0], left : left + letter.shape[1]]
-        np.maximum(region, letter[: region.shape[0], : region.shape[1]], out=region)
-    image = Image.fromarray(255 - canvas)
+    """Dark ink on white paper at SCALE x EMNIST's size; letters drawn from ``pool``."""
+    rows = []
+    for words in lines:
+        tiles, x = [], 10
+        for w, word in enumerate(words):
+            if w:
+                x += 22  # a word space
+            for ch in word:
+                letter = trimmed(images[rng.choice(pool[ord(ch) - 97])])
+                scale = rng.uniform(*condition.size)
+                if scale != 1.0:
+                    size = (max(1, round(letter.shape[1] * scale)), max(1, round(28 * scale)))
+                    letter = np.asarray(Image.fromarray(letter).resize(size, Image.BICUBIC))
+                dy = int(rng.integers(-condition.jitter, condition.jitter + 1)) + (28 - letter.shape[0]) // 2
+                tiles.append((x, 12 + dy, letter))
+                x += letter.shape[1] + int(rng.integers(condition.gap[0], condition.gap[1] + 1))
+        canvas = np.zeros((28 + 24 + 2 * condition.jitter + 16, x + 10), np.uint8)
+        for left, top, letter in tiles:
+            region = canvas[top : top + letter.shape[0], left : left + letter.shape[1]]
+            np.maximum(region, letter[: region.shape[0], : region.shape[1]], out=region)
+        if condition.slant:
+            shear = rng.uniform(-condition.slant, condition.slant)
+            pad = int(abs(shear) * canvas.shape[0]) + 2
+            image = Image.fromarray(np.pad(canvas, ((0, 0), (pad, pad))))
+            canvas = np.asarray(image.transform(image.size, Image.AFFINE, (1, shear, -shear * canvas.shape[0] / 2, 0, 1, 0),
+                                                Image.BILINEAR))
+        rows.append(canvas)
+    width = max(r.shape[1] for r in rows)
+    page = np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1]))) for r in rows])
+    image = Image.fromarray(255 - page)
     return image.resize((image.width * SCALE, image.height * SCALE), Image.BICUBIC)
+
+
+def sample_lines(condition: Condition, vocabulary: list[str], letters: str, rng) -> list[list[str]]:
+    def word() -> str:
+        if condition.random_strings:
+            return "".join(rng.choice(list(letters), int(rng.integers(3, 9))))
+        return vocabulary[int(rng.integers(len(vocabulary)))]
+
+    return [[word() for _ in range(condition.words_per_line)] for _ in range(condition.lines)]
+
+
+def score(text: str, truth_lines: list[list[str]]) -> tuple[int, int, int]:
+    """(edit distance, words right, words) of a reading against the truth."""
+    truth = "\n".join(" ".join(words) for words in truth_lines)
+    read_words = text.split()
+    truth_words = [w for words in truth_lines for w in words]
+    right = sum(a == b for a, b in zip(read_words, truth_words)) if len(read_words) == len(truth_words) else 0
+    return Levenshtein.distance(text, truth), right, len(truth_words)
+
+
+def letters_for(split: str):
+    if split == "test":
+        test = data.read_file(TEST)
+        return test.images, test.labels, "abcdefghijklmnopqrs"
+    # the split both bundled models were trained with (letters train / train-lines defaults)
+    _, validation = data.train_validation([str(SHARED / "emnist-letters")], 0.1, 42)
+    return validation.images, validation.labels, "abcdefghijklmnopqrstuvwxyz"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--words", type=int, default=120, help="words per condition")
-    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--split", choices=("test", "validation"), default="test")
+    parser.add_argument("--reader", choices=("all", "lines", "segment", "combined"), default="all")
+    parser.add_argument("--words", type=int, default=60, help="images per condition")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--line-model", type=Path, default=None)
+    parser.add_argument("--model", type=Path, default=None, help="letter model for the segmentation reader")
+    parser.add_argument("--cli", action="store_true", help="also read the acceptance conditions with `letters read`")
     args = parser.parse_args()
-    if not TEST.exists():
-        raise SystemExit(f"needs the EMNIST test records at {TEST}")
 
-    test = data.read_file(TEST)
-    recognizer = Recognizer(args.model)
-    single = float((recognizer.predict_arrays(test.images).argmax(axis=1) == test.labels).mean())
+    images, labels, alphabet = letters_for(args.split)
+    real_images, real_labels = real_letters() if (REAL / "labels.csv").exists() else (None, None)
     lexicon = Lexicon.english()
-    rng = np.random.default_rng(args.seed)
-    vocabulary = sorted(w for n, ws in lexicon.words.items() if 3 <= n <= 8 for w in ws if max(w) <= "s")
-    pool = {c: np.flatnonzero(test.labels == c) for c in range(19)}
+    vocabulary = sorted(w for n, ws in lexicon.words.items() if 3 <= n <= 8 for w in ws if max(w) <= alphabet[-1])
+    real_vocabulary = sorted(w for n, ws in lexicon.words.items() if 3 <= n <= 8 for w in ws)
+    pool = {c: np.flatnonzero(labels == c) for c in range(len(alphabet))}
+    real_pool = None if real_labels is None else {c: np.flatnonzero(real_labels == c) for c in range(26)}
+    kinds = ("lines", "segment", "combined") if args.reader == "all" else (args.reader,)
+    readers = {k: TextReader(k, letter_model=args.model, line_model=args.line_model) for k in kinds}
 
-    print(f"single-letter accuracy on the same test letters (a-s, 28x28 arrays): {single:.4f}")
-    print(f"{args.words} words per condition from {len(vocabulary)} English words spelled with a-s; "
-          f"letters {SCALE * 28} px tall\n")
-    header = f"{'condition':<18} {'char acc':>9} {'word acc':>9} {'char acc+lex':>13} {'word acc+lex':>13} {'acc^len':>8}"
+    print(f"split: {args.split} ({len(labels)} letters, {alphabet[0]}-{alphabet[-1]}); {args.words} images per "
+          f"condition; letters {SCALE * 28} px tall; {len(vocabulary)} English words of 3-8 letters")
+    header = f"{'condition':<24} {'reader':<8} {'char':>6} {'word':>6} {'char+lex':>9} {'word+lex':>9} {'ms/img':>7}"
     print(header)
     print("-" * len(header))
     for condition in CONDITIONS:
-        totals = {"raw": [0, 0], "lex": [0, 0]}  # char errors, words right
-        chars = lengths = 0
-        count = max(1, args.words // condition.words_per_line)
-        for _ in range(count):
-            words = [vocabulary[i] for i in rng.choice(len(vocabulary), condition.words_per_line)]
-            truth = " ".join(words)
-            image = compose(words, condition, pool, test.images, rng)
-            reading = read_text(image, recognizer, lexicon)
-            for key, text in (("raw", reading.raw_text), ("lex", reading.text)):
-                totals[key][0] += Levenshtein.distance(text.replace("\n", " "), truth)
-                totals[key][1] += sum(a == b for a, b in zip(text.split(), words)) if len(text.split()) == len(words) else 0
-            chars += len(truth)
-            lengths += sum(len(w) for w in words)
-        n_words = count * condition.words_per_line
-        expected = single ** (lengths / n_words)
-        print(f"{condition.name:<18} {1 - totals['raw'][0] / chars:>9.3f} {totals['raw'][1] / n_words:>9.3f} "
-              f"{1 - totals['lex'][0] / chars:>13.3f} {totals['lex'][1] / n_words:>13.3f} {expected:>8.3f}")
+        if condition.real and real_pool is None:
+            continue
+        rng = np.random.default_rng([args.seed, CONDITIONS.index(condition)])
+        samples = []
+        for _ in range(args.words):
+            if condition.real:
+                truth = sample_lines(condition, real_vocabulary, alphabet, rng)
+                samples.append((truth, compose(truth, condition, real_pool, real_images, rng)))
+            else:
+                truth = sample_lines(condition, vocabulary, alphabet, rng)
+                samples.append((truth, compose(truth, condition, pool, images, rng)))
+        for kind, reader in readers.items():
+            totals = {"raw": [0, 0], "lex": [0, 0]}
+            chars = words = 0
+            started = time.perf_counter()
+            for truth, image in samples:
+                raw = reader.read(image).text
+                with_lexicon = reader.read(image, lexicon).text
+                for key, text in (("raw", raw), ("lex", with_lexicon)):
+                    distance, right, count = score(text, truth)
+                    totals[key][0] += distance
+                    totals[key][1] += right
+                chars += len("\n".join(" ".join(w) for w in truth))
+                words += count
+            ms = (time.perf_counter() - started) / (2 * len(samples)) * 1000
+            print(f"{condition.name:<24} {kind:<8} {1 - totals['raw'][0] / chars:>6.3f} {totals['raw'][1] / words:>6.3f} "
+                  f"{1 - totals['lex'][0] / chars:>9.3f} {totals['lex'][1] / words:>9.3f} {ms:>7.1f}")
+    if args.cli:
+        cli_check(args, images, pool, vocabulary, alphabet)
+
+
+def cli_check(args, images, pool, vocabulary, alphabet) -> None:
+    """The acceptance conditions as PNG files, read by the command a user runs."""
+    print(f"\n`letters read --no-lexicon --format text` on PNG files ({args.split} letters, {args.words} words each):")
+    for name in CLI_CONDITIONS:
+        condition = next(c for c in CONDITIONS if c.name == name)
+        rng = np.random.default_rng([args.seed, 100 + CONDITIONS.index(condition)])
+        with tempfile.TemporaryDirectory() as folder:
+            truths = {}
+            for i in range(args.words):
+                truth = sample_lines(condition, vocabulary, alphabet, rng)
+                path = Path(folder) / f"word-{i:03d}.png"
+                compose(truth, condition, pool, images, rng).save(path)
+                truths[str(path)] = truth[0][0]
+            letters = str(Path(sys.executable).parent / "letters")  # the console script beside this Python
+            model = ["--line-model", str(args.line_model)] if args.line_model else []
+            command = [letters, "read", *model, "--no-lexicon", "--format", "text", *sorted(truths)]
+            output = subprocess.run(command, capture_output=True, text=True, check=False).stdout
+            read = dict(line.split("\t", 1) for line in output.splitlines() if "\t" in line)
+            errors = sum(Levenshtein.distance(read.get(p, ""), t) for p, t in truths.items())
+            chars = sum(len(t) for t in truths.values())
+            print(f"  {name:<16} character accuracy {1 - errors / chars:.3f} ({len(read)} of {len(truths)} files read)")
 
 
 if __name__ == "__main__":

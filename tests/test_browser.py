@@ -148,6 +148,26 @@ def test_word_mode_reads_a_word_with_boxes(page, tmp_path):
     shot(page, "word-mode.png", tmp_path)
 
 
+def circle(cx, cy, rx, ry, points=24):
+    import math
+
+    return [(cx + rx * math.cos(2 * math.pi * i / points), cy + ry * math.sin(2 * math.pi * i / points))
+            for i in range(points + 1)]
+
+
+def test_word_mode_reads_touching_letters_with_the_line_reader(page, tmp_path):
+    """o, x, o drawn so each touches the next: no gap for a cut, the line model reads them whole."""
+    page.check("input[name=mode][value=word]")
+    strokes = [circle(0.14, 0.5, 0.1, 0.22),
+               [(0.24, 0.3), (0.44, 0.72)], [(0.44, 0.3), (0.24, 0.72)],
+               circle(0.54, 0.5, 0.1, 0.22)]
+    draw(page, strokes)
+    expect(page.locator("#status")).to_contain_text("Read as", timeout=30_000)
+    assert page.locator("#label").text_content().strip() == "oxo"
+    assert page.locator("#topk li").count() == 3
+    shot(page, "word-mode-touching.png", tmp_path)
+
+
 @pytest.mark.slow
 def test_the_loop_closes_draw_correct_export_finetune_serve(browser, tmp_path):
     """A person corrects the page's answers; the corrections fine-tune a model that is then served."""

@@ -147,10 +147,10 @@ def png_bytes(image):
 def test_cli_read_text_and_json(tmp_path):
     path = tmp_path / "shapes.png"
     shapes_image([(20, 30, 90, 110), (130, 30, 200, 110)]).save(path)
-    result = subprocess.run([sys.executable, "-m", "handwritten_letters.cli", "read", "--no-lexicon", str(path)],
+    result = subprocess.run([sys.executable, "-m", "handwritten_letters.cli", "read", "--reader", "segment", "--no-lexicon", str(path)],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and len(result.stdout.strip()) == 2, result.stderr
-    result = subprocess.run([sys.executable, "-m", "handwritten_letters.cli", "read", "--format", "json",
+    result = subprocess.run([sys.executable, "-m", "handwritten_letters.cli", "read", "--reader", "segment", "--format", "json",
                              "--no-lexicon", str(path), str(tmp_path / "missing.png")],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 1 and "missing.png" in result.stderr
@@ -160,11 +160,12 @@ def test_cli_read_text_and_json(tmp_path):
     assert len(parsed[0]["lines"][0]["words"][0]["letters"]) == 2 and "error" in parsed[1]
 
 
-def test_api_words_returns_text_and_boxes():
+def test_api_words_returns_text_and_boxes(monkeypatch):
     from fastapi.testclient import TestClient
 
     from handwritten_letters.server.app import create_app
 
+    monkeypatch.setenv("LETTERS_READER", "segment")
     with TestClient(create_app()) as client:
         image = png_bytes(shapes_image([(20, 30, 90, 110), (130, 30, 200, 110)]))
         body = client.post("/api/v1/words?lexicon=false", files={"file": ("w.png", image, "image/png")}).json()

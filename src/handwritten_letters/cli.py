@@ -139,6 +139,37 @@ def train(
         raise typer.Exit(130)
 
 
+@app.command("train-lines")
+def train_lines_command(
+    train_paths: Optional[List[Path]] = typer.Option(
+        None, "--train", help="EMNIST letters to compose lines from (same data and split as `letters train`)."),
+    out: Path = typer.Option(Path("runs/lines"), help="Run directory."),
+    epochs: int = typer.Option(20, min=1),
+    steps: int = typer.Option(400, min=1, help="Batches of freshly composed lines per epoch."),
+    batch_size: int = typer.Option(32, min=1),
+    seed: int = typer.Option(42),
+    val_fraction: float = typer.Option(0.1, min=0.01, max=0.5, help="Share of the letters held out for validation lines."),
+    learning_rate: float = typer.Option(2e-3),
+    limit: Optional[int] = typer.Option(None, min=100, help="Compose from only this many letters (stratified)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last epoch."),
+):
+    """Train the line reader (CTC) on synthetic lines of EMNIST letters; export it with `letters export`."""
+    _need_train_extra()
+    from .train_lines import LineTrainConfig, train_lines
+
+    config = LineTrainConfig(
+        train_paths=[str(p) for p in (train_paths or _default_train_paths())], out_dir=str(out), epochs=epochs,
+        steps_per_epoch=steps, batch_size=batch_size, seed=seed, val_fraction=val_fraction,
+        learning_rate=learning_rate, limit=limit, resume=resume,
+    )
+    result = train_lines(config)
+    typer.echo(f"best epoch {result.best_epoch}: validation character accuracy {result.best_val_accuracy:.4f} "
+               f"-> {result.best_model}")
+    if result.interrupted:
+        typer.echo(f"interrupted after {result.epochs_run} epochs; continue with --resume --out {out}", err=True)
+        raise typer.Exit(130)
+
+
 @app.command()
 def evaluate(
     model: Path = typer.Option(..., help="A .keras model (needs the train extra) or an exported .onnx model."),
@@ -192,11 +223,21 @@ def export(
     training_data: Optional[str] = typer.Option(None, help="What the model was trained on, stored in the file."),
     test_accuracy: Optional[str] = typer.Option(None, help="Held-out accuracy and its protocol, stored in the file."),
 ):
-    """Export to ONNX, checked against Keras; temperature and rejection threshold fitted on validation."""
+    """Export to ONNX, checked against Keras; temperature and rejection threshold fitted on validation.
+    A line model (from `letters train-lines`) is exported with its decoding metadata."""
     _need_train_extra()
-    from .export import export_onnx
+    from .export import export_line_model, export_onnx
+    from .train_lines import is_line_run
 
     extra = {k: v for k, v in (("training_data", training_data), ("test_accuracy", test_accuracy)) if v}
+    if is_line_run(model):
+        if quantize:
+            raise LettersError("--quantize: line models are exported as float32 only")
+        lines = export_line_model(model, out, name, extra)
+        typer.echo(f"{lines.path}: line model; ONNX vs Keras max abs difference {lines.max_abs_difference:.2e} on "
+                   f"{lines.checked_lines} lines; validation character accuracy (greedy) "
+                   f"{lines.validation_character_accuracy if lines.validation_character_accuracy is None else round(lines.validation_character_accuracy, 4)}")
+        return
     result = export_onnx(model, out, name, extra, quantize=quantize)
     typer.echo(
         f"{result.path}: ONNX vs Keras max abs difference {result.max_abs_difference:.2e} on "
@@ -248,8 +289,8 @@ def predict(
     engine: str = typer.Option("local", help="local (this process) or ray (Ray Data, needs the [ray] extra)."),
     address: Optional[str] = typer.Option(None, help="Ray cluster to join (default: $RAY_ADDRESS, else a local one)."),
     actors: Optional[int] = typer.Option(None, min=1, help="Ray predictor actors (default: one per CPU)."),
-    jobs: Optional[int] = typer.Option(None, min=1, help="Local engine: processes that decode and preprocess "
-                                                         "(default: all cores)."),
+    jobs: Optional[int] = typer.Option(None, min=1, help="Local engine: processes that read, preprocess and "
+                                                         "recognize (default: all cores; from 256 files)."),
 ):
     """Recognize one letter per image. Unreadable files get a row with the error; exit status 1 if any."""
     if output_format not in ("table", "csv", "json"):
@@ -272,7 +313,12 @@ def predict(
 @app.command()
 def read(
     images: List[Path] = typer.Argument(..., help="Images of handwritten words or lines."),
-    model: Optional[Path] = typer.Option(None, help="ONNX model (default: the bundled model)."),
+    reader: str = typer.Option("auto", help="lines (the CTC line model reads whole lines), segment (cut into "
+                                            "letters, each read by the letter model), combined (both; the reading "
+                                            "surer of its letters wins) or auto (the one that reads validation "
+                                            "lines best)."),
+    model: Optional[Path] = typer.Option(None, help="Letter ONNX model for --reader segment (default: bundled)."),
+    line_model: Optional[Path] = typer.Option(None, help="Line ONNX model for --reader lines (default: bundled)."),
     lexicon: Optional[Path] = typer.Option(None, help="Word list, one word a line (default: English, GCIDE)."),
     no_lexicon: bool = typer.Option(False, "--no-lexicon", help="Report the raw reading only."),
     output_format: str = typer.Option("text", "--format", help="text or json (lines, words, letters, boxes)."),
@@ -281,20 +327,20 @@ def read(
     import json
 
     from .errors import ImageError
-    from .recognize import Recognizer
-    from .segment import Lexicon, read_text
+    from .line_reader import TextReader
+    from .segment import Lexicon
     from .server.schemas import TextResult
 
     if output_format not in ("text", "json"):
         raise LettersError(f"--format: expected text or json, got {output_format!r}")
     if lexicon and no_lexicon:
         raise LettersError("--lexicon and --no-lexicon cannot be used together")
-    recognizer = Recognizer(model)
+    text_reader = TextReader(reader, model, line_model)
     words = None if no_lexicon else (Lexicon.from_file(lexicon) if lexicon else Lexicon.english())
     failures, results = 0, []
     for path in images:
         try:
-            reading = read_text(path, recognizer, words, name=str(path))
+            reading = text_reader.read(path, words, name=str(path))
         except ImageError as exc:
             failures += 1
             typer.echo(f"error: {exc}", err=True)
@@ -324,17 +370,24 @@ def serve(
                                           help="Store corrections sent from the page (the page says so)."),
     feedback_db: Optional[Path] = typer.Option(None, help="SQLite file for corrections (default: user data folder)."),
     access_log: bool = typer.Option(True, help="One JSON line per request on stderr (request id, route, status, ms)."),
+    reader: str = typer.Option("auto", help="How /api/v1/words reads: lines, segment, combined or auto (as `letters read`)."),
+    line_model: Optional[Path] = typer.Option(None, help="Line ONNX model for the lines reader (default: bundled)."),
 ):
     """Serve the drawing page at / and the JSON API at /api/v1 (OpenAPI docs at /docs)."""
     import os
 
     import uvicorn
 
+    from .line_reader import TextReader
     from .recognize import Recognizer
 
-    Recognizer(model)  # fail here, with one line, if the model cannot be loaded
+    # fail here, with one line, if a model cannot be loaded
+    TextReader(reader, recognizer=Recognizer(model), line_model=line_model)
     if model:
         os.environ["LETTERS_MODEL"] = str(model)
+    os.environ["LETTERS_READER"] = reader
+    if line_model:
+        os.environ["LETTERS_LINE_MODEL"] = str(line_model)
     if cors_origin:
         os.environ["LETTERS_CORS_ORIGINS"] = ",".join(cors_origin)
     if collect_feedback:

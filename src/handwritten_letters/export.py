@@ -129,10 +129,7 @@ def export_onnx(model_path: str | Path, out_path: str | Path, model_name: str | 
     check_images = np.concatenate([real, synthetic[: max(0, MIN_CHECK_IMAGES - len(real))]]).astype(np.float32)
     keras_logits = network.predict(check_images, batch_size=1024, verbose=0)
 
-    try:
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ModelError(f"{out_path}: cannot write there ({exc.strerror or exc})") from None
+    _make_parent(out_path)
     float_path = out_path.with_name(out_path.stem + ".float.tmp.onnx")
     try:
         return _write_onnx(network, validation, real, check_images, keras_logits, model_path, out_path, float_path,
@@ -146,7 +143,6 @@ def export_onnx(model_path: str | Path, out_path: str | Path, model_name: str | 
 
 def _write_onnx(network, validation, real, check_images, keras_logits, model_path: Path, out_path: Path,
                 float_path: Path, model_name, extra_metadata, quantize: bool) -> ExportResult:
-    import onnx
     import onnxruntime as ort
 
     with warnings.catch_warnings():
@@ -192,11 +188,87 @@ def _write_onnx(network, validation, real, check_images, keras_logits, model_pat
         temperature=f"{temperature:.6f}", rejection_threshold=f"{threshold:.2f}",
         validation_accuracy="" if accuracy is None else f"{accuracy:.6f}", **(extra_metadata or {}),
     )
-    proto = onnx.load(str(served_path))
+    _save_with_metadata(served_path, out_path, metadata)
+    return ExportResult(out_path, difference, len(check_images), temperature, threshold, accuracy)
+
+
+def _make_parent(out_path: Path) -> None:
+    try:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ModelError(f"{out_path}: cannot write there ({exc.strerror or exc})") from None
+
+
+def _save_with_metadata(source: Path, out_path: Path, metadata: dict[str, str]) -> None:
+    import onnx
+
+    proto = onnx.load(str(source))
     del proto.metadata_props[:]
     for key, value in metadata.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, str(value)
-    onnx.save(proto, str(served_path))
-    os.replace(served_path, out_path)
-    return ExportResult(out_path, difference, len(check_images), temperature, threshold, accuracy)
+    onnx.save(proto, str(source))
+    os.replace(source, out_path)
+
+
+@dataclass
+class LineExportResult:
+    path: Path
+    max_abs_difference: float
+    checked_lines: int
+    validation_character_accuracy: float | None
+
+
+def export_line_model(model_path: str | Path, out_path: str | Path, model_name: str | None = None,
+                      extra_metadata: dict[str, str] | None = None) -> LineExportResult:
+    """Export a line (CTC) model, checked against Keras on the run's validation lines (rebuilt
+    from run.json: validation letters only), with what decoding needs in its metadata."""
+    import onnxruntime as ort
+
+    from . import ctc
+    from .labels import LINE_ALPHABET
+    from .line_model import LINE_STRIDE
+    from .train_lines import character_accuracy, rebuild_validation_lines
+
+    model_path, out_path = Path(model_path), Path(out_path)
+    if not model_path.exists():
+        raise ModelError(f"{model_path}: no such model file")
+    model = keras.models.load_model(model_path, compile=False)
+    batches = rebuild_validation_lines(model_path)
+    if batches is None:  # no run beside the model: check on lines of noise, no accuracy to report
+        rng = np.random.default_rng(0)
+        batches = [((rng.random((8, 32, 256)) ** 3 * 255).astype(np.float32), None, [])]
+    keras_logits = [keras.ops.convert_to_numpy(model(images, training=False)) for images, _, _ in batches]
+    _make_parent(out_path)
+    temporary = out_path.with_name(out_path.stem + ".lines.tmp.onnx")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            model.export(str(temporary), format="onnx", verbose=False)
+        session = ort.InferenceSession(str(temporary), providers=["CPUExecutionProvider"])
+        name = session.get_inputs()[0].name
+        onnx_logits = [session.run(None, {name: images})[0] for images, _, _ in batches]
+        difference = max(float(np.abs(a - b).max()) for a, b in zip(onnx_logits, keras_logits))
+        if difference >= MAX_ABS_DIFFERENCE * 10:  # logits of a deeper net over long lines: 1e-3
+            raise ModelError(f"{out_path}: ONNX logits differ from Keras by {difference:.2e}")
+        texts = [t for _, _, chunk in batches for t in chunk]
+        accuracy = character_accuracy(onnx_logits, texts) if texts else None
+        metadata = {
+            "kind": "line-ctc",
+            "name": model_name or model_path.parent.name,
+            "alphabet": json.dumps(LINE_ALPHABET),
+            "blank": str(ctc.BLANK),
+            "stride": str(LINE_STRIDE),
+            "input": "float32 (N, 32, W), W a multiple of 4, values 0..255, white ink on black (preprocess.prepare_line)",
+            "output": "logits (N, W / stride, 1 + len(alphabet)); class 0 is the CTC blank",
+            "preprocess_version": PREPROCESS_VERSION,
+            "onnx_vs_keras_max_abs_difference": f"{difference:.3e}",
+            "validation_character_accuracy": "" if accuracy is None else f"{accuracy:.6f}",
+            **(extra_metadata or {}),
+        }
+        _save_with_metadata(temporary, out_path, metadata)
+    except OSError as exc:
+        raise ModelError(f"{out_path}: cannot write the model ({exc.strerror or exc})") from None
+    finally:
+        temporary.unlink(missing_ok=True)
+    return LineExportResult(out_path, difference, sum(len(b[0]) for b in batches), accuracy)

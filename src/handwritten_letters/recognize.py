@@ -31,26 +31,30 @@ def bundled_model_path() -> Path:
     return Path(str(resources.files("handwritten_letters") / "models" / DEFAULT_MODEL))
 
 
+def open_session(path: Path, threads: int | None = None):
+    """An ONNX Runtime session on the CPU, its input's name and the file's metadata."""
+    import onnxruntime as ort
+
+    if not path.exists():
+        raise ModelError(f"{path}: no such model file")
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    # idle pool threads must not busy-wait: preprocessing runs between model calls on the same cores
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    try:
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types for bad files
+        raise ModelError(f"{path}: not a loadable ONNX model ({exc})") from None
+    return session, session.get_inputs()[0].name, dict(session.get_modelmeta().custom_metadata_map)
+
+
 class OnnxModel:
     """An exported letter model: logits from uint8 (N, 28, 28) images, plus its metadata."""
 
     def __init__(self, path: str | Path, threads: int | None = None):
-        import onnxruntime as ort
-
         self.path = Path(path)
-        if not self.path.exists():
-            raise ModelError(f"{self.path}: no such model file")
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        # idle pool threads must not busy-wait: preprocessing runs between model calls on the same cores
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own exception types for bad files
-            raise ModelError(f"{self.path}: not a loadable ONNX model ({exc})") from None
-        self.input_name = self.session.get_inputs()[0].name
-        self.metadata: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
+        self.session, self.input_name, self.metadata = open_session(self.path, threads)
         classes = json.loads(self.metadata.get("class_names", "null")) or list(CLASS_NAMES)
         if list(classes) != list(CLASS_NAMES):
             raise ModelError(f"{self.path}: model classes {classes} are not a..z")

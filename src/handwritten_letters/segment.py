@@ -385,6 +385,31 @@ def _in_source_pixels(reading: TextReading, scale: float) -> TextReading:
     return reading
 
 
+def ink_pieces(ink: np.ndarray) -> tuple[np.ndarray, list, str | None]:
+    """Connected pieces of ink (specks dropped): their label image, their slices (None for a
+    dropped label), and why the page is not handwriting to read, if it is not."""
+    labels, count = ndimage.label(ink > INK_THRESHOLD, structure=np.ones((3, 3)))
+    if count == 0:
+        return labels, [], "no ink found"
+    areas = np.bincount(labels.ravel(), minlength=count + 1)
+    areas[0] = 0
+    speck = areas < max(4, 0.02 * areas.max())
+    speck[0] = True
+    labels[speck[labels]] = 0
+    slices = ndimage.find_objects(labels)
+    return labels, slices, _refusal(slices, areas)
+
+
+def pieces_by_line(labels: np.ndarray, slices) -> list[list[int]]:
+    """The labels of the pieces of ink on each line (at most MAX_LINES), top to bottom."""
+    lines = []
+    for top, bottom in find_lines(labels > 0)[:MAX_LINES]:
+        ids = [i + 1 for i, s in enumerate(slices) if s is not None and top <= (s[0].start + s[0].stop) / 2 < bottom]
+        if ids:
+            lines.append(ids)
+    return lines
+
+
 def read_text(source: ImageSource, recognizer: Recognizer, lexicon: Lexicon | None = None,
               top_k: int = 3, name: str = "image", deadline: float | None = None) -> TextReading:
     """Read the handwritten text in an image: lines of words of letters, each with a box in the
@@ -397,25 +422,11 @@ def read_text(source: ImageSource, recognizer: Recognizer, lexicon: Lexicon | No
     ink, reason, scale = load_ink(source, name)
     if ink is None:
         return TextReading([], reason)
-    mask = ink > INK_THRESHOLD
-    labels, count = ndimage.label(mask, structure=np.ones((3, 3)))
-    if count == 0:
-        return TextReading([], "no ink found")
-    areas = np.bincount(labels.ravel(), minlength=count + 1)
-    areas[0] = 0
-    speck = areas < max(4, 0.02 * areas.max())
-    speck[0] = True
-    labels[speck[labels]] = 0
-    slices = ndimage.find_objects(labels)
-    refusal = _refusal(slices, areas)
+    labels, slices, refusal = ink_pieces(ink)
     if refusal:
         return TextReading([], refusal)
     lines = []
-    for top, bottom in find_lines(labels > 0)[:MAX_LINES]:
-        ids = [i + 1 for i, s in enumerate(slices)
-               if s is not None and top <= (s[0].start + s[0].stop) / 2 < bottom]
-        if not ids:
-            continue
+    for ids in pieces_by_line(labels, slices):
         line_height = max(1, int(np.median([slices[i - 1][0].stop - slices[i - 1][0].start for i in ids]) * 1.15))
         blob_groups = _blobs(labels, slices, ids)
         blob_boxes = [(min(slices[i - 1][1].start for i in g), max(slices[i - 1][1].stop for i in g)) for g in blob_groups]

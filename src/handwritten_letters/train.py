@@ -342,16 +342,24 @@ def fit_epochs(model: keras.Model, train_set: data.Dataset, val_set: data.Datase
     verbose = config.verbose if config.verbose is not None else (1 if sys.stderr.isatty() else 2)
     batches = EpochBatches(train_set, config.batch_size, config.seed, class_weight)
     order = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: batches.start_epoch(epoch))
+    return run_fit(lambda: model.fit(batches, validation_data=(val_set.images, val_set.labels), epochs=epochs,
+                                     shuffle=False, initial_epoch=initial_epoch, verbose=verbose,
+                                     callbacks=[order, *callbacks]),
+                   config.out_dir, callbacks[-1])
+
+
+def run_fit(fit, out_dir: str, run_state: RunState) -> bool:
+    """Call ``fit()``; returns whether Ctrl-C or SIGTERM stopped it. A failed write (full disk,
+    folder gone) becomes one readable error saying which epoch's files are whole."""
     previous_handler = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     try:
-        model.fit(batches, validation_data=(val_set.images, val_set.labels), epochs=epochs, shuffle=False,
-                  initial_epoch=initial_epoch, verbose=verbose, callbacks=[order, *callbacks])
+        fit()
     except KeyboardInterrupt:
         return True
-    except OSError as exc:  # a full disk or a folder gone: every file written so far is whole
-        finished = callbacks[-1].saved_epoch
+    except OSError as exc:  # every file written so far is whole
+        finished = run_state.saved_epoch
         raise LettersError(
-            f"{config.out_dir}: cannot write the run ({exc.strerror or exc}); "
+            f"{out_dir}: cannot write the run ({exc.strerror or exc}); "
             + (f"the checkpoint of epoch {finished} and {BEST_MODEL} are intact: make room, then continue with "
                f"--resume" if finished else "no epoch had finished")
         ) from None

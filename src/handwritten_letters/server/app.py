@@ -1,4 +1,4 @@
-"""The web app: one ``Recognizer`` per worker, the API's routes (routes.py), limits and errors.
+"""The web app: one ``Recognizer`` and one ``TextReader`` per worker, the API's routes (routes.py), limits and errors.
 
 Stateless: every request carries its images, so replicas behind any load balancer scale out.
 Every error is JSON ``{"error", "detail"}`` with no stack trace.
@@ -19,6 +19,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
+from ..line_reader import TextReader
 from ..recognize import Recognizer
 from . import metrics
 from .limits import MAX_BODY_BYTES, BodySizeLimit, SecurityHeaders
@@ -38,6 +39,9 @@ def create_app(model_path: str | Path | None = None, cors_origins: list[str] | N
     # one ONNX Runtime thread per request: concurrency comes from serving requests in parallel
     recognizer = Recognizer(model_path, threads=1)
     recognizer.predict_arrays(np.zeros((1, 28, 28), dtype=np.uint8))  # warm-up: /ready means a prediction ran
+    text_reader = TextReader(os.environ.get("LETTERS_READER", "auto"), recognizer=recognizer,
+                             line_model=os.environ.get("LETTERS_LINE_MODEL") or None, threads=1)
+    text_reader.warm_up()
     # the word list (~30 MB, 0.4 s) at start-up, not in the first /words request: memory stays flat under load
     english()
     app = FastAPI(
@@ -45,6 +49,7 @@ def create_app(model_path: str | Path | None = None, cors_origins: list[str] | N
         description="Read handwritten letters a-z. Upload images or send canvas drawings as data URLs.",
     )
     app.state.recognizer = recognizer
+    app.state.text_reader = text_reader
     app.state.ready = True
     meta = recognizer.metadata
     metrics.record_model(meta.get("name", "unknown"), meta.get("version", __version__))

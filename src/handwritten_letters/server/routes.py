@@ -22,7 +22,8 @@ from ..errors import (CorruptImageError, ImageError, ImageTooLargeError, Reading
 from ..labels import CLASS_NAMES
 from ..preprocess import preprocess
 from ..recognize import Prediction, Recognizer
-from ..segment import Lexicon, read_text
+from ..line_reader import TextReader
+from ..segment import Lexicon
 from . import metrics
 from .schemas import (ErrorBody, FeedbackPayload, FeedbackStatus, FeedbackStored, Health, ImagePayload, LetterResult,
                       LettersResponse, ModelInfo, TextResult, TextsResponse)
@@ -165,12 +166,12 @@ def english() -> Lexicon:
     return _lexicons["en"]
 
 
-def _read_all(recognizer: Recognizer, files: list[tuple[str, bytes]], use_lexicon: bool) -> list[TextResult]:
+def _read_all(reader: TextReader, files: list[tuple[str, bytes]], use_lexicon: bool) -> list[TextResult]:
     deadline = time.monotonic() + WORDS_TIME_BUDGET
     results = []
     for name, content in files:
         try:
-            reading = read_text(content, recognizer, english() if use_lexicon else None, name=name, deadline=deadline)
+            reading = reader.read(content, english() if use_lexicon else None, name=name, deadline=deadline)
         except ImageError as exc:
             raise image_error(exc) from None
         results.append(TextResult.of(reading))
@@ -188,7 +189,7 @@ async def read_words(request: Request, lexicon: bool = Query(True, description="
     Pages of specks or with too many pieces of ink come back with a ``reason`` and no lines.
     """
     files, _ = await read_images(request)
-    results = await run_in_threadpool(_read_all, recognizer_of(request), files, lexicon)
+    results = await run_in_threadpool(_read_all, request.app.state.text_reader, files, lexicon)
     return json_response(results[0] if len(results) == 1 else TextsResponse(results=results))
 
 
@@ -214,7 +215,7 @@ async def model_info(request: Request) -> Response:
         name=meta.get("name", "unknown"), version=meta.get("version", __version__), classes=list(CLASS_NAMES),
         data=meta.get("training_data", "not recorded"), accuracy=accuracy,
         temperature=recognizer.model.temperature, rejection_threshold=recognizer.model.rejection_threshold,
-        lineage=lineage,
+        lineage=lineage, words_reader=request.app.state.text_reader.describe(),
     ))
 
 

@@ -106,6 +106,8 @@ class ModelInfo(BaseModel):
     rejection_threshold: float
     lineage: dict[str, Any] = Field(default_factory=dict, description="for a fine-tuned model: the base model, "
                                     "how many of the user's letters, accuracy before/after")
+    words_reader: dict[str, Any] = Field(default_factory=dict, description="how /api/v1/words reads: the reader "
+                                         "(lines or segment) and, for lines, the line model's name and accuracy")
 
 
 class FeedbackPayload(BaseModel):

@@ -1,0 +1,143 @@
+"""Reading a line model's output in NumPy: greedy and beam-search CTC decoding, and the
+probability of a given text (for lexicon words).
+
+Column scores come as logits (T, C) with class 0 the blank; ``alphabet[k - 1]`` is class k.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+BLANK = 0
+PRUNE = np.log(1e-3)  # classes less likely than this in a column are not extended by the beam
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+@dataclass
+class Decoded:
+    labels: list[int]  # class indices, blanks and repeats removed
+    score: float  # log probability (greedy: of the best path; beam: of the text, summed over paths)
+    columns: list[tuple[int, int]]  # per label, the first and last column its best alignment emits it in
+
+
+def greedy(log_probs: np.ndarray) -> Decoded:
+    """The best path, repeats merged, blanks dropped; with the columns each label spans."""
+    best = log_probs.argmax(axis=1)
+    labels, columns = [], []
+    previous = BLANK
+    for t, k in enumerate(best):
+        k = int(k)
+        if k != BLANK and k != previous:
+            labels.append(k)
+            columns.append((t, t))
+        elif k != BLANK and k == previous:
+            columns[-1] = (columns[-1][0], t)
+        previous = k
+    return Decoded(labels, float(log_probs[np.arange(len(best)), best].sum()), columns)
+
+
+def _logsumexp(a: float, b: float) -> float:
+    if a == -np.inf:
+        return b
+    if b == -np.inf:
+        return a
+    high = max(a, b)
+    return high + float(np.log1p(np.exp(-abs(a - b))))
+
+
+def beam_search(log_probs: np.ndarray, beam_width: int = 8, prune: float = PRUNE) -> list[Decoded]:
+    """CTC prefix beam search: the ``beam_width`` most likely texts, each scored by the sum
+    over all its alignments (classes below ``prune`` in a column are not followed, so scores
+    can be a little low). Best first, each with its columns (``align``)."""
+    # prefix -> (log p ending in blank, log p ending in its last label)
+    beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, -np.inf)}
+    for column in log_probs:
+        candidates = np.flatnonzero(column > prune)
+        following: dict[tuple[int, ...], list[float]] = {}
+
+        def add(prefix, blank_part, label_part):
+            entry = following.setdefault(prefix, [-np.inf, -np.inf])
+            entry[0] = _logsumexp(entry[0], blank_part)
+            entry[1] = _logsumexp(entry[1], label_part)
+
+        for prefix, (p_blank, p_label) in beams.items():
+            total = _logsumexp(p_blank, p_label)
+            for k in candidates:
+                k = int(k)
+                p = float(column[k])
+                if k == BLANK:
+                    add(prefix, total + p, -np.inf)
+                elif prefix and prefix[-1] == k:
+                    add(prefix, -np.inf, p_label + p)  # the same label goes on
+                    add(prefix + (k,), -np.inf, p_blank + p)  # a repeat needs a blank between
+                else:
+                    add(prefix + (k,), -np.inf, total + p)
+        ranked = sorted(following.items(), key=lambda item: -_logsumexp(*item[1]))[:beam_width]
+        beams = {prefix: (parts[0], parts[1]) for prefix, parts in ranked}
+    ranked = sorted(beams.items(), key=lambda item: -_logsumexp(*item[1]))
+    return [Decoded(list(prefix), _logsumexp(*parts), align(log_probs, list(prefix))) for prefix, parts in ranked]
+
+
+def text_log_probability(log_probs: np.ndarray, labels: list[int]) -> float:
+    """log P(labels | columns), summed over all alignments (the CTC forward algorithm)."""
+    if len(log_probs) < len(labels):
+        return -np.inf
+    extended, skip = _extended(labels)  # a label may skip the blank before it unless it repeats
+    states = len(extended)
+    alpha = np.full(states, -np.inf)
+    alpha[0] = log_probs[0, BLANK]
+    if states > 1:
+        alpha[1] = log_probs[0, extended[1]]
+    step, jump = np.full(states, -np.inf), np.full(states, -np.inf)
+    for column in log_probs[1:]:
+        step[1:] = alpha[:-1]
+        jump[2:] = np.where(skip[2:], alpha[:-2], -np.inf)
+        alpha = np.logaddexp(np.logaddexp(alpha, step), jump) + column[extended]
+    return float(np.logaddexp(alpha[-1], alpha[-2]) if states > 1 else alpha[-1])
+
+
+def _extended(labels: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The CTC states (blank, l1, blank, l2, ..., blank) and which may be entered from two back."""
+    extended = [BLANK]
+    for k in labels:
+        extended += [k, BLANK]
+    extended = np.array(extended)
+    skip = np.zeros(len(extended), dtype=bool)
+    skip[2:] = (extended[2:] != BLANK) & (extended[2:] != extended[:-2])
+    return extended, skip
+
+
+def align(log_probs: np.ndarray, labels: list[int]) -> list[tuple[int, int]]:
+    """Where each label sits: the first and last column of it in the most likely path that
+    reads ``labels`` (Viterbi over the CTC states). Empty if no path can."""
+    if not labels or len(log_probs) < len(labels):
+        return []
+    extended, skip = _extended(labels)
+    states = len(extended)
+    score = np.full(states, -np.inf)
+    score[0], score[1] = log_probs[0, BLANK], log_probs[0, extended[1]]
+    came_from = np.zeros((len(log_probs), states), dtype=np.int32)
+    index = np.arange(states)
+    for t in range(1, len(log_probs)):
+        options = np.full((3, states), -np.inf)
+        options[0] = score
+        options[1, 1:] = score[:-1]
+        options[2, 2:] = np.where(skip[2:], score[:-2], -np.inf)
+        choice = options.argmax(axis=0)
+        came_from[t] = index - choice
+        score = options[choice, index] + log_probs[t, extended]
+    state = states - 1 if states == 1 or score[-1] >= score[-2] else states - 2
+    if score[state] == -np.inf:
+        return []
+    spans: dict[int, list[int]] = {}
+    for t in range(len(log_probs) - 1, -1, -1):
+        if extended[state] != BLANK:
+            spans.setdefault(state // 2, [t, t])[0] = t
+        state = came_from[t, state]
+    return [(spans[i][0], spans[i][1]) for i in range(len(labels))]

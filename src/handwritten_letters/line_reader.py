@@ -1,0 +1,293 @@
+"""Reading lines of handwriting with the line (CTC) model, in ONNX Runtime and NumPy.
+
+1. The page is cut into lines (as the segmentation reader does: the same ink map, specks
+   dropped, the same refusals of pages that are not handwriting).
+2. Each line goes through ``preprocess.prepare_line`` and the line model in one batch.
+3. The columns are decoded (beam search, or greedy), spaces split words, and every letter gets
+   a box from the columns its label fires in (to the midpoints between neighbouring letters),
+   with its ink rows in the image's own pixels.
+4. With a lexicon, each word's raw reading is compared with the lexicon words closest to it
+   (edit distance, via RapidFuzz), each scored by the CTC probability of the word over the
+   word's own columns; a lexicon word replaces the raw reading if it loses at most
+   ``LEXICON_MARGIN`` nats a letter. Both readings are reported.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from . import ctc
+from .errors import ModelError, ReadingTooLongError
+from .labels import CLASS_NAMES, LINE_ALPHABET as ALPHABET
+from .recognize import open_session
+from .preprocess import INK_THRESHOLD, LINE_HEIGHT, PREPROCESS_VERSION, ImageSource, LineInput, load_ink, prepare_line
+from .synthetic_lines import encode
+from .segment import (LetterReading, Lexicon, LineReading, TextReading, WordReading, _enclosing,
+                      _in_source_pixels, ink_pieces, pieces_by_line)
+
+DEFAULT_LINE_MODEL = "lines-ctc.onnx"
+SPACE = 1
+BEAM_WIDTH = 4  # as good as 8 and 16 on validation lines, faster (benchmarks/line_decoding.py)
+LEXICON_MARGIN = 2.0  # nats per letter a lexicon word may lose against the raw reading (best of 0.5-4 on validation)
+LEXICON_DISTANCE = 0.34  # lexicon words within this share of the raw word's length (edits) are tried
+LEXICON_CANDIDATES = 30
+READERS = ("lines", "segment", "combined")
+# which reader `auto` means: the one that read validation lines best (benchmarks/words.py --split validation)
+DEFAULT_READER = "lines"
+
+
+def bundled_line_model_path() -> Path:
+    return Path(str(resources.files("handwritten_letters") / "models" / DEFAULT_LINE_MODEL))
+
+
+class LineModel:
+    """An exported line model: logits (N, W/stride, classes) from lines (N, 32, W)."""
+
+    def __init__(self, path: str | Path | None = None, threads: int | None = None):
+        self.path = Path(path) if path else bundled_line_model_path()
+        self.session, self.input_name, self.metadata = open_session(self.path, threads)
+        if self.metadata.get("kind") != "line-ctc":
+            raise ModelError(f"{self.path}: not a line model (metadata kind {self.metadata.get('kind')!r}; "
+                             "letter models go to --model)")
+        if json.loads(self.metadata.get("alphabet", "null")) != ALPHABET:
+            raise ModelError(f"{self.path}: the model's alphabet is not space + a..z")
+        if self.metadata.get("preprocess_version") != PREPROCESS_VERSION:
+            raise ModelError(f"{self.path}: made for preprocessing version {self.metadata.get('preprocess_version')}, "
+                             f"this is {PREPROCESS_VERSION}")
+        self.stride = int(self.metadata.get("stride", 2))
+
+    def log_probabilities(self, lines: list[np.ndarray]) -> list[np.ndarray]:
+        """Per line, log probabilities (columns, classes), each cut to the line's own width."""
+        if not lines:
+            return []
+        width = max(line.shape[1] for line in lines)
+        batch = np.zeros((len(lines), LINE_HEIGHT, width), dtype=np.float32)
+        for i, line in enumerate(lines):
+            batch[i, :, : line.shape[1]] = line
+        logits = self.session.run(None, {self.input_name: batch})[0]
+        return [ctc.log_softmax(logits[i, : line.shape[1] // self.stride]) for i, line in enumerate(lines)]
+
+
+def _letter_reading(label: int, column: np.ndarray, box, top_k: int) -> LetterReading:
+    letters = np.exp(column[2:])  # probabilities of a..z at the letter's strongest column
+    order = np.argsort(-letters)[:top_k]
+    return LetterReading(ALPHABET[label - 1], float(letters[label - 2]),
+                         [(CLASS_NAMES[c], float(letters[c])) for c in order], box)
+
+
+def _box(mask: np.ndarray, line: LineInput, x0: float, x1: float) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) in the band's pixels of the ink between model x0..x1 of a
+    line (the whole span and the band's height if there is no ink there)."""
+    left, right = int(np.floor(line.source_x(x0))), int(np.ceil(line.source_x(x1)))
+    left, right = max(left, 0), min(max(right, left + 1), mask.shape[1])
+    region = mask[:, left:right]
+    rows, cols = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
+    if not rows.size:
+        return left, 0, right, mask.shape[0]
+    return left + int(cols[0]), int(rows[0]), left + int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def _letter_spans(centres: list[float], start: float, stop: float) -> list[tuple[float, float]]:
+    """Each letter's model x range: to the midpoints between it and its neighbours, the first
+    from the word's start and the last to its stop (where the labels around the word sit)."""
+    bounds = [start, *((a + b) / 2 for a, b in zip(centres[:-1], centres[1:])), stop]
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+class LineReader:
+    """Reads text with the line model; the same results shape as ``segment.read_text``."""
+
+    def __init__(self, model: LineModel | str | Path | None = None, beam_width: int = BEAM_WIDTH):
+        self.model = model if isinstance(model, LineModel) else LineModel(model)
+        self.beam_width = beam_width
+
+    def decode(self, log_probs: np.ndarray) -> ctc.Decoded:
+        if self.beam_width <= 1:
+            return ctc.greedy(log_probs)
+        return ctc.beam_search(log_probs, self.beam_width)[0]
+
+    def read_line(self, log_probs: np.ndarray, line: LineInput, band_ink: np.ndarray, band_top: int,
+                  lexicon: Lexicon | None, top_k: int) -> LineReading | None:
+        decoded = self.decode(log_probs)
+        words: list[list[int]] = [[]]  # label indices, split at spaces
+        for index, label in enumerate(decoded.labels):
+            if label == SPACE:
+                words.append([])
+            else:
+                words[-1].append(index)
+        mask = band_ink > INK_THRESHOLD
+        readings = []
+        for members in (w for w in words if w):
+            raw = "".join(ALPHABET[decoded.labels[i] - 1] for i in members)
+            text, columns = raw, [decoded.columns[i] for i in members]
+            # the word's columns reach to the labels around it (a space, or the line's ends)
+            start = decoded.columns[members[0] - 1][1] + 1 if members[0] > 0 else 0
+            stop = decoded.columns[members[-1] + 1][0] if members[-1] + 1 < len(decoded.labels) else len(log_probs)
+            if lexicon is not None:
+                window = log_probs[start:stop]
+                text = _with_lexicon(raw, window, lexicon)
+                if text != raw:
+                    columns = [(a + start, b + start) for a, b in ctc.align(window, encode(text))]
+            if len(columns) != len(text):  # cannot happen for a text the columns were scored on
+                continue
+            stride = self.model.stride
+            centres = [(a + b + 1) / 2 * stride for a, b in columns]
+            letters = []
+            spans = _letter_spans(centres, start * stride, stop * stride)
+            for ch, (first, last), (x0, x1) in zip(text, columns, spans):
+                label = ALPHABET.index(ch) + 1
+                peak = first + int(np.argmax(log_probs[first : last + 1, label]))
+                left, top, right, bottom = _box(mask, line, x0, x1)
+                letters.append(_letter_reading(label, log_probs[peak], (left, top + band_top, right, bottom + band_top),
+                                               top_k))
+            readings.append(WordReading(text, raw, float(np.prod([l.confidence for l in letters])),
+                                        _enclosing([l.box for l in letters]), letters))
+        if not readings:
+            return None
+        return LineReading(readings, _enclosing([w.box for w in readings]))
+
+
+def _with_lexicon(raw: str, log_probs: np.ndarray, lexicon: Lexicon) -> str:
+    """The lexicon word closest to the raw reading that the columns find likely enough, or the raw reading."""
+    from rapidfuzz import process
+    from rapidfuzz.distance import Levenshtein
+
+    limit = max(1, int(LEXICON_DISTANCE * len(raw)))
+    pool = [w for n in range(max(1, len(raw) - limit), len(raw) + limit + 1) for w in lexicon.words.get(n, [])]
+    found = process.extract(raw, pool, scorer=Levenshtein.distance, score_cutoff=limit, limit=LEXICON_CANDIDATES)
+    if not found:
+        return raw
+    raw_score = ctc.text_log_probability(log_probs, encode(raw))
+    score, word = max((ctc.text_log_probability(log_probs, encode(word)), word) for word, _, _ in found)
+    return word if score >= raw_score - LEXICON_MARGIN * len(raw) else raw
+
+
+def read_text_lines(source: ImageSource, reader: LineReader, lexicon: Lexicon | None = None, top_k: int = 3,
+                    name: str = "image", deadline: float | None = None) -> TextReading:
+    """Read the handwritten text in an image with the line model: lines of words of letters,
+    each with a box in the image's own pixels. Bounded like ``segment.read_text``."""
+    ink, reason, scale = load_ink(source, name)
+    if ink is None:
+        return TextReading([], reason)
+    labels, slices, reason = ink_pieces(ink)
+    if reason:
+        return TextReading([], reason)
+    bands, inputs = [], []
+    for ids in pieces_by_line(labels, slices):
+        band_top = min(slices[i - 1][0].start for i in ids)
+        band_bottom = max(slices[i - 1][0].stop for i in ids)
+        band_ink = np.where(np.isin(labels[band_top:band_bottom], ids), ink[band_top:band_bottom], 0.0)
+        prepared = prepare_line(band_ink)
+        if prepared is not None:
+            bands.append((band_ink, band_top))
+            inputs.append(prepared)
+    if deadline is not None and time.monotonic() > deadline:
+        raise ReadingTooLongError(f"{name}: reading stopped after its time budget; send fewer lines or words")
+    lines = []
+    for (band_ink, band_top), prepared, log_probs in zip(bands, inputs,
+                                                         reader.model.log_probabilities([p.pixels for p in inputs])):
+        if deadline is not None and time.monotonic() > deadline:
+            raise ReadingTooLongError(f"{name}: reading stopped after its time budget; send fewer lines or words")
+        line = reader.read_line(log_probs, prepared, band_ink, band_top, lexicon, top_k)
+        if line is not None:
+            lines.append(line)
+    return _in_source_pixels(TextReading(lines, None if lines else "no letters found"), scale)
+
+
+def mean_log_confidence(reading: TextReading) -> float:
+    """How sure a reading is of its letters: the mean log confidence per letter (-inf: no letters)."""
+    confidences = [l.confidence for line in reading.lines for w in line.words for l in w.letters]
+    return float(np.mean(np.log(np.maximum(confidences, 1e-6)))) if confidences else -np.inf
+
+
+class TextReader:
+    """One way to read text for every entry point (CLI, API): ``kind`` is "lines" (the CTC
+    line model), "segment" (cut into letters, each read by the letter model), "combined"
+    (both; the reading surer of its letters wins) or "auto" (DEFAULT_READER)."""
+
+    def __init__(self, kind: str = "auto", letter_model: str | Path | None = None,
+                 line_model: str | Path | None = None, recognizer=None, threads: int | None = None,
+                 beam_width: int = BEAM_WIDTH):
+        from .errors import LettersError
+        from .recognize import Recognizer
+
+        kind = DEFAULT_READER if kind == "auto" else kind
+        if kind not in READERS:
+            raise LettersError(f"reader: expected auto, {', '.join(READERS[:-1])} or {READERS[-1]}, got {kind!r}")
+        self.kind = kind
+        self.recognizer = recognizer or Recognizer(letter_model, threads=threads) if kind != "lines" else None
+        self.lines = LineReader(LineModel(line_model, threads=threads), beam_width) if kind != "segment" else None
+
+    def describe(self) -> dict[str, str]:
+        if self.lines is None:
+            return {"reader": self.kind}
+        meta = self.lines.model.metadata
+        return {"reader": self.kind, "line_model": meta.get("name", "unknown"),
+                **{k: meta[k] for k in ("validation_character_accuracy", "training_data", "test_accuracy") if meta.get(k)}}
+
+    def warm_up(self) -> None:
+        """One reading of a small drawn stroke, so the first request does not pay for it."""
+        stroke = np.full((40, 120), 255, dtype=np.uint8)
+        stroke[18:22, 10:110] = 0
+        self.read(stroke)
+
+    def read(self, source: ImageSource, lexicon: Lexicon | None = None, top_k: int = 3, name: str = "image",
+             deadline: float | None = None) -> TextReading:
+        from .segment import read_text
+
+        if self.kind == "lines":
+            return read_text_lines(source, self.lines, lexicon, top_k, name, deadline)
+        if self.kind == "segment":
+            return read_text(source, self.recognizer, lexicon, top_k, name, deadline)
+        if isinstance(source, (str, Path)):  # read the file once for both readers
+            from .preprocess import open_image
+
+            source = open_image(source, name)
+        by_lines = read_text_lines(source, self.lines, None, len(CLASS_NAMES), name, deadline)
+        by_pieces = read_text(source, self.recognizer, None, len(CLASS_NAMES), name, deadline)
+        return combine(by_lines, by_pieces, lexicon, top_k)
+
+
+def _fused_letter(a: LetterReading, b: LetterReading, top_k: int) -> LetterReading:
+    """One letter read by both models: their probabilities multiplied (a product of experts),
+    renormalised; the box of the cut-out letter (``b``), which is exact."""
+    pa, pb = dict(a.top_k), dict(b.top_k)
+    joint = {c: pa.get(c, 1e-6) * pb.get(c, 1e-6) for c in CLASS_NAMES}
+    total = sum(joint.values())
+    ranked = sorted(((c, p / total) for c, p in joint.items()), key=lambda cp: -cp[1])
+    return LetterReading(ranked[0][0], ranked[0][1], ranked[:top_k], b.box)
+
+
+def combine(by_lines: TextReading, by_pieces: TextReading, lexicon: Lexicon | None, top_k: int) -> TextReading:
+    """Both readers' readings as one: where they agree on the layout (lines, words, letters per
+    word), each letter's probabilities are multiplied; elsewhere the line model's reading stands
+    (letters it could not cut apart are where the segmentation goes wrong)."""
+    same_layout = (len(by_lines.lines) == len(by_pieces.lines) and all(
+        len(a.words) == len(b.words) and all(len(x.letters) == len(y.letters) for x, y in zip(a.words, b.words))
+        for a, b in zip(by_lines.lines, by_pieces.lines)))
+    lines = []
+    for index, line in enumerate(by_lines.lines):
+        words = []
+        for w, word in enumerate(line.words):
+            if same_layout:
+                letters = [_fused_letter(x, y, len(CLASS_NAMES))
+                           for x, y in zip(word.letters, by_pieces.lines[index].words[w].letters)]
+            else:
+                letters = word.letters
+            raw = "".join(l.label for l in letters)
+            text = raw
+            if lexicon is not None:
+                found = lexicon.best(np.log(np.array([[dict(l.top_k).get(c, 1e-6) for c in CLASS_NAMES]
+                                                       for l in letters])))
+                if found and found[1] >= sum(np.log(max(l.confidence, 1e-6)) for l in letters) - LEXICON_MARGIN * len(raw):
+                    text = found[0]
+            letters = [LetterReading(ch, dict(l.top_k).get(ch, 0.0), l.top_k[:top_k], l.box) for ch, l in zip(text, letters)]
+            words.append(WordReading(text, raw, float(np.prod([l.confidence for l in letters])),
+                                     _enclosing([l.box for l in letters]), letters))
+        lines.append(LineReading(words, _enclosing([w.box for w in words])))
+    return TextReading(lines, by_lines.reason)

@@ -1,0 +1,156 @@
+"""Synthetic lines of handwriting composed from EMNIST letters, for the line (CTC) model.
+
+Each line is 1-4 words (English words from a word list, or random letter strings so the model
+does not lean on spelling alone), at most ``MAX_LETTERS`` letters, composed at EMNIST's 28-px
+scale with letter gaps from clear to overlapping, baseline jitter, size and slant variation,
+stroke width and noise, then passed through ``preprocess.prepare_line`` exactly as a
+user's line is. The letters come from one split only: training lines from the training split,
+validation lines from the validation split.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from .data import Dataset
+from .ctc import BLANK
+from .labels import CLASS_NAMES, LINE_ALPHABET
+from .preprocess import LINE_HEIGHT, prepare_line
+
+MAX_LETTERS = 30
+MAX_LABEL = 40  # characters (letters and spaces) a training line holds; labels are padded to it
+INK_COLUMN = 20  # grey level above which a column of an EMNIST letter holds ink
+
+
+def encode(text: str) -> list[int]:
+    return [LINE_ALPHABET.index(c) + 1 for c in text]
+
+
+def decode_indices(indices) -> str:
+    return "".join(LINE_ALPHABET[i - 1] for i in indices if i != BLANK)
+
+
+@dataclass(frozen=True)
+class LineStyle:
+    """How one line is written. Gaps and jitter in pixels at EMNIST's 28-px letter scale."""
+
+    gap: tuple[int, int] = (-4, 8)  # range of the line's base letter gap (negative: overlap)
+    word_gap: tuple[int, int] = (11, 22)
+    jitter: tuple[int, int] = (0, 4)  # range of the line's baseline jitter amplitude
+    size: tuple[float, float] = (0.8, 1.15)  # per-letter scale range, for lines that vary size
+    size_variation: float = 0.5  # share of lines whose letters vary in size
+    slant: float = 0.3  # shear range, either way
+    slant_share: float = 0.5
+    stroke_change: float = 0.4  # share of lines drawn with a thicker or thinner pen
+    noise: float = 0.3  # share of lines with sensor noise
+    random_strings: float = 0.3  # share of words that are random letters, not English
+
+
+TRAINING_STYLE = LineStyle()
+
+
+def trimmed(letter: np.ndarray) -> np.ndarray:
+    """An EMNIST letter (28x28, white on black) without its empty columns."""
+    cols = np.flatnonzero(letter.max(axis=0) > INK_COLUMN)
+    return letter[:, cols[0] : cols[-1] + 1] if cols.size else letter[:, 12:16]
+
+
+class LineComposer:
+    """Composes lines from one split's letters; every draw comes from the given generator."""
+
+    def __init__(self, letters: Dataset, words: list[str], style: LineStyle = TRAINING_STYLE):
+        self.images = letters.images
+        self.pool = [np.flatnonzero(letters.labels == c) for c in range(len(CLASS_NAMES))]
+        missing = [CLASS_NAMES[c] for c, rows in enumerate(self.pool) if rows.size == 0]
+        if missing:
+            raise ValueError(f"no letters of class {', '.join(missing)} to compose lines from")
+        self.words = [w for w in words if 1 <= len(w) <= 12 and w.isascii() and w.isalpha() and w.islower()]
+        self.style = style
+
+    def text(self, rng: np.random.Generator) -> str:
+        count = int(rng.choice([1, 2, 3, 4], p=[0.55, 0.2, 0.15, 0.1]))
+        words: list[str] = []
+        letters = 0
+        for _ in range(count):
+            if rng.random() < self.style.random_strings:
+                word = "".join(CLASS_NAMES[c] for c in rng.integers(0, 26, int(rng.integers(1, 11))))
+            else:
+                word = self.words[int(rng.integers(len(self.words)))]
+            if words and letters + len(word) > MAX_LETTERS:
+                break
+            words.append(word[:MAX_LETTERS])
+            letters += len(word)
+        return " ".join(words)
+
+    def compose(self, text: str, rng: np.random.Generator, style: LineStyle | None = None) -> np.ndarray:
+        """The line's ink at 28-px letter scale, float32 in [0, 1] (1 = ink)."""
+        style = style or self.style
+        base_gap = int(rng.integers(style.gap[0], style.gap[1] + 1))
+        amplitude = int(rng.integers(style.jitter[0], style.jitter[1] + 1))
+        vary_size = rng.random() < style.size_variation
+        margin = 8 + amplitude
+        tiles, x = [], margin
+        for index, ch in enumerate(text):
+            if ch == " ":
+                x += int(rng.integers(style.word_gap[0], style.word_gap[1] + 1))
+                continue
+            pool = self.pool[CLASS_NAMES.index(ch)]
+            letter = trimmed(self.images[pool[int(rng.integers(pool.size))]])
+            if vary_size:
+                scale = rng.uniform(*style.size)
+                size = (max(1, round(letter.shape[1] * scale)), max(1, round(28 * scale)))
+                letter = np.asarray(Image.fromarray(letter).resize(size, Image.BILINEAR))
+            top = margin + (28 - letter.shape[0]) // 2 + int(rng.integers(-amplitude, amplitude + 1))
+            if index and text[index - 1] != " ":
+                x += base_gap + int(rng.integers(-1, 2))
+                x = max(x, tiles[-1][0] + 2) if tiles else x  # a letter never starts left of the one before
+            tiles.append((x, top, letter))
+            x += letter.shape[1]
+        canvas = np.zeros((28 + 2 * margin, x + margin), dtype=np.uint8)
+        for left, top, letter in tiles:
+            region = canvas[top : top + letter.shape[0], left : left + letter.shape[1]]
+            np.maximum(region, letter[: region.shape[0], : region.shape[1]], out=region)
+        ink = canvas.astype(np.float32) / 255.0
+        if rng.random() < style.slant_share:
+            ink = _sheared(ink, rng.uniform(-style.slant, style.slant))
+        if rng.random() < style.stroke_change:
+            size = int(rng.choice([2, 3]))
+            ink = (ndimage.grey_dilation(ink, size=(size, size)) if rng.random() < 0.6
+                   else ndimage.grey_erosion(ink, size=(2, 2)) if (ink > 0.5).sum() > 200 else ink)
+        return ink
+
+    def line(self, text: str, rng: np.random.Generator, style: LineStyle | None = None) -> np.ndarray:
+        """A model input (LINE_HEIGHT, W) for ``text``."""
+        style = style or self.style
+        prepared = prepare_line(self.compose(text, rng, style))
+        # no ink only if every letter of the line was erased
+        pixels = prepared.pixels if prepared is not None else np.zeros((LINE_HEIGHT, 16), dtype=np.float32)
+        if rng.random() < style.noise:
+            pixels = np.clip(pixels + rng.normal(0, rng.uniform(3, 15), pixels.shape), 0, 255).astype(np.float32)
+        return pixels
+
+
+def _sheared(ink: np.ndarray, shear: float) -> np.ndarray:
+    """Slant the line: x' = x + shear * (y - centre), widening the canvas to keep every stroke."""
+    height, width = ink.shape
+    extra = int(np.ceil(abs(shear) * height / 2)) + 1
+    image = Image.fromarray(np.pad(ink, ((0, 0), (extra, extra))), mode="F")
+    centre = height / 2
+    return np.asarray(image.transform(image.size, Image.AFFINE, (1, shear, -shear * centre, 0, 1, 0), Image.BILINEAR))
+
+
+def batch_of_lines(lines: list[np.ndarray], texts: list[str], width_multiple: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Pad lines to a common width (a multiple of ``width_multiple``, so few shapes are traced)
+    and labels to MAX_LABEL. Returns images (N, LINE_HEIGHT, W) and labels (N, MAX_LABEL)."""
+    width = -(-max(line.shape[1] for line in lines) // width_multiple) * width_multiple
+    images = np.zeros((len(lines), LINE_HEIGHT, width), dtype=np.float32)
+    labels = np.zeros((len(lines), MAX_LABEL), dtype=np.int32)
+    for i, (line, text) in enumerate(zip(lines, texts)):
+        images[i, :, : line.shape[1]] = line
+        codes = encode(text)[:MAX_LABEL]
+        labels[i, : len(codes)] = codes
+    return images, labels

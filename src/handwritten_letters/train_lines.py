@@ -1,0 +1,250 @@
+"""Training the line (CTC) model on synthetic lines, with the letter trainer's run conventions.
+
+The run directory holds what ``train`` writes (``Best_Model.keras``, ``history.csv``,
+``curves.png``, ``run.json``, ``checkpoint/`` for ``--resume``). "accuracy" in the history is
+the character accuracy (1 - character error rate) of greedy decoding on the validation lines,
+which are composed once, from validation letters only, with a fixed seed.
+
+Lines are drawn from (seed, epoch, batch) alone, so a resumed run sees the lines an
+uninterrupted one would have.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import keras_env  # noqa: F401  (before keras)
+import keras
+
+from . import ctc, redraw, train
+from .errors import LettersError
+from .line_model import build_line_model, compile_line_model
+from .synthetic_lines import LineComposer, batch_of_lines, decode_indices
+
+VALIDATION_SEED_OFFSET = 1000
+LENGTH_GROUP = 8  # batches drawn together and sorted by text length, so a batch pads little
+# Keras fixes the input shape from the first two batches it sees: the shortest and the longest
+# lines of a group come first, so the width is left open (None) in the traced signature
+GROUP_ORDER = (0, 7, 1, 6, 2, 5, 3, 4)
+
+
+@dataclass
+class LineTrainConfig:
+    train_paths: list[str]
+    out_dir: str
+    val_fraction: float = 0.1  # the letter split: same files, fraction and seed give the same split
+    seed: int = 42
+    epochs: int = 20
+    steps_per_epoch: int = 400
+    batch_size: int = 32
+    validation_lines: int = 1024
+    learning_rate: float = 2e-3
+    width: int = 64  # channels of the widest 2-D convolution / 1
+    early_stopping_patience: int = 5
+    # letters as the real recipe trains on them (redraw.as_trained): also redrawn through the serving
+    # preprocessing and with a thin pen, plus dotted i's; lines of raw EMNIST alone read real letters badly
+    variants: tuple[str, ...] = ("raw", "preprocessed", "thin_pen")
+    synthetic: tuple[str, ...] = ("dotted_i",)
+    limit: int | None = None  # letters to compose from (stratified), for quick runs
+    resume: bool = False
+    verbose: int | None = None
+
+
+@dataclass
+class _Schedule:
+    """What train.make_callbacks reads from a recipe."""
+
+    early_stopping_patience: int
+    schedule: str = "cosine"
+
+
+def as_composed(letters, config: LineTrainConfig, seed: int):
+    return redraw.as_trained(letters, tuple(config.variants), tuple(config.synthetic), seed)
+
+
+def english_words() -> list[str]:
+    from english_words import get_english_words_set
+
+    return sorted(get_english_words_set(["gcide"], lower=True, alpha=True))
+
+
+class LineBatches(keras.utils.PyDataset):
+    """Freshly composed lines every batch; the same (seed, epoch, index) gives the same batch."""
+
+    def __init__(self, composer: LineComposer, batch_size: int, steps: int, seed: int):
+        super().__init__()
+        self.composer, self.batch_size, self.steps, self.seed = composer, batch_size, steps, seed
+        self.epoch = 0
+
+    def start_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __getitem__(self, index: int):
+        group = np.random.default_rng([self.seed, self.epoch, index // LENGTH_GROUP])
+        texts = sorted((self.composer.text(group) for _ in range(LENGTH_GROUP * self.batch_size)), key=len)
+        part = GROUP_ORDER[index % LENGTH_GROUP]
+        texts = texts[part * self.batch_size : (part + 1) * self.batch_size]
+        rng = np.random.default_rng([self.seed, self.epoch, index, 1])
+        return batch_of_lines([self.composer.line(t, rng) for t in texts], texts)
+
+
+def validation_batches(composer: LineComposer, count: int, batch_size: int, seed: int) -> list[tuple[np.ndarray, np.ndarray, list[str]]]:
+    rng = np.random.default_rng([seed, VALIDATION_SEED_OFFSET])
+    texts = sorted((composer.text(rng) for _ in range(count)), key=len)
+    batches = []
+    for start in range(0, count, batch_size):
+        chunk = texts[start : start + batch_size]
+        images, labels = batch_of_lines([composer.line(t, rng) for t in chunk], chunk)
+        batches.append((images, labels, chunk))
+    return batches[:1] + batches[:0:-1]  # shortest, then longest first (see GROUP_ORDER)
+
+
+class FixedBatches(keras.utils.PyDataset):
+    def __init__(self, batches):
+        super().__init__()
+        self.batches = batches
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, index: int):
+        images, labels, _ = self.batches[index]
+        return images, labels
+
+
+def character_accuracy(logits_batches: list[np.ndarray], texts: list[str]) -> float:
+    from rapidfuzz.distance import Levenshtein
+
+    errors = characters = 0
+    for logits, text in zip((row for batch in logits_batches for row in batch), texts):
+        read = decode_indices(ctc.greedy(ctc.log_softmax(logits)).labels)
+        errors += Levenshtein.distance(read, text)
+        characters += len(text)
+    return 1.0 - errors / max(characters, 1)
+
+
+class LineValidation(keras.callbacks.Callback):
+    """Puts the validation lines' character accuracy in the epoch's logs as ``val_accuracy``
+    (before early stopping and the run state read it)."""
+
+    def __init__(self, batches):
+        super().__init__()
+        self.batches = batches
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None:
+            return
+        outputs = [keras.ops.convert_to_numpy(self.model(images, training=False)) for images, _, _ in self.batches]
+        logs["val_accuracy"] = character_accuracy(outputs, [t for _, _, texts in self.batches for t in texts])
+
+
+def _settings(config: LineTrainConfig) -> dict:
+    keep = ("val_fraction", "seed", "epochs", "steps_per_epoch", "batch_size", "validation_lines",
+            "learning_rate", "width", "limit", "variants", "synthetic")
+    return json.loads(json.dumps({k: getattr(config, k) for k in keep}))  # as run.json holds them
+
+
+def train_lines(config: LineTrainConfig) -> train.TrainResult:
+    out_dir = Path(config.out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LettersError(f"{out_dir}: cannot write the run directory ({exc.strerror or exc})") from None
+    started = time.time()
+    letter_config = train.TrainConfig(train_paths=config.train_paths, out_dir=config.out_dir,
+                                      val_fraction=config.val_fraction, seed=config.seed, limit=config.limit)
+    train_letters, val_letters, split = train.load_split(letter_config)
+    words = english_words()
+    composer = LineComposer(as_composed(train_letters, config, config.seed), words)
+    run_info = {
+        "kind": "lines",
+        "config": asdict(config),
+        "settings": _settings(config),
+        "data_sha256": train._data_fingerprint(letter_config),
+        "split": split,
+        "versions": train.package_versions(),
+        "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count()},
+        "status": "running",
+    }
+    state = None
+    if config.resume:
+        state_path = out_dir / train.CHECKPOINT_DIR / "state.json"
+        if not state_path.exists():
+            raise LettersError(f"{out_dir}: nothing to resume (no {train.CHECKPOINT_DIR}/state.json)")
+        previous = json.loads((out_dir / "run.json").read_text())
+        differences = [f"{k}: was {previous['settings'].get(k)!r}, now {v!r}"
+                       for k, v in run_info["settings"].items() if previous["settings"].get(k) != v]
+        if previous.get("split") != split:
+            differences.append("the letters the lines are composed from differ")
+        if differences:
+            raise LettersError(f"{out_dir}: cannot resume, this is not the same run: " + "; ".join(differences))
+        state = json.loads(state_path.read_text())
+    keras.utils.set_random_seed(config.seed)
+    if state:
+        model = keras.models.load_model(out_dir / train.CHECKPOINT_DIR / state["model"])
+        train.restore_seed_generator_states(model, state.get("seed_generators", {}))
+    else:
+        model = compile_line_model(build_line_model(config.width), config.learning_rate,
+                                   config.epochs * config.steps_per_epoch)
+    validation = validation_batches(LineComposer(as_composed(val_letters, config, config.seed + VALIDATION_SEED_OFFSET),
+                                                 words), config.validation_lines, config.batch_size, config.seed)
+    callbacks = train.make_callbacks(_Schedule(config.early_stopping_patience), letter_config, out_dir, state)
+    train._atomic_write_text(out_dir / "run.json", json.dumps(run_info, indent=2))
+    batches = LineBatches(composer, config.batch_size, config.steps_per_epoch, config.seed)
+    order = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: batches.start_epoch(epoch))
+    initial_epoch = state["epoch"] if state else 0
+    stopped_early = bool(state) and state["early_stopping"]["wait"] >= config.early_stopping_patience
+    interrupted = False
+    if initial_epoch < config.epochs and not stopped_early:
+        verbose = config.verbose if config.verbose is not None else (1 if sys.stderr.isatty() else 2)
+        interrupted = train.run_fit(
+            lambda: model.fit(batches, validation_data=FixedBatches(validation), epochs=config.epochs, shuffle=False,
+                              initial_epoch=initial_epoch, verbose=verbose,
+                              callbacks=[order, LineValidation(validation), *callbacks]),
+            config.out_dir, callbacks[-1])
+    history = callbacks[-1].history
+    best_row = train.finish_run(out_dir, run_info, history, config.steps_per_epoch * config.batch_size, started,
+                                interrupted)
+    return train.TrainResult(out_dir=out_dir, best_model=out_dir / train.BEST_MODEL, best_epoch=best_row["epoch"],
+                             best_val_accuracy=best_row.get("val_accuracy", float("nan")),
+                             epochs_run=len(history), interrupted=interrupted, history=history)
+
+
+def is_line_run(model_path: Path) -> bool:
+    run_file = Path(model_path).parent / "run.json"
+    try:
+        return json.loads(run_file.read_text()).get("kind") == "lines"
+    except (OSError, ValueError):
+        return False
+
+
+def rebuild_validation_lines(model_path: Path):
+    """The validation lines of the run beside ``model_path`` (run.json), as it validated on
+    them; None without a line run there. Refuses when the letters are not the run's."""
+    run_file = Path(model_path).parent / "run.json"
+    if not run_file.exists():
+        return None
+    run = json.loads(run_file.read_text())
+    if run.get("kind") != "lines":
+        return None
+    config = LineTrainConfig(**{**run["config"], "variants": tuple(run["config"].get("variants", ("raw",))),
+                                "synthetic": tuple(run["config"].get("synthetic", ()))})
+    letter_config = train.TrainConfig(train_paths=config.train_paths, out_dir=config.out_dir,
+                                      val_fraction=config.val_fraction, seed=config.seed, limit=config.limit)
+    _, val_letters, split = train.load_split(letter_config)
+    if split != run.get("split"):
+        raise LettersError(f"{model_path}: the letters in {', '.join(config.train_paths)} are not the ones the run "
+                           f"composed its lines from (split sha256 differs from {run_file})")
+    return validation_batches(LineComposer(as_composed(val_letters, config, config.seed + VALIDATION_SEED_OFFSET),
+                                           english_words()), config.validation_lines, config.batch_size, config.seed)

@@ -1,0 +1,302 @@
+"""The line (CTC) reader: synthetic lines, line preprocessing, training runs, export, reading."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+from rapidfuzz.distance import Levenshtein
+
+from handwritten_letters.data import Dataset
+from handwritten_letters.labels import LINE_ALPHABET
+from handwritten_letters.preprocess import LINE_HEIGHT, LINE_STROKE_WIDTH, LINE_TEXT_HEIGHT, _stroke_width, prepare_line
+from handwritten_letters.synthetic_lines import (MAX_LABEL, LineComposer, LineStyle, batch_of_lines, decode_indices,
+                                                 encode)
+
+from conftest import SHARED_TRAIN_RECORDS, letter_like_dataset, needs_shared_data
+
+PLAIN = LineStyle(slant_share=0.0, stroke_change=0.0, noise=0.0, size_variation=0.0, jitter=(0, 0))
+
+
+def letters_of_value(value: int, per_class: int = 3) -> Dataset:
+    """Letters that are solid bars of one grey level: what a composed line holds tells where it came from."""
+    images = np.zeros((26 * per_class, 28, 28), dtype=np.uint8)
+    images[:, 4:24, 10:16] = value
+    return Dataset(images, np.repeat(np.arange(26), per_class))
+
+
+def test_lines_hold_only_the_letters_they_are_composed_from():
+    rng = np.random.default_rng(0)
+    training = LineComposer(letters_of_value(200), ["word", "line"], PLAIN)
+    validation = LineComposer(letters_of_value(90), ["word", "line"], PLAIN)
+    for _ in range(20):
+        text = training.text(rng)
+        assert set(np.unique(training.compose(text, rng))) <= {0.0, np.float32(200 / 255)}
+        assert set(np.unique(validation.compose(text, rng))) <= {0.0, np.float32(90 / 255)}
+
+
+def test_texts_are_words_and_random_strings_of_at_most_30_letters_and_encode_round_trip():
+    composer = LineComposer(letters_of_value(255), ["alpha", "beta", "gamma"])
+    rng = np.random.default_rng(1)
+    texts = [composer.text(rng) for _ in range(300)]
+    assert all(1 <= len(t.replace(" ", "")) <= 30 for t in texts)
+    assert any(" " in t for t in texts) and any(t in ("alpha", "beta", "gamma") for t in texts)
+    assert any(w not in ("alpha", "beta", "gamma") for t in texts for w in t.split())  # random strings too
+    for text in texts:
+        assert decode_indices(encode(text)) == text
+        assert min(encode(text)) >= 1 and max(encode(text)) <= len(LINE_ALPHABET)
+
+
+def test_a_batch_pads_lines_to_a_shared_width_and_labels_to_max_label():
+    lines = [np.full((LINE_HEIGHT, 40), 255.0, np.float32), np.full((LINE_HEIGHT, 100), 255.0, np.float32)]
+    images, labels = batch_of_lines(lines, ["ab", "c d"])
+    assert images.shape == (2, LINE_HEIGHT, 128) and labels.shape == (2, MAX_LABEL)
+    assert decode_indices(labels[0]) == "ab" and decode_indices(labels[1]) == "c d"
+    assert images[0, :, 40:].max() == 0
+
+
+def test_composer_refuses_a_split_missing_a_letter():
+    images = np.zeros((25, 28, 28), np.uint8)
+    with pytest.raises(ValueError, match="z"):
+        LineComposer(Dataset(images, np.arange(25)), ["a"])
+
+
+def test_prepared_line_has_the_model_height_keeps_aspect_and_maps_columns_back():
+    ink = np.zeros((200, 900), np.float32)
+    ink[50:150, 100:110] = 1.0  # a bar 100 tall at x = 100
+    ink[50:150, 700:710] = 1.0  # and one at x = 700
+    line = prepare_line(ink)
+    assert line.pixels.shape[0] == LINE_HEIGHT and line.pixels.shape[1] % 4 == 0
+    assert line.pixels.max() == pytest.approx(255.0)
+    rows = np.flatnonzero(line.pixels.max(axis=1) > 128)
+    assert abs(len(rows) - LINE_TEXT_HEIGHT) <= 2
+    columns = np.flatnonzero(line.pixels.max(axis=0) > 128)
+    left_bar = columns[columns < line.pixels.shape[1] / 2]
+    right_bar = columns[columns > line.pixels.shape[1] / 2]
+    assert line.source_x(left_bar.mean()) == pytest.approx(105, abs=4)
+    assert line.source_x(right_bar.mean()) == pytest.approx(705, abs=4)
+
+
+def test_a_thin_pen_is_thickened_to_emnist_stroke_width_before_shrinking():
+    image = Image.new("L", (1200, 300), 0)
+    ImageDraw.Draw(image).line([(50, 50), (300, 250), (600, 50), (900, 250), (1150, 50)], fill=255, width=2)
+    line = prepare_line(np.asarray(image, np.float32) / 255)
+    width = _stroke_width(line.pixels > 128)
+    assert 0.6 * LINE_STROKE_WIDTH <= width <= 1.6 * LINE_STROKE_WIDTH
+    assert prepare_line(np.zeros((20, 20), np.float32)) is None
+
+
+@pytest.fixture(scope="module")
+def line_run(tmp_path_factory):
+    pytest.importorskip("keras", reason="needs the [train] extra")
+    from conftest import write_idx_pair
+    from handwritten_letters.train_lines import LineTrainConfig, train_lines
+
+    data_dir = tmp_path_factory.mktemp("letters")
+    images, labels = letter_like_dataset(per_class=12)
+    write_idx_pair(data_dir, "generated-train", images.transpose(0, 2, 1), labels + 1)
+    out = tmp_path_factory.mktemp("lines")
+    config = LineTrainConfig(train_paths=[str(data_dir)], out_dir=str(out), val_fraction=0.25, epochs=2,
+                             steps_per_epoch=3, batch_size=8, validation_lines=16, width=16, verbose=0)
+    return config, train_lines(config)
+
+
+@pytest.mark.slow
+def test_train_lines_writes_the_run_files_and_refuses_to_resume_other_settings(line_run):
+    from dataclasses import replace
+
+    from handwritten_letters.errors import LettersError
+    from handwritten_letters.train_lines import train_lines
+
+    config, result = line_run
+    out = result.out_dir
+    assert {"Best_Model.keras", "history.csv", "curves.png", "run.json", "checkpoint"} <= {p.name for p in out.iterdir()}
+    run = json.loads((out / "run.json").read_text())
+    assert run["kind"] == "lines" and run["epochs_run"] == 2 and run["split"]["n_validation"] > 0
+    history = (out / "history.csv").read_text().splitlines()
+    assert len(history) == 3 and history[0].split(",")[3] == "val_accuracy"
+    with pytest.raises(LettersError, match="epochs: was 2, now 3"):
+        train_lines(replace(config, epochs=3, resume=True))  # the cosine schedule is laid out over 2 epochs
+
+
+@pytest.mark.slow
+def test_an_interrupted_line_run_resumed_ends_where_an_uninterrupted_one_does(line_run, tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    import keras
+
+    from handwritten_letters import train_lines as module
+
+    config, result = line_run
+    measure = module.LineValidation.on_epoch_end
+
+    def interrupt_in_epoch_two(self, epoch, logs=None):
+        if epoch == 1:
+            raise KeyboardInterrupt  # Ctrl-C during the second epoch: the first is on disk
+        measure(self, epoch, logs)
+
+    interrupted_config = replace(config, out_dir=str(tmp_path / "run"))
+    monkeypatch.setattr(module.LineValidation, "on_epoch_end", interrupt_in_epoch_two)
+    assert module.train_lines(interrupted_config).interrupted
+    monkeypatch.setattr(module.LineValidation, "on_epoch_end", measure)
+    resumed = module.train_lines(replace(interrupted_config, resume=True))
+    assert resumed.epochs_run == 2 and not resumed.interrupted
+    final = [w for w in keras.models.load_model(tmp_path / "run" / "checkpoint" / "epoch-002.keras").get_weights()]
+    reference = keras.models.load_model(result.out_dir / "checkpoint" / "epoch-002.keras").get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(final, reference))
+
+
+@pytest.mark.slow
+def test_export_checks_onnx_against_keras_and_the_reader_reads_with_it(line_run, tmp_path):
+    from handwritten_letters.export import export_line_model
+    from handwritten_letters.line_reader import LineModel, TextReader
+
+    _, result = line_run
+    exported = export_line_model(result.best_model, tmp_path / "lines.onnx")
+    assert exported.max_abs_difference < 1e-3 and exported.checked_lines == 16
+    model = LineModel(exported.path)
+    assert model.metadata["kind"] == "line-ctc" and json.loads(model.metadata["alphabet"]) == LINE_ALPHABET
+    image = Image.new("L", (300, 80), 255)
+    ImageDraw.Draw(image).line([(20, 20), (40, 60), (60, 20), (80, 60)], fill=0, width=5)
+    reading = TextReader("lines", line_model=exported.path).read(image)  # an untrained model may read nothing
+    assert reading.lines or reading.reason == "no letters found"
+
+
+def test_a_letter_model_given_as_line_model_is_refused_with_what_it_is():
+    from handwritten_letters.errors import ModelError
+    from handwritten_letters.line_reader import LineModel
+    from handwritten_letters.recognize import bundled_model_path
+
+    with pytest.raises(ModelError, match="not a line model"):
+        LineModel(bundled_model_path())
+
+
+# --------------------------------------------------------------------------- the bundled line model
+
+VALIDATION_WORDS = ["quick", "brown", "jumps", "zebra", "vexing", "whale", "oxygen", "mighty", "fjord", "lucky"]
+
+
+@pytest.fixture(scope="module")
+def validation_letters():
+    """Letters of the validation split both bundled models were trained beside (never trained on)."""
+    from conftest import SHARED
+    from handwritten_letters.data import train_validation
+
+    _, validation = train_validation([str(SHARED)], 0.1, 42)
+    return validation
+
+
+def word_image(word: str, letters, gap: int, rng, scale: int = 3) -> Image.Image:
+    """A word of EMNIST letters at 28-px scale ``gap`` px apart (negative: overlapping), dark on white."""
+    from handwritten_letters.synthetic_lines import trimmed
+
+    tiles = [trimmed(letters.images[rng.choice(np.flatnonzero(letters.labels == ord(c) - 97))]) for c in word]
+    width = 20 + sum(t.shape[1] for t in tiles) + gap * (len(tiles) - 1)
+    canvas = np.zeros((56, width), np.uint8)
+    x = 10
+    for tile in tiles:
+        region = canvas[14:42, x : x + tile.shape[1]]
+        np.maximum(region, tile, out=region)
+        x += tile.shape[1] + gap
+    image = Image.fromarray(255 - canvas)
+    return image.resize((image.width * scale, image.height * scale), Image.BICUBIC)
+
+
+def character_accuracy(pairs) -> float:
+    errors = sum(Levenshtein.distance(read, truth) for read, truth in pairs)
+    return 1 - errors / sum(len(truth) for _, truth in pairs)
+
+
+@needs_shared_data
+@pytest.mark.parametrize("gap, floor", [(5, 0.90), (-2, 0.85)])
+def test_the_bundled_line_reader_reads_words_of_unseen_letters_with_gaps_and_overlaps(validation_letters, gap, floor):
+    from handwritten_letters.line_reader import TextReader
+
+    reader = TextReader("lines")
+    rng = np.random.default_rng(gap + 10)
+    pairs = [(reader.read(word_image(w, validation_letters, gap, rng)).text, w) for w in VALIDATION_WORDS * 2]
+    assert character_accuracy(pairs) >= floor, pairs
+
+
+@needs_shared_data
+def test_letter_boxes_follow_the_letters_left_to_right_inside_the_word(validation_letters):
+    from handwritten_letters.line_reader import TextReader
+
+    image = word_image("moving", validation_letters, 4, np.random.default_rng(3))
+    reading = TextReader("lines").read(image, top_k=3)
+    word = reading.lines[0].words[0]
+    assert len(word.letters) == len(word.text)
+    lefts = [l.box[0] for l in word.letters]
+    assert lefts == sorted(lefts)
+    for letter in word.letters:
+        left, top, right, bottom = letter.box
+        assert 0 <= left < right <= image.width and 0 <= top < bottom <= image.height
+        assert letter.top_k[0][1] >= letter.top_k[-1][1] and 0 <= letter.confidence <= 1
+
+
+@needs_shared_data
+def test_two_lines_of_words_come_back_as_two_lines_with_spaces(validation_letters):
+    from handwritten_letters.line_reader import TextReader
+
+    rng = np.random.default_rng(4)
+    top = np.asarray(word_image("cat", validation_letters, 5, rng))
+    bottom = np.asarray(word_image("dog", validation_letters, 5, rng))
+    gap = np.full((top.shape[0], 60), 255, np.uint8)
+    first = np.concatenate([top, gap, top], axis=1)
+    second = np.concatenate([bottom, gap, bottom], axis=1)
+    page = np.full((first.shape[0] * 2 + 20, max(first.shape[1], second.shape[1])), 255, np.uint8)
+    page[: first.shape[0], : first.shape[1]] = first
+    page[first.shape[0] + 20 :, : second.shape[1]] = second
+    reading = TextReader("lines").read(page)
+    assert len(reading.lines) == 2 and all(len(line.words) == 2 for line in reading.lines)
+
+
+def test_blank_and_dotted_pages_are_refused_with_a_reason_by_the_line_reader():
+    from handwritten_letters.line_reader import TextReader
+
+    reader = TextReader("lines")
+    assert reader.read(np.full((80, 200), 255, np.uint8)).reason
+    dots = Image.new("L", (800, 800), 255)
+    pen = ImageDraw.Draw(dots)
+    for i in range(100):
+        x, y = (i % 10) * 80 + 10, (i // 10) * 80 + 10
+        pen.ellipse((x, y, x + 8, y + 8), fill=0)
+    assert "dots" in reader.read(dots).reason
+
+
+def test_cli_read_chooses_the_reader_and_refuses_an_unknown_one(tmp_path):
+    path = tmp_path / "stroke.png"
+    image = Image.new("L", (300, 100), 255)
+    ImageDraw.Draw(image).ellipse((30, 20, 90, 80), outline=0, width=6)
+    image.save(path)
+    for reader in ("lines", "segment", "auto"):
+        result = subprocess.run([sys.executable, "-m", "handwritten_letters.cli", "read", "--reader", reader,
+                                 "--no-lexicon", "--format", "json", str(path)], capture_output=True, text=True,
+                                timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert "lines" in json.loads(result.stdout)
+    result = subprocess.run([sys.executable, "-m", "handwritten_letters.cli", "read", "--reader", "ocr", str(path)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "expected auto, lines, segment or combined" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@needs_shared_data
+def test_api_words_reads_touching_letters_with_the_line_reader(validation_letters):
+    import io
+
+    from fastapi.testclient import TestClient
+
+    from handwritten_letters.server.app import create_app
+
+    buffer = io.BytesIO()
+    word_image("jumping", validation_letters, 0, np.random.default_rng(8)).save(buffer, "PNG")
+    with TestClient(create_app()) as client:
+        body = client.post("/api/v1/words?lexicon=false", files={"file": ("w.png", buffer.getvalue(), "image/png")}).json()
+    letters = body["lines"][0]["words"][0]["letters"]
+    assert Levenshtein.distance(body["text"], "jumping") <= 1, body["text"]
+    assert len(letters) == len(body["text"]) and all(len(l["box"]) == 4 and l["top_k"] for l in letters)
