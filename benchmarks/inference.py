@@ -1,6 +1,6 @@
 """Inference speed, every figure beside its baselines measured in this one run on this machine.
 
-    python benchmarks/inference.py [--model M.onnx] [--int8 M-int8.onnx] [--repeats 1000]
+    python benchmarks/inference.py [--model M.onnx] [--compare OTHER.onnx] [--repeats 1000]
 
 Prints:
 - one letter, end to end (128x128 PNG bytes -> decode -> preprocess -> ONNX Runtime -> answer),
@@ -10,9 +10,9 @@ Prints:
 - the same network in Keras (the bundled letters-cnn.keras, needs the [train] extra): the seed
   notebook's ``model.predict``, and the fair baselines ``predict_on_batch`` and
   ``model(x, training=False)``, as ratios to ONNX Runtime;
-- ONNX Runtime session options (intra-op threads, graph optimisation level, float32 vs int8 when
-  ``--int8`` is given): single-letter p50 and batch throughput, so the defaults are chosen by
-  measurement;
+- ONNX Runtime session options (intra-op threads, graph optimisation level; with ``--compare``,
+  the same for another export, e.g. float32 vs int8): single-letter p50 and batch throughput, so
+  the defaults are chosen by measurement;
 - batch throughput (28x28 arrays; PNG files end to end) and the cold start of
   ``letters predict one.png``.
 Figures only: nothing here passes or fails.
@@ -111,7 +111,7 @@ def ort_session(path: Path, threads: int, level: str):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=None, help="ONNX model (default: bundled)")
-    parser.add_argument("--int8", type=Path, default=None, help="an int8 export of the same network, to compare")
+    parser.add_argument("--compare", type=Path, default=None, help="another export of the network (float32/int8)")
     parser.add_argument("--repeats", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=10_000)
     args = parser.parse_args()
@@ -160,7 +160,12 @@ def main() -> None:
     except ImportError:
         print("\n(Keras baselines need the [train] extra)")
 
-    models = [("float32", args.model or Path(single.model.path))] + ([("int8", args.int8)] if args.int8 else [])
+    def kind(path: Path) -> str:
+        return "int8" if "quantization" in ort_session(path, 1, "ORT_ENABLE_ALL").get_modelmeta().custom_metadata_map \
+            else "float32"
+
+    paths = [Path(single.model.path)] + ([args.compare] if args.compare else [])
+    models = [(kind(path), path) for path in paths]
     print(f"\n{'ONNX Runtime options':<40} {'single p50 ms':>14} {'batch letters/s':>16}")
     batch_input = letters.astype(np.float32)
     for kind, path in models:
