@@ -300,3 +300,24 @@ def test_api_words_reads_touching_letters_with_the_line_reader(validation_letter
     letters = body["lines"][0]["words"][0]["letters"]
     assert Levenshtein.distance(body["text"], "jumping") <= 1, body["text"]
     assert len(letters) == len(body["text"]) and all(len(l["box"]) == 4 and l["top_k"] for l in letters)
+
+
+@pytest.mark.slow
+def test_a_line_run_can_start_from_another_runs_weights_and_refuses_another_shape(line_run, tmp_path):
+    from dataclasses import replace
+
+    import keras
+
+    from handwritten_letters.errors import LettersError
+    from handwritten_letters.train_lines import train_lines
+
+    config, result = line_run
+    start = keras.models.load_model(result.best_model, compile=False)
+    continued = train_lines(replace(config, out_dir=str(tmp_path / "more"), epochs=1, learning_rate=1e-12,
+                                    init_from=str(result.best_model), line_seed=7))
+    after = keras.models.load_model(continued.best_model, compile=False)
+    kernels = [(a, b) for layer_a, layer_b in zip(start.layers, after.layers) if "conv" in layer_a.name
+               for a, b in zip(layer_a.get_weights(), layer_b.get_weights())]
+    assert kernels and all(np.allclose(a, b, atol=1e-6) for a, b in kernels)  # a learning rate of ~0 keeps them
+    with pytest.raises(LettersError, match="not a line model of this shape"):
+        train_lines(replace(config, out_dir=str(tmp_path / "other"), width=8, init_from=str(result.best_model)))

@@ -54,6 +54,8 @@ class LineTrainConfig:
     variants: tuple[str, ...] = ("raw", "preprocessed", "thin_pen")
     synthetic: tuple[str, ...] = ("dotted_i",)
     limit: int | None = None  # letters to compose from (stratified), for quick runs
+    init_from: str | None = None  # start from this line model's weights (a .keras file) instead of random ones
+    line_seed: int | None = None  # seed of the training lines' composition (default: seed, which also splits)
     resume: bool = False
     verbose: int | None = None
 
@@ -151,7 +153,7 @@ class LineValidation(keras.callbacks.Callback):
 
 def _settings(config: LineTrainConfig) -> dict:
     keep = ("val_fraction", "seed", "epochs", "steps_per_epoch", "batch_size", "validation_lines",
-            "learning_rate", "width", "limit", "variants", "synthetic")
+            "learning_rate", "width", "limit", "variants", "synthetic", "init_from", "line_seed")
     return json.loads(json.dumps({k: getattr(config, k) for k in keep}))  # as run.json holds them
 
 
@@ -197,11 +199,17 @@ def train_lines(config: LineTrainConfig) -> train.TrainResult:
     else:
         model = compile_line_model(build_line_model(config.width), config.learning_rate,
                                    config.epochs * config.steps_per_epoch)
+        if config.init_from:
+            try:
+                model.set_weights(keras.models.load_model(config.init_from, compile=False).get_weights())
+            except (OSError, ValueError) as exc:
+                raise LettersError(f"{config.init_from}: not a line model of this shape to start from ({exc})") from None
     validation = validation_batches(LineComposer(as_composed(val_letters, config, config.seed + VALIDATION_SEED_OFFSET),
                                                  words), config.validation_lines, config.batch_size, config.seed)
     callbacks = train.make_callbacks(_Schedule(config.early_stopping_patience), letter_config, out_dir, state)
     train._atomic_write_text(out_dir / "run.json", json.dumps(run_info, indent=2))
-    batches = LineBatches(composer, config.batch_size, config.steps_per_epoch, config.seed)
+    line_seed = config.seed if config.line_seed is None else config.line_seed
+    batches = LineBatches(composer, config.batch_size, config.steps_per_epoch, line_seed)
     order = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: batches.start_epoch(epoch))
     initial_epoch = state["epoch"] if state else 0
     stopped_early = bool(state) and state["early_stopping"]["wait"] >= config.early_stopping_patience
