@@ -15,20 +15,19 @@
 from __future__ import annotations
 
 import json
-import time
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from . import ctc
-from .errors import ModelError, ReadingTooLongError
+from .errors import ModelError
 from .labels import CLASS_NAMES, LINE_ALPHABET as ALPHABET
 from .recognize import open_session
-from .preprocess import INK_THRESHOLD, LINE_HEIGHT, PREPROCESS_VERSION, ImageSource, LineInput, load_ink, prepare_line
+from .preprocess import INK_THRESHOLD, LINE_HEIGHT, PREPROCESS_VERSION, ImageSource, LineInput, prepare_line
 from .synthetic_lines import encode
-from .segment import (LetterReading, Lexicon, LineReading, TextReading, WordReading, _enclosing,
-                      _in_source_pixels, ink_pieces, pieces_by_line)
+from .segment import (InkPage, LetterReading, Lexicon, LineReading, TextReading, WordReading, _enclosing,
+                      _in_source_pixels, check_deadline, ink_page, pieces_by_line, read_page)
 
 DEFAULT_LINE_MODEL = "lines-ctc.onnx"
 SPACE = 1
@@ -167,48 +166,35 @@ def _with_lexicon(raw: str, log_probs: np.ndarray, lexicon: Lexicon) -> str:
     return word if score >= raw_score - LEXICON_MARGIN * len(raw) else raw
 
 
-def read_text_lines(source: ImageSource, reader: LineReader, lexicon: Lexicon | None = None, top_k: int = 3,
+def read_page_lines(page: InkPage, reader: LineReader, lexicon: Lexicon | None = None, top_k: int = 3,
                     name: str = "image", deadline: float | None = None) -> TextReading:
-    """Read the handwritten text in an image with the line model: lines of words of letters,
-    each with a box in the image's own pixels. Bounded like ``segment.read_text``."""
-    ink, reason, scale = load_ink(source, name)
-    if ink is None:
-        return TextReading([], reason)
-    labels, slices, reason = ink_pieces(ink)
-    if reason:
-        return TextReading([], reason)
+    """The handwritten text on a decoded page (``segment.ink_page``), read with the line model:
+    lines of words of letters, each with a box in the image's own pixels. Bounded like
+    ``segment.read_text``."""
     bands, inputs = [], []
-    for ids in pieces_by_line(labels, slices):
-        band_top = min(slices[i - 1][0].start for i in ids)
-        band_bottom = max(slices[i - 1][0].stop for i in ids)
-        band_ink = np.where(np.isin(labels[band_top:band_bottom], ids), ink[band_top:band_bottom], 0.0)
+    for ids in pieces_by_line(page.labels, page.slices):
+        band_top = min(page.slices[i - 1][0].start for i in ids)
+        band_bottom = max(page.slices[i - 1][0].stop for i in ids)
+        band_ink = np.where(np.isin(page.labels[band_top:band_bottom], ids), page.ink[band_top:band_bottom], 0.0)
         prepared = prepare_line(band_ink)
         if prepared is not None:
             bands.append((band_ink, band_top))
             inputs.append(prepared)
-    if deadline is not None and time.monotonic() > deadline:
-        raise ReadingTooLongError(f"{name}: reading stopped after its time budget; send fewer lines or words")
+    check_deadline(deadline, name)  # before the model runs
     lines = []
     for (band_ink, band_top), prepared, log_probs in zip(bands, inputs,
                                                          reader.model.log_probabilities([p.pixels for p in inputs])):
-        if deadline is not None and time.monotonic() > deadline:
-            raise ReadingTooLongError(f"{name}: reading stopped after its time budget; send fewer lines or words")
+        check_deadline(deadline, name)
         line = reader.read_line(log_probs, prepared, band_ink, band_top, lexicon, top_k)
         if line is not None:
             lines.append(line)
-    return _in_source_pixels(TextReading(lines, None if lines else "no letters found"), scale)
-
-
-def mean_log_confidence(reading: TextReading) -> float:
-    """How sure a reading is of its letters: the mean log confidence per letter (-inf: no letters)."""
-    confidences = [l.confidence for line in reading.lines for w in line.words for l in w.letters]
-    return float(np.mean(np.log(np.maximum(confidences, 1e-6)))) if confidences else -np.inf
+    return _in_source_pixels(TextReading(lines, None if lines else "no letters found"), page.scale)
 
 
 class TextReader:
     """One way to read text for every entry point (CLI, API): ``kind`` is "lines" (the CTC
     line model), "segment" (cut into letters, each read by the letter model), "combined"
-    (both; the reading surer of its letters wins) or "auto" (DEFAULT_READER)."""
+    (both, fused letter by letter: ``combine``) or "auto" (DEFAULT_READER)."""
 
     def __init__(self, kind: str = "auto", letter_model: str | Path | None = None,
                  line_model: str | Path | None = None, recognizer=None, threads: int | None = None,
@@ -220,7 +206,7 @@ class TextReader:
         if kind not in READERS:
             raise LettersError(f"reader: expected auto, {', '.join(READERS[:-1])} or {READERS[-1]}, got {kind!r}")
         self.kind = kind
-        self.recognizer = recognizer or Recognizer(letter_model, threads=threads) if kind != "lines" else None
+        self.recognizer = (recognizer or Recognizer(letter_model, threads=threads)) if kind != "lines" else None
         self.lines = LineReader(LineModel(line_model, threads=threads), beam_width) if kind != "segment" else None
 
     def describe(self) -> dict[str, str]:
@@ -238,18 +224,15 @@ class TextReader:
 
     def read(self, source: ImageSource, lexicon: Lexicon | None = None, top_k: int = 3, name: str = "image",
              deadline: float | None = None) -> TextReading:
-        from .segment import read_text
-
+        page = ink_page(source, name)  # decoded once, whichever readers read it
+        if isinstance(page, str):
+            return TextReading([], page)
         if self.kind == "lines":
-            return read_text_lines(source, self.lines, lexicon, top_k, name, deadline)
+            return read_page_lines(page, self.lines, lexicon, top_k, name, deadline)
         if self.kind == "segment":
-            return read_text(source, self.recognizer, lexicon, top_k, name, deadline)
-        if isinstance(source, (str, Path)):  # read the file once for both readers
-            from .preprocess import open_image
-
-            source = open_image(source, name)
-        by_lines = read_text_lines(source, self.lines, None, len(CLASS_NAMES), name, deadline)
-        by_pieces = read_text(source, self.recognizer, None, len(CLASS_NAMES), name, deadline)
+            return read_page(page, self.recognizer, lexicon, top_k, name, deadline)
+        by_lines = read_page_lines(page, self.lines, None, len(CLASS_NAMES), name, deadline)
+        by_pieces = read_page(page, self.recognizer, None, len(CLASS_NAMES), name, deadline)
         return combine(by_lines, by_pieces, lexicon, top_k)
 
 

@@ -10,7 +10,6 @@ candidates are too close: ``reason`` names them) or ``not_a_letter`` (blank, scr
 from __future__ import annotations
 
 import csv
-import itertools
 import json
 import os
 import sys

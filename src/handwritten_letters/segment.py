@@ -410,6 +410,31 @@ def pieces_by_line(labels: np.ndarray, slices) -> list[list[int]]:
     return lines
 
 
+@dataclass
+class InkPage:
+    """An image's ink map and its pieces of ink: where every reader of text starts."""
+
+    ink: np.ndarray  # 1 = ink
+    labels: np.ndarray  # pieces of ink, specks dropped
+    slices: list  # per label, its rows and columns (None for a dropped label)
+    scale: float  # source-image pixels per ink-map pixel
+
+
+def ink_page(source: ImageSource, name: str = "image") -> InkPage | str:
+    """Decode an image into its ink and pieces, or say why there is nothing to read (no ink, a
+    page of specks, too many pieces)."""
+    ink, reason, scale = load_ink(source, name)
+    if ink is None:
+        return reason
+    labels, slices, refusal = ink_pieces(ink)
+    return refusal or InkPage(ink, labels, slices, scale)
+
+
+def check_deadline(deadline: float | None, name: str) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise ReadingTooLongError(f"{name}: reading stopped after its time budget; send fewer lines or words")
+
+
 def read_text(source: ImageSource, recognizer: Recognizer, lexicon: Lexicon | None = None,
               top_k: int = 3, name: str = "image", deadline: float | None = None) -> TextReading:
     """Read the handwritten text in an image: lines of words of letters, each with a box in the
@@ -419,12 +444,16 @@ def read_text(source: ImageSource, recognizer: Recognizer, lexicon: Lexicon | No
     dots are refused with a reason, and past ``deadline`` (a ``time.monotonic()`` value) reading
     stops with ``ReadingTooLongError``.
     """
-    ink, reason, scale = load_ink(source, name)
-    if ink is None:
-        return TextReading([], reason)
-    labels, slices, refusal = ink_pieces(ink)
-    if refusal:
-        return TextReading([], refusal)
+    page = ink_page(source, name)
+    if isinstance(page, str):
+        return TextReading([], page)
+    return read_page(page, recognizer, lexicon, top_k, name, deadline)
+
+
+def read_page(page: InkPage, recognizer: Recognizer, lexicon: Lexicon | None = None, top_k: int = 3,
+              name: str = "image", deadline: float | None = None) -> TextReading:
+    """``read_text`` on a page already decoded (``ink_page``)."""
+    ink, labels, slices = page.ink, page.labels, page.slices
     lines = []
     for ids in pieces_by_line(labels, slices):
         line_height = max(1, int(np.median([slices[i - 1][0].stop - slices[i - 1][0].start for i in ids]) * 1.15))
@@ -439,11 +468,10 @@ def read_text(source: ImageSource, recognizer: Recognizer, lexicon: Lexicon | No
         words.append(current)
         readings = []
         for pieces in words:
-            if deadline is not None and time.monotonic() > deadline:
-                raise ReadingTooLongError(f"{name}: reading stopped after its time budget; send fewer lines or words")
+            check_deadline(deadline, name)
             reading = _decode_word(pieces, ink, line_height, recognizer, lexicon, top_k) if pieces else None
             if reading:
                 readings.append(reading)
         if readings:
             lines.append(LineReading(readings, _enclosing([w.box for w in readings])))
-    return _in_source_pixels(TextReading(lines, None if lines else "no letters found"), scale)
+    return _in_source_pixels(TextReading(lines, None if lines else "no letters found"), page.scale)

@@ -107,7 +107,7 @@ class ModelInfo(BaseModel):
     lineage: dict[str, Any] = Field(default_factory=dict, description="for a fine-tuned model: the base model, "
                                     "how many of the user's letters, accuracy before/after")
     words_reader: dict[str, Any] = Field(default_factory=dict, description="how /api/v1/words reads: the reader "
-                                         "(lines or segment) and, for lines, the line model's name and accuracy")
+                                         "(lines, segment or combined) and the line model's name and accuracy when it reads")
 
 
 class FeedbackPayload(BaseModel):
