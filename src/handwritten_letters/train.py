@@ -249,14 +249,14 @@ def load_split(config: TrainConfig) -> tuple[data.Dataset, data.Dataset, dict]:
 RESUME_MUST_MATCH = ("val_fraction", "seed", "limit", "batch_size", "class_weight", "recipe", "epochs_planned")
 
 
-def resume_differences(previous: dict, current: dict) -> list[str]:
+def resume_differences(previous: dict, current: dict, must_match: tuple[str, ...] = RESUME_MUST_MATCH) -> list[str]:
     """What differs between a run on disk and the run asked for, as readable lines.
 
     A plateau-schedule run may be continued for more epochs; a cosine schedule is laid out over
     the planned epochs, so those must match too.
     """
     before, now = previous.get("settings", {}), current["settings"]
-    keys = [k for k in RESUME_MUST_MATCH
+    keys = [k for k in must_match
             if k != "epochs_planned" or before.get("recipe", {}).get("schedule") == "cosine"]
     differences = [f"{key}: was {before.get(key)!r}, now {now.get(key)!r}" for key in keys
                    if before.get(key) != now.get(key)]
@@ -302,11 +302,11 @@ def _run_settings(config: TrainConfig, recipe: Recipe, epochs: int) -> dict:
             "epochs_planned": epochs}))  # as run.json will hold them (tuples become lists)
 
 
-def load_resume_state(out_dir: Path, run_info: dict) -> dict:
+def load_resume_state(out_dir: Path, run_info: dict, must_match: tuple[str, ...] = RESUME_MUST_MATCH) -> dict:
     state_path = out_dir / CHECKPOINT_DIR / "state.json"
     if not state_path.exists():
         raise LettersError(f"{out_dir}: nothing to resume (no {CHECKPOINT_DIR}/state.json)")
-    differences = resume_differences(json.loads((out_dir / "run.json").read_text()), run_info)
+    differences = resume_differences(json.loads((out_dir / "run.json").read_text()), run_info, must_match)
     if differences:
         raise LettersError(f"{out_dir}: cannot resume, this is not the same run: " + "; ".join(differences)
                            + ". Start a new run with another --out, or resume with the original settings.")

@@ -72,6 +72,18 @@ def as_composed(letters, config: LineTrainConfig, seed: int):
     return redraw.as_trained(letters, tuple(config.variants), tuple(config.synthetic), seed)
 
 
+def _letter_config(config: LineTrainConfig) -> train.TrainConfig:
+    """The letter split the lines are composed from: the same files, fraction and seed as ``letters train``."""
+    return train.TrainConfig(train_paths=config.train_paths, out_dir=config.out_dir,
+                             val_fraction=config.val_fraction, seed=config.seed, limit=config.limit)
+
+
+def validation_lines(val_letters, config: LineTrainConfig, words: list[str]):
+    """The run's validation lines, composed once from validation letters only (training and export alike)."""
+    composer = LineComposer(as_composed(val_letters, config, config.seed + VALIDATION_SEED_OFFSET), words)
+    return validation_batches(composer, config.validation_lines, config.batch_size, config.seed)
+
+
 def english_words() -> list[str]:
     from english_words import get_english_words_set
 
@@ -164,8 +176,7 @@ def train_lines(config: LineTrainConfig) -> train.TrainResult:
     except OSError as exc:
         raise LettersError(f"{out_dir}: cannot write the run directory ({exc.strerror or exc})") from None
     started = time.time()
-    letter_config = train.TrainConfig(train_paths=config.train_paths, out_dir=config.out_dir,
-                                      val_fraction=config.val_fraction, seed=config.seed, limit=config.limit)
+    letter_config = _letter_config(config)
     train_letters, val_letters, split = train.load_split(letter_config)
     words = english_words()
     composer = LineComposer(as_composed(train_letters, config, config.seed), words)
@@ -179,19 +190,8 @@ def train_lines(config: LineTrainConfig) -> train.TrainResult:
         "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count()},
         "status": "running",
     }
-    state = None
-    if config.resume:
-        state_path = out_dir / train.CHECKPOINT_DIR / "state.json"
-        if not state_path.exists():
-            raise LettersError(f"{out_dir}: nothing to resume (no {train.CHECKPOINT_DIR}/state.json)")
-        previous = json.loads((out_dir / "run.json").read_text())
-        differences = [f"{k}: was {previous['settings'].get(k)!r}, now {v!r}"
-                       for k, v in run_info["settings"].items() if previous["settings"].get(k) != v]
-        if previous.get("split") != split:
-            differences.append("the letters the lines are composed from differ")
-        if differences:
-            raise LettersError(f"{out_dir}: cannot resume, this is not the same run: " + "; ".join(differences))
-        state = json.loads(state_path.read_text())
+    # every setting must match: the cosine schedule is laid out over the planned epochs
+    state = train.load_resume_state(out_dir, run_info, tuple(run_info["settings"])) if config.resume else None
     keras.utils.set_random_seed(config.seed)
     if state:
         model = keras.models.load_model(out_dir / train.CHECKPOINT_DIR / state["model"])
@@ -204,8 +204,7 @@ def train_lines(config: LineTrainConfig) -> train.TrainResult:
                 model.set_weights(keras.models.load_model(config.init_from, compile=False).get_weights())
             except (OSError, ValueError) as exc:
                 raise LettersError(f"{config.init_from}: not a line model of this shape to start from ({exc})") from None
-    validation = validation_batches(LineComposer(as_composed(val_letters, config, config.seed + VALIDATION_SEED_OFFSET),
-                                                 words), config.validation_lines, config.batch_size, config.seed)
+    validation = validation_lines(val_letters, config, words)
     callbacks = train.make_callbacks(_Schedule(config.early_stopping_patience), letter_config, out_dir, state)
     train._atomic_write_text(out_dir / "run.json", json.dumps(run_info, indent=2))
     line_seed = config.seed if config.line_seed is None else config.line_seed
@@ -248,11 +247,8 @@ def rebuild_validation_lines(model_path: Path):
         return None
     config = LineTrainConfig(**{**run["config"], "variants": tuple(run["config"].get("variants", ("raw",))),
                                 "synthetic": tuple(run["config"].get("synthetic", ()))})
-    letter_config = train.TrainConfig(train_paths=config.train_paths, out_dir=config.out_dir,
-                                      val_fraction=config.val_fraction, seed=config.seed, limit=config.limit)
-    _, val_letters, split = train.load_split(letter_config)
+    _, val_letters, split = train.load_split(_letter_config(config))
     if split != run.get("split"):
         raise LettersError(f"{model_path}: the letters in {', '.join(config.train_paths)} are not the ones the run "
                            f"composed its lines from (split sha256 differs from {run_file})")
-    return validation_batches(LineComposer(as_composed(val_letters, config, config.seed + VALIDATION_SEED_OFFSET),
-                                           english_words()), config.validation_lines, config.batch_size, config.seed)
+    return validation_lines(val_letters, config, english_words())
