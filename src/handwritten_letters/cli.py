@@ -150,6 +150,8 @@ def train_lines_command(
     seed: int = typer.Option(42),
     val_fraction: float = typer.Option(0.1, min=0.01, max=0.5, help="Share of the letters held out for validation lines."),
     learning_rate: float = typer.Option(2e-3),
+    width: int = typer.Option(64, min=8, help="Channels of the line model's widest convolution (its size: "
+                                              "64 ~0.5 M parameters, 96 ~1.1 M)."),
     limit: Optional[int] = typer.Option(None, min=100, help="Compose from only this many letters (stratified)."),
     init_from: Optional[Path] = typer.Option(None, "--from", help="Start from this line model's weights "
                                                                   "(e.g. runs/lines/Best_Model.keras)."),
@@ -164,8 +166,8 @@ def train_lines_command(
     config = LineTrainConfig(
         train_paths=[str(p) for p in (train_paths or _default_train_paths())], out_dir=str(out), epochs=epochs,
         steps_per_epoch=steps, batch_size=batch_size, seed=seed, val_fraction=val_fraction,
-        learning_rate=learning_rate, limit=limit, resume=resume, init_from=str(init_from) if init_from else None,
-        line_seed=line_seed,
+        learning_rate=learning_rate, width=width, limit=limit, resume=resume,
+        init_from=str(init_from) if init_from else None, line_seed=line_seed,
     )
     result = train_lines(config)
     typer.echo(f"best epoch {result.best_epoch}: validation character accuracy {result.best_val_accuracy:.4f} "

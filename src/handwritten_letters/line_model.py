@@ -32,7 +32,9 @@ def _conv(x, filters: int, kernel=3):
     return layers.ReLU()(x)
 
 
-def build_line_model(width: int = 64, context: int = 160, dropout: float = 0.2) -> keras.Model:
+def build_line_model(width: int = 64, context: int | None = None, dropout: float = 0.2) -> keras.Model:
+    """``width``: channels of the widest 2-D convolution; ``context``: features per column (default 2.5 x width)."""
+    context = context or width * 5 // 2
     lines = keras.Input(shape=(LINE_HEIGHT, None), name="lines")
     x = layers.Rescaling(1.0 / 255.0)(layers.Reshape((LINE_HEIGHT, -1, 1))(lines))
     x = _conv(x, width // 4)
