@@ -119,6 +119,8 @@ def test_train_lines_writes_the_run_files_and_refuses_to_resume_other_settings(l
     assert run["kind"] == "lines" and run["epochs_run"] == 2 and run["split"]["n_validation"] > 0
     history = (out / "history.csv").read_text().splitlines()
     assert len(history) == 3 and history[0].split(",")[3] == "val_accuracy"
+    val_loss = history[0].split(",").index("val_loss")  # the callback's own pass over the validation lines
+    assert all(0 < float(row.split(",")[val_loss]) < 1e4 for row in history[1:])
     with pytest.raises(LettersError, match="epochs: was 2, now 3"):
         train_lines(replace(config, epochs=3, resume=True))  # the cosine schedule is laid out over 2 epochs
 
