@@ -323,3 +323,35 @@ def test_a_line_run_can_start_from_another_runs_weights_and_refuses_another_shap
     assert kernels and all(np.allclose(a, b, atol=1e-6) for a, b in kernels)  # a learning rate of ~0 keeps them
     with pytest.raises(LettersError, match="not a line model of this shape"):
         train_lines(replace(config, out_dir=str(tmp_path / "other"), width=8, init_from=str(result.best_model)))
+
+
+def test_combine_fuses_each_word_both_readers_lay_out_alike_and_keeps_the_line_reading_elsewhere():
+    from handwritten_letters.line_reader import combine
+    from handwritten_letters.segment import LetterReading, LineReading, TextReading, WordReading
+
+    def letter(ranked, box):
+        return LetterReading(ranked[0][0], ranked[0][1], ranked, box)
+
+    def word(letters):
+        return WordReading("".join(l.label for l in letters), "", 1.0, (0, 0, 1, 1), letters)
+
+    line_box = (0, 0, 1, 1)
+    by_lines = TextReading([LineReading([
+        word([letter([("c", 0.9)], (0, 0, 9, 9)), letter([("a", 0.5), ("o", 0.45)], (9, 0, 19, 9)),
+              letter([("t", 0.9)], (19, 0, 29, 9))]),
+        word([letter([("d", 0.9)], (40, 0, 49, 9)), letter([("g", 0.8)], (49, 0, 59, 9))]),
+    ], line_box)])
+    by_pieces = TextReading([LineReading([
+        word([letter([("c", 0.95)], (1, 1, 8, 8)), letter([("o", 0.8), ("a", 0.15)], (10, 1, 18, 8)),
+              letter([("t", 0.9)], (20, 1, 28, 8))]),
+        word([letter([("d", 0.9)], (40, 0, 45, 9)), letter([("o", 0.6)], (45, 0, 50, 9)),
+              letter([("g", 0.8)], (50, 0, 59, 9))]),  # cut into three letters: another layout
+    ], line_box)])
+    fused = combine(by_lines, by_pieces, None, 3)
+    first, second = fused.lines[0].words
+    assert first.text == "cot"  # a 0.5 x 0.15 against o 0.45 x 0.8
+    assert [l.box for l in first.letters] == [(1, 1, 8, 8), (10, 1, 18, 8), (20, 1, 28, 8)]  # the cut-out boxes
+    assert first.letters[1].confidence == pytest.approx(0.36 / (0.36 + 0.075), rel=1e-3)
+    assert second.text == "dg" and [l.box for l in second.letters] == [(40, 0, 49, 9), (49, 0, 59, 9)]
+    other_lines = TextReading(by_pieces.lines * 2)  # the segmentation saw two lines: nothing is fused
+    assert combine(by_lines, other_lines, None, 3).text == "cat dg"

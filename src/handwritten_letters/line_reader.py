@@ -246,20 +246,30 @@ def _fused_letter(a: LetterReading, b: LetterReading, top_k: int) -> LetterReadi
     return LetterReading(ranked[0][0], ranked[0][1], ranked[:top_k], b.box)
 
 
+def _counterpart(by_lines: TextReading, by_pieces: TextReading, line: int, word: int) -> WordReading | None:
+    """The segmentation's reading of the line reader's word ``word`` of line ``line``, when both
+    see the same layout around it: as many lines, as many words in that line, as many letters in
+    that word."""
+    if len(by_lines.lines) != len(by_pieces.lines):
+        return None
+    ours, theirs = by_lines.lines[line].words, by_pieces.lines[line].words
+    if len(ours) != len(theirs) or len(ours[word].letters) != len(theirs[word].letters):
+        return None
+    return theirs[word]
+
+
 def combine(by_lines: TextReading, by_pieces: TextReading, lexicon: Lexicon | None, top_k: int) -> TextReading:
-    """Both readers' readings as one: where they agree on the layout (lines, words, letters per
-    word), each letter's probabilities are multiplied; elsewhere the line model's reading stands
-    (letters it could not cut apart are where the segmentation goes wrong)."""
-    same_layout = (len(by_lines.lines) == len(by_pieces.lines) and all(
-        len(a.words) == len(b.words) and all(len(x.letters) == len(y.letters) for x, y in zip(a.words, b.words))
-        for a, b in zip(by_lines.lines, by_pieces.lines)))
+    """Both readers' readings as one: each word on which they agree about the layout (lines,
+    words in its line, letters in the word) gets each letter's probabilities multiplied; other
+    words keep the line model's reading (letters it could not cut apart are where the
+    segmentation goes wrong)."""
     lines = []
     for index, line in enumerate(by_lines.lines):
         words = []
         for w, word in enumerate(line.words):
-            if same_layout:
-                letters = [_fused_letter(x, y, len(CLASS_NAMES))
-                           for x, y in zip(word.letters, by_pieces.lines[index].words[w].letters)]
+            other = _counterpart(by_lines, by_pieces, index, w)
+            if other is not None:
+                letters = [_fused_letter(x, y, len(CLASS_NAMES)) for x, y in zip(word.letters, other.letters)]
             else:
                 letters = word.letters
             raw = "".join(l.label for l in letters)
