@@ -190,8 +190,7 @@ def decode_grey(source: ImageSource, name: str = "image") -> tuple[np.ndarray, f
     return grey, image.info.get(DECODE_SCALE, 1.0) * image.size[0] / grey.shape[1]
 
 
-def _level_at(histogram_cumsum: np.ndarray, share: float) -> int:
-    return int(np.searchsorted(histogram_cumsum, share * histogram_cumsum[-1]))
+_LEVELS = np.arange(256, dtype=np.float32)
 
 
 def ink_lookup(grey: np.ndarray) -> tuple[np.ndarray | None, str | None]:
@@ -204,13 +203,13 @@ def ink_lookup(grey: np.ndarray) -> tuple[np.ndarray | None, str | None]:
     histogram = cv2.calcHist([np.ascontiguousarray(grey)], [0], None, [256], [0, 256]).ravel()
     cumulative = np.cumsum(histogram, dtype=np.int64)
     tail = min(INK_TAIL_SHARE, INK_TAIL_PIXELS / grey.size)
-    level = _level_at(cumulative, 0.5)
-    darkest, lightest = _level_at(cumulative, tail), _level_at(cumulative, 1.0 - tail)
+    # the median and both tails' levels in one search of the cumulative histogram
+    level, darkest, lightest = np.searchsorted(cumulative, np.array([0.5, tail, 1.0 - tail]) * cumulative[-1]).tolist()
     dark_ink = level - darkest >= lightest - level
     peak = darkest if dark_ink else lightest
     if abs(peak - level) < MIN_CONTRAST * 255:
         return None, "blank image: no ink stands out from the background"
-    ink_of_level = np.clip((np.arange(256, dtype=np.float32) - level) / (peak - level), 0.0, 1.0)
+    ink_of_level = np.clip((_LEVELS - level) / (peak - level), 0.0, 1.0)
     return ink_of_level, None
 
 
@@ -287,7 +286,7 @@ def _fit_square(ink: np.ndarray) -> np.ndarray:
     resized = _lanczos(height, new_h) @ ink.astype(np.float32, copy=False) @ _lanczos(width, new_w).T
     work = np.zeros((WORK_SIZE, WORK_SIZE), dtype=np.float32)
     top, left = (WORK_SIZE - new_h) // 2, (WORK_SIZE - new_w) // 2
-    work[top : top + new_h, left : left + new_w] = np.clip(resized, 0.0, 1.0)
+    np.clip(resized, 0.0, 1.0, out=work[top : top + new_h, left : left + new_w])
     return work
 
 
@@ -307,9 +306,12 @@ def _blur_and_shrink_operator() -> np.ndarray:
 
 def _to_model_size(work: np.ndarray) -> np.ndarray:
     operator = _blur_and_shrink_operator()
-    small = np.clip(operator @ work.astype(np.float32) @ operator.T, 0.0, None)
+    small = operator @ work.astype(np.float32, copy=False) @ operator.T
+    np.maximum(small, 0.0, out=small)
     peak = small.max()
-    return np.round(small / peak * 255.0).astype(np.uint8) if peak > 0 else small.astype(np.uint8)
+    if peak > 0:  # in place: the same arithmetic as round(small / peak * 255), without temporaries
+        np.rint(np.multiply(np.divide(small, peak, out=small), 255.0, out=small), out=small)
+    return small.astype(np.uint8)
 
 
 def preprocess_grey(grey: np.ndarray, denoised: bool = False) -> Preprocessed:
@@ -318,34 +320,37 @@ def preprocess_grey(grey: np.ndarray, denoised: bool = False) -> Preprocessed:
     if table is None:
         return Preprocessed(empty, reason)
     ink = cv2.LUT(np.ascontiguousarray(grey), (table > INK_THRESHOLD).astype(np.uint8))
-    # labels alone (OpenCV's WithStats variant costs more than the labelling on small images);
-    # one piece of ink, the usual letter, needs no count per label
+    # labels alone (OpenCV's WithStats variant costs more than the labelling on small images)
     count, labels = cv2.connectedComponents(ink, connectivity=8)
-    if count <= 2:
-        areas = np.array([0, cv2.countNonZero(ink)])
+    keep = None  # which labels to keep; None: every piece
+    if count <= 2:  # one piece of ink, the usual letter (or none): no count per label needed
+        pieces, ink_pixels = 1, cv2.countNonZero(ink)
+        if ink_pixels < MIN_INK_PIXELS:
+            return Preprocessed(empty, "blank image: too little ink for a letter")
     else:
         areas = np.bincount(labels.ravel(), minlength=count)
         areas[0] = 0
-    if not denoised and (areas[1:] <= 2).sum() > max(20, IMPULSE_NOISE_SHARE * grey.size):
-        # salt-and-pepper noise (scanner dust, a grainy photo): a 3x3 median removes it
-        return preprocess_grey(ndimage.median_filter(grey, size=3), denoised=True)
-    largest = areas.max()
-    keep = areas >= max(2, 0.02 * largest)  # specks of noise go
-    keep[0] = False
-    if areas[keep].sum() < MIN_INK_PIXELS:
-        return Preprocessed(empty, "blank image: too little ink for a letter")
-    pieces = int((areas >= 0.1 * largest).sum())
-    if pieces > MAX_PIECES:
-        return Preprocessed(empty, f"not a letter: {pieces} separate pieces of ink", pieces)
-    every_piece_kept = bool(keep[1:].all())
-    left, top, width, height = cv2.boundingRect(ink if every_piece_kept else keep[labels].view(np.uint8))
+        if not denoised and (areas[1:] <= 2).sum() > max(20, IMPULSE_NOISE_SHARE * grey.size):
+            # salt-and-pepper noise (scanner dust, a grainy photo): a 3x3 median removes it
+            return preprocess_grey(ndimage.median_filter(grey, size=3), denoised=True)
+        largest = areas.max()
+        keep = areas >= max(2, 0.02 * largest)  # specks of noise go
+        keep[0] = False
+        ink_pixels = int(areas[keep].sum())
+        if ink_pixels < MIN_INK_PIXELS:
+            return Preprocessed(empty, "blank image: too little ink for a letter")
+        pieces = int((areas >= 0.1 * largest).sum())
+        if pieces > MAX_PIECES:
+            return Preprocessed(empty, f"not a letter: {pieces} separate pieces of ink", pieces)
+        if keep[1:].all():
+            keep = None
+    left, top, width, height = cv2.boundingRect(ink if keep is None else keep[labels].view(np.uint8))
     right, bottom = left + width, top + height
     box = (left, top, right, bottom)
     crop_labels = labels[top:bottom, left:right]
-    crop_mask = crop_labels > 0 if every_piece_kept else keep[crop_labels]
-    fill = cv2.countNonZero(crop_mask.view(np.uint8)) / crop_mask.size
+    fill = ink_pixels / (width * height)  # every kept ink pixel lies in the box
     if fill > 0.45:  # only dense ink can be a blot or a texture; letters are mostly paper
-        holes = _count_holes(crop_mask)
+        holes = _count_holes(crop_labels > 0 if keep is None else keep[crop_labels])
         if holes > MAX_HOLES:
             return Preprocessed(empty, f"not a letter: a texture or noise ({holes} holes in the ink)", pieces, box)
         squarish = min(height, width) >= 0.4 * max(height, width)
@@ -354,8 +359,8 @@ def preprocess_grey(grey: np.ndarray, denoised: bool = False) -> Preprocessed:
     # keep strokes and their antialiased edges; drop removed specks
     # the background floor is applied to the 256 levels, not to every pixel
     crop = cv2.LUT(grey[top:bottom, left:right], _above_background_floor(table).reshape(1, 256))
-    if not every_piece_kept:
-        crop[(crop_labels > 0) & ~crop_mask] = 0.0
+    if keep is not None:
+        crop[(crop_labels > 0) & ~keep[crop_labels]] = 0.0
     return Preprocessed(_to_model_size(_normalise_stroke(_fit_square(crop))), None, pieces, box)
 
 
