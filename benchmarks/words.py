@@ -43,6 +43,7 @@ from handwritten_letters import data
 from handwritten_letters.line_reader import TextReader
 from handwritten_letters.preprocess import load_ink
 from handwritten_letters.segment import Lexicon
+from handwritten_letters.synthetic_lines import trimmed  # the gaps mean what they mean in training lines
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 TEST = SHARED / "emnist-letters" / "emnist-letters-test14800-images-idx3-ubyte.gz"
@@ -79,11 +80,6 @@ CONDITIONS = [
     Condition("real letters, overlap 1", (-1, -1), real=True),
 ]
 CLI_CONDITIONS = ("5 px gaps", "overlap 1 px")
-
-
-def trimmed(letter: np.ndarray) -> np.ndarray:
-    cols = np.flatnonzero(letter.max(axis=0) > 30)
-    return letter[:, cols[0] : cols[-1] + 1]
 
 
 def real_letters() -> tuple[np.ndarray, np.ndarray]:
