@@ -321,7 +321,7 @@ def test_a_line_run_can_start_from_another_runs_weights_and_refuses_another_shap
     kernels = [(a, b) for layer_a, layer_b in zip(start.layers, after.layers) if "conv" in layer_a.name
                for a, b in zip(layer_a.get_weights(), layer_b.get_weights())]
     assert kernels and all(np.allclose(a, b, atol=1e-6) for a, b in kernels)  # a learning rate of ~0 keeps them
-    with pytest.raises(LettersError, match="not a line model of this shape"):
+    with pytest.raises(LettersError, match="not a model of this network.s shape"):
         train_lines(replace(config, out_dir=str(tmp_path / "other"), width=8, init_from=str(result.best_model)))
 
 

@@ -210,3 +210,21 @@ def test_an_unwritable_out_is_a_clear_error(letter_like_files, tmp_path):
     config = TrainConfig(train_paths=[str(letter_like_files)], out_dir=str(blocker / "run"), verbose=0)
     with pytest.raises(LettersError, match="cannot write the run directory"):
         train(config)
+
+
+def test_a_run_can_start_from_another_runs_weights_and_refuses_another_network(trained_run, tmp_path):
+    import keras
+
+    from handwritten_letters.errors import LettersError
+
+    config, result = trained_run
+    continued = train(replace(config, out_dir=str(tmp_path / "more"), epochs=1, learning_rate=1e-12,
+                              init_from=str(result.best_model)))
+    assert continued.best_val_accuracy == pytest.approx(result.best_val_accuracy, abs=0.02)  # not from scratch
+    start, after = (keras.models.load_model(p, compile=False) for p in (result.best_model, continued.best_model))
+    kernels = [(a, b) for layer_a, layer_b in zip(start.layers, after.layers) if "conv" in layer_a.name
+               for a, b in zip(layer_a.get_weights(), layer_b.get_weights())]
+    assert kernels and all(np.allclose(a, b, atol=1e-6) for a, b in kernels)  # a learning rate of ~0 keeps them
+    assert json.loads((tmp_path / "more" / "run.json").read_text())["settings"]["init_from"] == str(result.best_model)
+    with pytest.raises(LettersError, match="not a model of this network.s shape"):
+        train(replace(config, out_dir=str(tmp_path / "other"), recipe="best", init_from=str(result.best_model)))

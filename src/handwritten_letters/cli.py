@@ -108,7 +108,8 @@ def train(
         None, "--train", help="Training data: Kaggle CSV, IDX images file or directory; repeat to combine."
     ),
     out: Path = typer.Option(Path("runs/latest"), help="Run directory."),
-    recipe: str = typer.Option("seed", help="seed (the notebook's model and callbacks) or best (augmented, see README)."),
+    recipe: str = typer.Option("seed", help="seed (the notebook's model and callbacks), best (augmented) or real "
+                                            "(best, also on letters as drawings reach the model; see README)."),
     val_fraction: float = typer.Option(0.1, min=0.01, max=0.5, help="Share of the data held out for validation."),
     epochs: Optional[int] = typer.Option(None, min=1, help="Default: the recipe's (seed 25, best 30)."),
     batch_size: int = typer.Option(128, min=1),
@@ -116,6 +117,8 @@ def train(
     learning_rate: Optional[float] = typer.Option(None, help="Default: the recipe's."),
     class_weight: str = typer.Option("balanced", help="balanced (weight classes by 1/frequency) or none."),
     limit: Optional[int] = typer.Option(None, min=100, help="Use only this many images (stratified)."),
+    init_from: Optional[Path] = typer.Option(None, "--from", help="Start from this model's weights (the recipe's "
+                                                                  "network, e.g. runs/real2/Best_Model.keras)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last epoch."),
 ):
     """Train the CNN; writes Best_Model.keras, history.csv, curves.png and run.json to --out."""
@@ -128,6 +131,7 @@ def train(
         train_paths=[str(p) for p in (train_paths or _default_train_paths())], out_dir=str(out), recipe=recipe,
         val_fraction=val_fraction, epochs=epochs, batch_size=batch_size, seed=seed,
         learning_rate=learning_rate, class_weight=class_weight, limit=limit, resume=resume,
+        init_from=str(init_from) if init_from else None,
     )
     result = run_training(config)
     typer.echo(

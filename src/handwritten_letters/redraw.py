@@ -153,6 +153,50 @@ def with_dotted_i(dataset: Dataset, seed: int = 0) -> Dataset:
                    np.concatenate([dataset.labels, np.full(len(made), i_class, dtype=dataset.labels.dtype)]))
 
 
+SHORT_STEM_ABOVE_BOWL = (0.05, 0.35)  # the stem kept above the bowl, share of the bowl's height
+BOWL_SPAN = 0.6  # rows at least this share of the letter's widest row are the bowl
+
+
+def short_stem_a(image: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+    """An EMNIST ``d`` with its stem cut to just above the bowl: a single-storey ``a`` as many
+    people write it (the pen comes back up past the bowl), framed as EMNIST frames a letter.
+
+    None when the letter has no stem rising well above its bowl (a capital D, an open d).
+    EMNIST's ``a`` class is mostly capitals and double-storey letters, so a drawn single-storey
+    ``a`` with a rising stem was a ``d`` to the model (docs/real-handwriting.md).
+    """
+    ink = image > 127
+    rows = np.flatnonzero(ink.any(axis=1))
+    if rows.size < 8:
+        return None
+    spans = np.zeros(ink.shape[0], dtype=int)
+    for row in rows:
+        cols = np.flatnonzero(ink[row])
+        spans[row] = cols[-1] - cols[0] + 1
+    bowl_top, bottom = int(np.flatnonzero(spans >= BOWL_SPAN * spans.max())[0]), int(rows[-1])
+    bowl = bottom - bowl_top + 1
+    if bowl_top - rows[0] < 0.3 * bowl:
+        return None
+    keep_from = max(0, int(round(bowl_top - rng.uniform(*SHORT_STEM_ABOVE_BOWL) * bowl)))
+    cut = image.astype(np.float32)
+    cut[:keep_from] = 0.0
+    return _emnist_frame(cut)
+
+
+def with_short_stem_a(dataset: Dataset, seed: int = 0) -> Dataset:
+    """The dataset plus a single-storey ``a`` made from each ``d`` in it that has a tall stem."""
+    from .labels import CLASS_NAMES
+
+    rng = np.random.default_rng([seed, 1])
+    a_class, d_class = CLASS_NAMES.index("a"), CLASS_NAMES.index("d")
+    made = [short_stem_a(image, rng) for image in dataset.images[dataset.labels == d_class]]
+    made = [m for m in made if m is not None]
+    if not made:
+        return dataset
+    return Dataset(np.concatenate([dataset.images, np.stack(made)]),
+                   np.concatenate([dataset.labels, np.full(len(made), a_class, dtype=dataset.labels.dtype)]))
+
+
 def with_variants(dataset: Dataset, variants: tuple[str, ...], seed: int = 0) -> Dataset:
     """The dataset once per variant, concatenated (labels repeated)."""
     if tuple(variants) == ("raw",):
@@ -161,7 +205,7 @@ def with_variants(dataset: Dataset, variants: tuple[str, ...], seed: int = 0) ->
     return Dataset(np.concatenate(images), np.tile(dataset.labels, len(variants)))
 
 
-SYNTHETIC = {"dotted_i": with_dotted_i}
+SYNTHETIC = {"dotted_i": with_dotted_i, "short_stem_a": with_short_stem_a}
 
 
 def as_trained(dataset: Dataset, variants: tuple[str, ...], synthetic: tuple[str, ...] = (), seed: int = 0) -> Dataset:

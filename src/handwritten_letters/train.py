@@ -52,6 +52,7 @@ class TrainConfig:
     reduce_lr_patience: int = 2
     class_weight: str = "balanced"  # "balanced" or "none"
     limit: int | None = None  # use only this many images (stratified), for quick runs
+    init_from: str | None = None  # start from this model's weights (a .keras file of the recipe's network)
     resume: bool = False
     verbose: int | None = None  # None: a progress bar on a terminal, one line per epoch otherwise
 
@@ -237,6 +238,14 @@ def resolve_recipe(config: TrainConfig) -> Recipe:
     return variant(recipe, learning_rate=config.learning_rate) if config.learning_rate is not None else recipe
 
 
+def start_from_weights(model: keras.Model, path: str) -> None:
+    """Another run's weights (the same network) as the starting point, instead of random ones."""
+    try:
+        model.set_weights(keras.models.load_model(path, compile=False).get_weights())
+    except (OSError, ValueError) as exc:
+        raise LettersError(f"{path}: not a model of this network's shape to start from ({exc})") from None
+
+
 def load_split(config: TrainConfig) -> tuple[data.Dataset, data.Dataset, dict]:
     """The training and validation sets, and what identifies them (stored in run.json)."""
     train_set, val_set = data.train_validation(config.train_paths, config.val_fraction, config.seed, config.limit)
@@ -246,7 +255,8 @@ def load_split(config: TrainConfig) -> tuple[data.Dataset, data.Dataset, dict]:
 
 
 # run.json entries that must match for a resumed run to be the same run
-RESUME_MUST_MATCH = ("val_fraction", "seed", "limit", "batch_size", "class_weight", "recipe", "epochs_planned")
+RESUME_MUST_MATCH = ("val_fraction", "seed", "limit", "batch_size", "class_weight", "recipe", "epochs_planned",
+                     "init_from")
 
 
 def resume_differences(previous: dict, current: dict, must_match: tuple[str, ...] = RESUME_MUST_MATCH) -> list[str]:
@@ -299,7 +309,7 @@ class EpochBatches(keras.utils.PyDataset):
 def _run_settings(config: TrainConfig, recipe: Recipe, epochs: int) -> dict:
     return json.loads(json.dumps({"val_fraction": config.val_fraction, "seed": config.seed, "limit": config.limit,
             "batch_size": config.batch_size, "class_weight": config.class_weight, "recipe": asdict(recipe),
-            "epochs_planned": epochs}))  # as run.json will hold them (tuples become lists)
+            "epochs_planned": epochs, "init_from": config.init_from}))  # as run.json will hold them (tuples become lists)
 
 
 def load_resume_state(out_dir: Path, run_info: dict, must_match: tuple[str, ...] = RESUME_MUST_MATCH) -> dict:
@@ -429,6 +439,8 @@ def train(config: TrainConfig) -> TrainResult:
         restore_seed_generator_states(model, state.get("seed_generators", {}))
     else:
         model = build_training_model(recipe, -(-len(train_set) // config.batch_size), epochs)
+        if config.init_from:
+            start_from_weights(model, config.init_from)
     callbacks = make_callbacks(recipe, config, out_dir, state)
     _atomic_write_text(out_dir / "run.json", json.dumps(run_info, indent=2))
 

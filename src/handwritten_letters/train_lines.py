@@ -194,10 +194,7 @@ def train_lines(config: LineTrainConfig) -> train.TrainResult:
         model = compile_line_model(build_line_model(config.width), config.learning_rate,
                                    config.epochs * config.steps_per_epoch)
         if config.init_from:
-            try:
-                model.set_weights(keras.models.load_model(config.init_from, compile=False).get_weights())
-            except (OSError, ValueError) as exc:
-                raise LettersError(f"{config.init_from}: not a line model of this shape to start from ({exc})") from None
+            train.start_from_weights(model, config.init_from)
     validation = validation_lines(val_letters, config, words)
     callbacks = train.make_callbacks(_Schedule(config.early_stopping_patience), letter_config, out_dir, state)
     train._atomic_write_text(out_dir / "run.json", json.dumps(run_info, indent=2))
