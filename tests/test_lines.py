@@ -355,3 +355,20 @@ def test_combine_fuses_each_word_both_readers_lay_out_alike_and_keeps_the_line_r
     assert second.text == "dg" and [l.box for l in second.letters] == [(40, 0, 49, 9), (49, 0, 59, 9)]
     other_lines = TextReading(by_pieces.lines * 2)  # the segmentation saw two lines: nothing is fused
     assert combine(by_lines, other_lines, None, 3).text == "cat dg"
+
+
+def test_auto_reads_with_the_line_model_given_a_lexicon_and_with_both_models_without(monkeypatch):
+    from handwritten_letters import line_reader
+    from handwritten_letters.segment import Lexicon
+
+    calls = []
+    real_combine = line_reader.combine
+    monkeypatch.setattr(line_reader, "combine", lambda *args: calls.append("combined") or real_combine(*args))
+    reader = line_reader.TextReader("auto")
+    image = Image.new("L", (300, 100), 255)
+    ImageDraw.Draw(image).ellipse((30, 20, 90, 80), outline=0, width=6)
+    reader.read(image)
+    assert calls == ["combined"]
+    reader.read(image, Lexicon(["on", "no"]))
+    assert calls == ["combined"]  # the lexicon reading did not go through combine
+    assert reader.describe()["reads"] == "lines with a lexicon, combined without"

@@ -326,8 +326,8 @@ def read(
     images: List[Path] = typer.Argument(..., help="Images of handwritten words or lines."),
     reader: str = typer.Option("auto", help="lines (the CTC line model reads whole lines), segment (cut into "
                                             "letters, each read by the letter model), combined (both; each letter's "
-                                            "probabilities multiplied where they agree) or auto (the one that reads validation "
-                                            "lines best)."),
+                                            "probabilities multiplied where they agree) or auto (lines with a lexicon, combined "
+                                            "without: what read validation lines best)."),
     model: Optional[Path] = typer.Option(None, help="Letter ONNX model for --reader segment (default: bundled)."),
     line_model: Optional[Path] = typer.Option(None, help="Line ONNX model for --reader lines (default: bundled)."),
     lexicon: Optional[Path] = typer.Option(None, help="Word list, one word a line (default: English, GCIDE)."),

@@ -36,8 +36,11 @@ LEXICON_MARGIN = 2.0  # nats per letter a lexicon word may lose against the raw 
 LEXICON_DISTANCE = 0.34  # lexicon words within this share of the raw word's length (edits) are tried
 LEXICON_CANDIDATES = 30
 READERS = ("lines", "segment", "combined")
-# which reader `auto` means: the one that read validation lines best (benchmarks/words.py --split validation)
-DEFAULT_READER = "lines"
+# what `auto` reads with: per case, the reader that read validation lines best (mean character
+# accuracy over the 13 conditions of `benchmarks/words.py --split validation`): with a lexicon
+# the line model (0.968 vs combined 0.962), without one both models combined (0.928 vs 0.923)
+AUTO_WITH_LEXICON = "lines"
+AUTO_WITHOUT_LEXICON = "combined"
 
 
 def bundled_line_model_path() -> Path:
@@ -194,7 +197,8 @@ def read_page_lines(page: InkPage, reader: LineReader, lexicon: Lexicon | None =
 class TextReader:
     """One way to read text for every entry point (CLI, API): ``kind`` is "lines" (the CTC
     line model), "segment" (cut into letters, each read by the letter model), "combined"
-    (both, fused letter by letter: ``combine``) or "auto" (DEFAULT_READER)."""
+    (both, fused letter by letter: ``combine``) or "auto" (AUTO_WITH_LEXICON when a lexicon is
+    given, AUTO_WITHOUT_LEXICON otherwise)."""
 
     def __init__(self, kind: str = "auto", letter_model: str | Path | None = None,
                  line_model: str | Path | None = None, recognizer=None, threads: int | None = None,
@@ -202,18 +206,20 @@ class TextReader:
         from .errors import LettersError
         from .recognize import Recognizer
 
-        kind = DEFAULT_READER if kind == "auto" else kind
-        if kind not in READERS:
+        if kind not in (*READERS, "auto"):
             raise LettersError(f"reader: expected auto, {', '.join(READERS[:-1])} or {READERS[-1]}, got {kind!r}")
         self.kind = kind
         self.recognizer = (recognizer or Recognizer(letter_model, threads=threads)) if kind != "lines" else None
         self.lines = LineReader(LineModel(line_model, threads=threads), beam_width) if kind != "segment" else None
 
     def describe(self) -> dict[str, str]:
+        reader = {"reader": self.kind}
+        if self.kind == "auto":
+            reader["reads"] = f"{AUTO_WITH_LEXICON} with a lexicon, {AUTO_WITHOUT_LEXICON} without"
         if self.lines is None:
-            return {"reader": self.kind}
+            return reader
         meta = self.lines.model.metadata
-        return {"reader": self.kind, "line_model": meta.get("name", "unknown"),
+        return {**reader, "line_model": meta.get("name", "unknown"),
                 **{k: meta[k] for k in ("validation_character_accuracy", "training_data", "test_accuracy") if meta.get(k)}}
 
     def warm_up(self) -> None:
@@ -227,9 +233,12 @@ class TextReader:
         page = ink_page(source, name)  # decoded once, whichever readers read it
         if isinstance(page, str):
             return TextReading([], page)
-        if self.kind == "lines":
+        kind = self.kind
+        if kind == "auto":
+            kind = AUTO_WITH_LEXICON if lexicon is not None else AUTO_WITHOUT_LEXICON
+        if kind == "lines":
             return read_page_lines(page, self.lines, lexicon, top_k, name, deadline)
-        if self.kind == "segment":
+        if kind == "segment":
             return read_page(page, self.recognizer, lexicon, top_k, name, deadline)
         by_lines = read_page_lines(page, self.lines, None, len(CLASS_NAMES), name, deadline)
         by_pieces = read_page(page, self.recognizer, None, len(CLASS_NAMES), name, deadline)
