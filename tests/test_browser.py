@@ -105,6 +105,22 @@ def test_drawing_a_letter_shows_the_answer_live(page, tmp_path):
     assert page.locator("#status").text_content() == "Draw a letter to start."
 
 
+def test_an_answer_arriving_after_the_board_is_cleared_is_not_shown(page):
+    held = []  # the answers to the drawing, held back until the board is cleared
+    page.route("**/api/v1/letters", lambda route: held.append(route))
+    draw(page, X_STROKES)
+    deadline = time.time() + 10
+    while not held:
+        assert time.time() < deadline, "the drawing was never sent"
+        page.wait_for_timeout(50)
+    page.click("#clear")
+    for route in held:
+        route.continue_()
+    page.wait_for_timeout(1500)  # the answers arrive now
+    assert page.locator("#status").text_content() == "Draw a letter to start."
+    assert page.locator("#label").text_content().strip() == ""
+
+
 def test_uploading_a_file_shows_the_answer(page, tmp_path):
     from test_server import letter_png
 

@@ -80,10 +80,17 @@ function schedule(delay) {
   pending = setTimeout(recognizeCanvas, delay);
 }
 
+// An answer that arrives after the board was emptied belongs to a drawing that is gone.
+function forgetPendingAnswers() {
+  clearTimeout(pending);
+  requestNumber++;
+}
+
 function clearBoard() {
   strokes.length = 0;
   backgroundImage = null;
   redraw();
+  forgetPendingAnswers();
   showEmpty("Draw a letter to start.");
 }
 
@@ -94,7 +101,10 @@ function undo() {
   else backgroundImage = null;
   redraw();
   if (strokes.length || backgroundImage) schedule(0);
-  else showEmpty("Draw a letter to start.");
+  else {
+    forgetPendingAnswers();
+    showEmpty("Draw a letter to start.");
+  }
 }
 document.addEventListener("keydown", (event) => {
   if ((event.ctrlKey || event.metaKey) && event.key === "z") { event.preventDefault(); undo(); }
