@@ -51,6 +51,7 @@ def test_a_wide_beam_finds_the_most_likely_text(seed):
     best = ctc.beam_search(log_probs, beam_width=64, prune=-np.inf)[0]
     assert tuple(best.labels) == max(totals, key=totals.get)
     assert best.score == pytest.approx(totals[tuple(best.labels)], abs=1e-9)
+    assert best.columns == ctc.align(log_probs, best.labels)  # the best text comes aligned
 
 
 def test_greedy_merges_repeats_but_not_across_a_blank_and_reports_columns():

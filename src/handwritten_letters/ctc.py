@@ -23,7 +23,9 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
 class Decoded:
     labels: list[int]  # class indices, blanks and repeats removed
     score: float  # log probability (greedy: of the best path; beam: of the text, summed over paths)
-    columns: list[tuple[int, int]]  # per label, the first and last column its best alignment emits it in
+    # per label, the first and last column its best alignment emits it in; None when not aligned
+    # (beam search aligns only its best text: ``align`` gives the others' when wanted)
+    columns: list[tuple[int, int]] | None
 
 
 def greedy(log_probs: np.ndarray) -> Decoded:
@@ -54,7 +56,7 @@ def _logsumexp(a: float, b: float) -> float:
 def beam_search(log_probs: np.ndarray, beam_width: int = 8, prune: float = PRUNE) -> list[Decoded]:
     """CTC prefix beam search: the ``beam_width`` most likely texts, each scored by the sum
     over all its alignments (classes below ``prune`` in a column are not followed, so scores
-    can be a little low). Best first, each with its columns (``align``)."""
+    can be a little low). Best first; only the best comes with its columns (``align``)."""
     # prefix -> (log p ending in blank, log p ending in its last label)
     beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, -np.inf)}
     for column in log_probs:
@@ -81,7 +83,8 @@ def beam_search(log_probs: np.ndarray, beam_width: int = 8, prune: float = PRUNE
         ranked = sorted(following.items(), key=lambda item: -_logsumexp(*item[1]))[:beam_width]
         beams = {prefix: (parts[0], parts[1]) for prefix, parts in ranked}
     ranked = sorted(beams.items(), key=lambda item: -_logsumexp(*item[1]))
-    return [Decoded(list(prefix), _logsumexp(*parts), align(log_probs, list(prefix))) for prefix, parts in ranked]
+    return [Decoded(list(prefix), _logsumexp(*parts), align(log_probs, list(prefix)) if rank == 0 else None)
+            for rank, (prefix, parts) in enumerate(ranked)]
 
 
 def text_log_probability(log_probs: np.ndarray, labels: list[int]) -> float:
