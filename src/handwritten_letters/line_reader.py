@@ -26,7 +26,7 @@ from .labels import CLASS_NAMES, LINE_ALPHABET as ALPHABET
 from .recognize import open_session
 from .preprocess import INK_THRESHOLD, LINE_HEIGHT, PREPROCESS_VERSION, ImageSource, LineInput, prepare_line
 from .synthetic_lines import encode
-from .segment import (InkPage, LetterReading, Lexicon, LineReading, TextReading, WordReading, _enclosing,
+from .segment import (InkPage, LetterReading, Lexicon, LineReading, TextReading, WordReading,
                       _in_source_pixels, check_deadline, ink_page, pieces_by_line, read_page)
 
 DEFAULT_LINE_MODEL = "lines-ctc.onnx"
@@ -147,11 +147,10 @@ class LineReader:
                 left, top, right, bottom = _box(mask, line, x0, x1)
                 letters.append(_letter_reading(label, log_probs[peak], (left, top + band_top, right, bottom + band_top),
                                                top_k))
-            readings.append(WordReading(text, raw, float(np.prod([l.confidence for l in letters])),
-                                        _enclosing([l.box for l in letters]), letters))
+            readings.append(WordReading.of(text, raw, letters))
         if not readings:
             return None
-        return LineReading(readings, _enclosing([w.box for w in readings]))
+        return LineReading.of(readings)
 
 
 def _with_lexicon(raw: str, log_probs: np.ndarray, lexicon: Lexicon) -> str:
@@ -284,12 +283,11 @@ def combine(by_lines: TextReading, by_pieces: TextReading, lexicon: Lexicon | No
             raw = "".join(l.label for l in letters)
             text = raw
             if lexicon is not None:
-                found = lexicon.best(np.log(np.array([[dict(l.top_k).get(c, 1e-6) for c in CLASS_NAMES]
-                                                       for l in letters])))
+                probabilities = [dict(l.top_k) for l in letters]
+                found = lexicon.best(np.log(np.array([[p.get(c, 1e-6) for c in CLASS_NAMES] for p in probabilities])))
                 if found and found[1] >= sum(np.log(max(l.confidence, 1e-6)) for l in letters) - LEXICON_MARGIN * len(raw):
                     text = found[0]
             letters = [LetterReading(ch, dict(l.top_k).get(ch, 0.0), l.top_k[:top_k], l.box) for ch, l in zip(text, letters)]
-            words.append(WordReading(text, raw, float(np.prod([l.confidence for l in letters])),
-                                     _enclosing([l.box for l in letters]), letters))
-        lines.append(LineReading(words, _enclosing([w.box for w in words])))
+            words.append(WordReading.of(text, raw, letters))
+        lines.append(LineReading.of(words))
     return TextReading(lines, by_lines.reason)

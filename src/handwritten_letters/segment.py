@@ -64,11 +64,21 @@ class WordReading:
     box: tuple[int, int, int, int]
     letters: list[LetterReading] = field(default_factory=list)
 
+    @classmethod
+    def of(cls, text: str, raw_text: str, letters: list[LetterReading]) -> "WordReading":
+        """A word of these letters: their product of confidences, the box around them."""
+        return cls(text, raw_text, float(np.prod([l.confidence for l in letters])),
+                   _enclosing([l.box for l in letters]), letters)
+
 
 @dataclass
 class LineReading:
     words: list[WordReading]
     box: tuple[int, int, int, int]
+
+    @classmethod
+    def of(cls, words: list[WordReading]) -> "LineReading":
+        return cls(words, _enclosing([w.box for w in words]))
 
     @property
     def text(self) -> str:
@@ -354,8 +364,7 @@ def _decode_word(pieces: list[Piece], ink: np.ndarray, line_height: int, recogni
         order = np.argsort(-p)[:top_k]
         letters.append(LetterReading(label, float(p[CLASS_NAMES.index(label)]),
                                      [(CLASS_NAMES[c], float(p[c])) for c in order], candidates.boxes[key]))
-    box = _enclosing([l.box for l in letters])
-    return WordReading(chosen_text, raw, float(np.prod([l.confidence for l in letters])), box, letters)
+    return WordReading.of(chosen_text, raw, letters)
 
 
 def _refusal(slices, areas: np.ndarray) -> str | None:
@@ -473,5 +482,5 @@ def read_page(page: InkPage, recognizer: Recognizer, lexicon: Lexicon | None = N
             if reading:
                 readings.append(reading)
         if readings:
-            lines.append(LineReading(readings, _enclosing([w.box for w in readings])))
+            lines.append(LineReading.of(readings))
     return _in_source_pixels(TextReading(lines, None if lines else "no letters found"), page.scale)
