@@ -145,12 +145,17 @@ def with_dotted_i(dataset: Dataset, seed: int = 0) -> Dataset:
 
     rng = np.random.default_rng(seed)
     i_class, l_class = CLASS_NAMES.index("i"), CLASS_NAMES.index("l")
-    made = [dotted_i(image, rng) for image in dataset.images[np.isin(dataset.labels, [i_class, l_class])]]
+    return _with_made(dataset, [dotted_i(image, rng) for image in
+                                dataset.images[np.isin(dataset.labels, [i_class, l_class])]], i_class)
+
+
+def _with_made(dataset: Dataset, made: list[np.ndarray | None], label: int) -> Dataset:
+    """The dataset plus the letters made from its own (None: none could be made), all labelled ``label``."""
     made = [m for m in made if m is not None]
     if not made:
         return dataset
     return Dataset(np.concatenate([dataset.images, np.stack(made)]),
-                   np.concatenate([dataset.labels, np.full(len(made), i_class, dtype=dataset.labels.dtype)]))
+                   np.concatenate([dataset.labels, np.full(len(made), label, dtype=dataset.labels.dtype)]))
 
 
 SHORT_STEM_ABOVE_BOWL = (0.05, 0.35)  # the stem kept above the bowl, share of the bowl's height
@@ -189,12 +194,8 @@ def with_short_stem_a(dataset: Dataset, seed: int = 0) -> Dataset:
 
     rng = np.random.default_rng([seed, 1])
     a_class, d_class = CLASS_NAMES.index("a"), CLASS_NAMES.index("d")
-    made = [short_stem_a(image, rng) for image in dataset.images[dataset.labels == d_class]]
-    made = [m for m in made if m is not None]
-    if not made:
-        return dataset
-    return Dataset(np.concatenate([dataset.images, np.stack(made)]),
-                   np.concatenate([dataset.labels, np.full(len(made), a_class, dtype=dataset.labels.dtype)]))
+    return _with_made(dataset, [short_stem_a(image, rng) for image in dataset.images[dataset.labels == d_class]],
+                      a_class)
 
 
 def with_variants(dataset: Dataset, variants: tuple[str, ...], seed: int = 0) -> Dataset:
