@@ -372,3 +372,19 @@ def test_auto_reads_with_the_line_model_given_a_lexicon_and_with_both_models_wit
     reader.read(image, Lexicon(["on", "no"]))
     assert calls == ["combined"]  # the lexicon reading did not go through combine
     assert reader.describe()["reads"] == "lines with a lexicon, combined without"
+
+
+@pytest.mark.slow
+def test_a_line_model_away_from_its_run_still_exports_as_a_line_model(line_run, tmp_path):
+    import shutil
+
+    _, result = line_run
+    alone = tmp_path / "copied.keras"  # no run.json beside it: its validation lines cannot be rebuilt
+    shutil.copy(result.best_model, alone)
+    exported = subprocess.run([sys.executable, "-m", "handwritten_letters.cli", "export", "--model", str(alone),
+                               "--out", str(tmp_path / "lines.onnx")], capture_output=True, text=True, timeout=300)
+    assert exported.returncode == 0, exported.stderr
+    assert "line model" in exported.stdout and "not measured" in exported.stdout
+    from handwritten_letters.line_reader import LineModel
+
+    assert LineModel(tmp_path / "lines.onnx").metadata["kind"] == "line-ctc"

@@ -133,11 +133,12 @@ def train(
         learning_rate=learning_rate, class_weight=class_weight, limit=limit, resume=resume,
         init_from=str(init_from) if init_from else None,
     )
-    result = run_training(config)
-    typer.echo(
-        f"best epoch {result.best_epoch}: validation accuracy {result.best_val_accuracy:.4f} "
-        f"-> {result.best_model}"
-    )
+    _report_run(run_training(config), "validation accuracy", out)
+
+
+def _report_run(result, measure: str, out: Path) -> None:
+    """The best epoch of a finished run; an interrupted one says how to continue (exit 130)."""
+    typer.echo(f"best epoch {result.best_epoch}: {measure} {result.best_val_accuracy:.4f} -> {result.best_model}")
     if result.interrupted:
         typer.echo(f"interrupted after {result.epochs_run} epochs; continue with --resume --out {out}", err=True)
         raise typer.Exit(130)
@@ -173,12 +174,7 @@ def train_lines_command(
         learning_rate=learning_rate, width=width, limit=limit, resume=resume,
         init_from=str(init_from) if init_from else None, line_seed=line_seed,
     )
-    result = train_lines(config)
-    typer.echo(f"best epoch {result.best_epoch}: validation character accuracy {result.best_val_accuracy:.4f} "
-               f"-> {result.best_model}")
-    if result.interrupted:
-        typer.echo(f"interrupted after {result.epochs_run} epochs; continue with --resume --out {out}", err=True)
-        raise typer.Exit(130)
+    _report_run(train_lines(config), "validation character accuracy", out)
 
 
 @app.command()
@@ -238,16 +234,17 @@ def export(
     A line model (from `letters train-lines`) is exported with its decoding metadata."""
     _need_train_extra()
     from .export import export_line_model, export_onnx
-    from .train_lines import is_line_run
+    from .line_model import is_line_model
 
     extra = {k: v for k, v in (("training_data", training_data), ("test_accuracy", test_accuracy)) if v}
-    if is_line_run(model):
+    if is_line_model(model):
         if quantize:
             raise LettersError("--quantize: line models are exported as float32 only")
         lines = export_line_model(model, out, name, extra)
+        accuracy = lines.validation_character_accuracy
         typer.echo(f"{lines.path}: line model; ONNX vs Keras max abs difference {lines.max_abs_difference:.2e} on "
                    f"{lines.checked_lines} lines; validation character accuracy (greedy) "
-                   f"{lines.validation_character_accuracy if lines.validation_character_accuracy is None else round(lines.validation_character_accuracy, 4)}")
+                   + ("not measured (no line run beside the model)" if accuracy is None else f"{accuracy:.4f}"))
         return
     result = export_onnx(model, out, name, extra, quantize=quantize)
     typer.echo(
@@ -328,8 +325,10 @@ def read(
                                             "letters, each read by the letter model), combined (both; each letter's "
                                             "probabilities multiplied where they agree) or auto (lines with a lexicon, combined "
                                             "without: what read validation lines best)."),
-    model: Optional[Path] = typer.Option(None, help="Letter ONNX model for --reader segment (default: bundled)."),
-    line_model: Optional[Path] = typer.Option(None, help="Line ONNX model for --reader lines (default: bundled)."),
+    model: Optional[Path] = typer.Option(None, help="Letter ONNX model, for the segment and combined readers "
+                                                    "(default: bundled)."),
+    line_model: Optional[Path] = typer.Option(None, help="Line ONNX model, for the lines and combined readers "
+                                                         "(default: bundled)."),
     lexicon: Optional[Path] = typer.Option(None, help="Word list, one word a line (default: English, GCIDE)."),
     no_lexicon: bool = typer.Option(False, "--no-lexicon", help="Report the raw reading only."),
     output_format: str = typer.Option("text", "--format", help="text or json (lines, words, letters, boxes)."),

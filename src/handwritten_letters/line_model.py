@@ -14,6 +14,10 @@ microseconds per letter.
 
 from __future__ import annotations
 
+import json
+import zipfile
+from pathlib import Path
+
 from . import keras_env  # noqa: F401  (before keras)
 import keras
 from keras import layers
@@ -24,6 +28,7 @@ from .labels import NUM_LINE_CLASSES
 
 LINE_STRIDE = 2  # line pixels per output column
 LOGITS_LAYER = "line_logits"
+MODEL_NAME = "line_ctc"
 
 
 def _conv(x, filters: int, kernel=3):
@@ -56,7 +61,18 @@ def build_line_model(width: int = 64, context: int | None = None, dropout: float
         x = layers.Add()([x, layers.SpatialDropout1D(dropout / 2)(y)])
     x = layers.Dropout(dropout)(x)
     logits = layers.Dense(NUM_LINE_CLASSES, name=LOGITS_LAYER)(x)
-    return keras.Model(lines, logits, name="line_ctc")
+    return keras.Model(lines, logits, name=MODEL_NAME)
+
+
+def is_line_model(path: str | Path) -> bool:
+    """Whether a .keras file holds a line model, told from the file itself (its config), so a
+    model copied away from its run directory is still recognized."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return False
+    return isinstance(config, dict) and config.get("config", {}).get("name") == MODEL_NAME
 
 
 def compile_line_model(model: keras.Model, learning_rate: float, steps: int) -> keras.Model:

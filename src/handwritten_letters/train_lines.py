@@ -219,14 +219,6 @@ def train_lines(config: LineTrainConfig) -> train.TrainResult:
                              epochs_run=len(history), interrupted=interrupted, history=history)
 
 
-def is_line_run(model_path: Path) -> bool:
-    run_file = Path(model_path).parent / "run.json"
-    try:
-        return json.loads(run_file.read_text()).get("kind") == "lines"
-    except (OSError, ValueError):
-        return False
-
-
 def rebuild_validation_lines(model_path: Path):
     """The validation lines of the run beside ``model_path`` (run.json), as it validated on
     them; None without a line run there. Refuses when the letters are not the run's."""
