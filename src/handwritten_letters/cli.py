@@ -155,7 +155,7 @@ def train_lines_command(
     seed: int = typer.Option(42),
     val_fraction: float = typer.Option(0.1, min=0.01, max=0.5, help="Share of the letters held out for validation lines."),
     learning_rate: float = typer.Option(2e-3),
-    width: int = typer.Option(64, min=8, help="Channels of the line model's widest convolution (its size: "
+    width: int = typer.Option(64, min=8, help="The line model's size: its 2-D convolutions have width/4 to 1.5 x width channels ("
                                               "64 ~0.5 M parameters, 96 ~1.1 M)."),
     limit: Optional[int] = typer.Option(None, min=100, help="Compose from only this many letters (stratified)."),
     init_from: Optional[Path] = typer.Option(None, "--from", help="Start from this line model's weights "

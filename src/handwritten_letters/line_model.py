@@ -38,7 +38,8 @@ def _conv(x, filters: int, kernel=3):
 
 
 def build_line_model(width: int = 64, context: int | None = None, dropout: float = 0.2) -> keras.Model:
-    """``width``: channels of the widest 2-D convolution; ``context``: features per column (default 2.5 x width)."""
+    """``width``: the 2-D convolutions have width/4 to 1.5 x width channels; ``context``: features per
+    column (default 2.5 x width)."""
     context = context or width * 5 // 2
     lines = keras.Input(shape=(LINE_HEIGHT, None), name="lines")
     x = layers.Rescaling(1.0 / 255.0)(layers.Reshape((LINE_HEIGHT, -1, 1))(lines))

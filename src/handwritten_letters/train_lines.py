@@ -47,7 +47,7 @@ class LineTrainConfig:
     batch_size: int = 32
     validation_lines: int = 1024
     learning_rate: float = 2e-3
-    width: int = 64  # channels of the widest 2-D convolution / 1
+    width: int = 64  # the line model's size: its 2-D convolutions have width/4 to 1.5 x width channels
     early_stopping_patience: int = 5
     # letters as the real recipe trains on them (redraw.as_trained): also redrawn through the serving
     # preprocessing and with a thin pen, plus dotted i's; lines of raw EMNIST alone read real letters badly
