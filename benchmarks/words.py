@@ -41,7 +41,7 @@ from rapidfuzz.distance import Levenshtein
 
 from handwritten_letters import data
 from handwritten_letters.line_reader import TextReader
-from handwritten_letters.preprocess import load_ink
+from handwritten_letters.preprocess import INK_THRESHOLD, load_ink
 from handwritten_letters.segment import Lexicon
 from handwritten_letters.synthetic_lines import trimmed  # the gaps mean what they mean in training lines
 
@@ -90,7 +90,7 @@ def real_letters() -> tuple[np.ndarray, np.ndarray]:
     with open(REAL / "labels.csv") as f:
         for row in csv.DictReader(f):
             ink, _, _ = load_ink(REAL / row["filename"])
-            rows, cols = np.flatnonzero((ink > 0.35).any(axis=1)), np.flatnonzero((ink > 0.35).any(axis=0))
+            rows, cols = np.flatnonzero((ink > INK_THRESHOLD).any(axis=1)), np.flatnonzero((ink > INK_THRESHOLD).any(axis=0))
             crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
             scale = 24 / max(crop.shape)
             size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
