@@ -83,3 +83,18 @@ def test_augmentation_layers_survive_a_save_and_load(tmp_path):
     distortion = loaded.get_layer("augmentation").layers[0]
     assert isinstance(distortion, letters_model.RandomHandDistortion)
     assert distortion.get_config()["rotation"] == letters_model.RandomHandDistortion().rotation
+
+
+@pytest.mark.parametrize("name", ["seed", "best", "real", "real-wide"])
+def test_every_recipe_builds_a_26_way_classifier_of_raw_letters(name):
+    from handwritten_letters.recipes import RECIPES, build_training_model
+
+    network = build_training_model(RECIPES[name], steps_per_epoch=10, epochs=2)
+    probabilities = network.predict(np.zeros((3, 28, 28), np.uint8), verbose=0)
+    assert probabilities.shape == (3, 26)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_wide_net_has_more_channels_than_deep():
+    deep, wide = letters_model.build_model("deep"), letters_model.build_model("wide")
+    assert wide.count_params() > 1.5 * deep.count_params()

@@ -108,8 +108,9 @@ def train(
         None, "--train", help="Training data: Kaggle CSV, IDX images file or directory; repeat to combine."
     ),
     out: Path = typer.Option(Path("runs/latest"), help="Run directory."),
-    recipe: str = typer.Option("seed", help="seed (the notebook's model and callbacks), best (augmented) or real "
-                                            "(best, also on letters as drawings reach the model; see README)."),
+    recipe: str = typer.Option("seed", help="seed (the notebook's model and callbacks), best (augmented), real "
+                                            "(best, also on letters as drawings reach the model; see README) or "
+                                            "real-wide (real on a net with 1.5x the channels)."),
     val_fraction: float = typer.Option(0.1, min=0.01, max=0.5, help="Share of the data held out for validation."),
     epochs: Optional[int] = typer.Option(None, min=1, help="Default: the recipe's (seed 25, best 30)."),
     batch_size: int = typer.Option(128, min=1),
