@@ -43,7 +43,7 @@ from handwritten_letters import data
 from handwritten_letters.line_reader import TextReader
 from handwritten_letters.preprocess import INK_THRESHOLD, load_ink
 from handwritten_letters.segment import Lexicon
-from handwritten_letters.synthetic_lines import trimmed  # the gaps mean what they mean in training lines
+from handwritten_letters.synthetic_lines import sheared, trimmed  # gaps and slant as in training lines
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 TEST = SHARED / "emnist-letters" / "emnist-letters-test14800-images-idx3-ubyte.gz"
@@ -126,11 +126,7 @@ def compose(lines: list[list[str]], condition: Condition, pool: dict[int, np.nda
             region = canvas[top : top + letter.shape[0], left : left + letter.shape[1]]
             np.maximum(region, letter[: region.shape[0], : region.shape[1]], out=region)
         if condition.slant:
-            shear = rng.uniform(-condition.slant, condition.slant)
-            pad = int(abs(shear) * canvas.shape[0]) + 2
-            image = Image.fromarray(np.pad(canvas, ((0, 0), (pad, pad))))
-            canvas = np.asarray(image.transform(image.size, Image.AFFINE, (1, shear, -shear * canvas.shape[0] / 2, 0, 1, 0),
-                                                Image.BILINEAR))
+            canvas = sheared(canvas.astype(np.float32), rng.uniform(-condition.slant, condition.slant)).astype(np.uint8)
         rows.append(canvas)
     width = max(r.shape[1] for r in rows)
     page = np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1]))) for r in rows])

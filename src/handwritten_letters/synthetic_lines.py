@@ -116,7 +116,7 @@ class LineComposer:
             np.maximum(region, letter[: region.shape[0], : region.shape[1]], out=region)
         ink = canvas.astype(np.float32) / 255.0
         if rng.random() < style.slant_share:
-            ink = _sheared(ink, rng.uniform(-style.slant, style.slant))
+            ink = sheared(ink, rng.uniform(-style.slant, style.slant))
         if rng.random() < style.stroke_change:
             size = int(rng.choice([2, 3]))
             ink = (ndimage.grey_dilation(ink, size=(size, size)) if rng.random() < 0.6
@@ -134,7 +134,7 @@ class LineComposer:
         return pixels
 
 
-def _sheared(ink: np.ndarray, shear: float) -> np.ndarray:
+def sheared(ink: np.ndarray, shear: float) -> np.ndarray:
     """Slant the line: x' = x + shear * (y - centre), widening the canvas to keep every stroke."""
     height, width = ink.shape
     extra = int(np.ceil(abs(shear) * height / 2)) + 1
