@@ -21,7 +21,8 @@ is the open vocabulary where a lexicon cannot help. The line model's training li
 English words from the same word list (their spelling, never these letters' images).
 
 ``--cli`` also reads the two acceptance conditions (5 px gaps, 1 px overlap) as PNG files with
-`letters read --no-lexicon --format text`, the command a user runs.
+`letters read --no-lexicon --format text`, the command a user runs (``--cli-words`` of them, with
+an interval from resampling the words; the first 60 are the same words at any count).
 Figures only: nothing here passes or fails.
 """
 
@@ -170,6 +171,7 @@ def main() -> None:
     parser.add_argument("--line-model", type=Path, default=None)
     parser.add_argument("--model", type=Path, default=None, help="letter model for the segmentation reader")
     parser.add_argument("--cli", action="store_true", help="also read the acceptance conditions with `letters read`")
+    parser.add_argument("--cli-words", type=int, default=None, help="words per acceptance condition (default: --words)")
     args = parser.parse_args()
 
     images, labels, alphabet = letters_for(args.split)
@@ -221,25 +223,31 @@ def main() -> None:
 
 def cli_check(args, images, pool, vocabulary, alphabet) -> None:
     """The acceptance conditions as PNG files, read by the command a user runs."""
-    print(f"\n`letters read --no-lexicon --format text` on PNG files ({args.split} letters, {args.words} words each):")
+    count = args.cli_words or args.words
+    print(f"\n`letters read --no-lexicon --format text` on PNG files ({args.split} letters, {count} words each; "
+          f"95% interval by resampling the words):")
     for name in CLI_CONDITIONS:
         condition = next(c for c in CONDITIONS if c.name == name)
         rng = np.random.default_rng([args.seed, 100 + CONDITIONS.index(condition)])
         with tempfile.TemporaryDirectory() as folder:
             truths = {}
-            for i in range(args.words):
+            for i in range(count):
                 truth = sample_lines(condition, vocabulary, alphabet, rng)
                 path = Path(folder) / f"word-{i:03d}.png"
                 compose(truth, condition, pool, images, rng).save(path)
                 truths[str(path)] = truth[0][0]
             letters = str(Path(sys.executable).parent / "letters")  # the console script beside this Python
-            model = ["--line-model", str(args.line_model)] if args.line_model else []
-            command = [letters, "read", *model, "--no-lexicon", "--format", "text", *sorted(truths)]
+            models = [*(["--line-model", str(args.line_model)] if args.line_model else []),
+                      *(["--model", str(args.model)] if args.model else [])]
+            command = [letters, "read", *models, "--no-lexicon", "--format", "text", *sorted(truths)]
             output = subprocess.run(command, capture_output=True, text=True, check=False).stdout
             read = dict(line.split("\t", 1) for line in output.splitlines() if "\t" in line)
-            errors = sum(Levenshtein.distance(read.get(p, ""), t) for p, t in truths.items())
-            chars = sum(len(t) for t in truths.values())
-            print(f"  {name:<16} character accuracy {1 - errors / chars:.3f} ({len(read)} of {len(truths)} files read)")
+            errors = np.array([Levenshtein.distance(read.get(p, ""), t) for p, t in truths.items()])
+            chars = np.array([len(t) for t in truths.values()])
+            resampled = np.random.default_rng(0).integers(0, count, (2000, count))
+            low, high = np.percentile(1 - errors[resampled].sum(1) / chars[resampled].sum(1), [2.5, 97.5])
+            print(f"  {name:<16} character accuracy {1 - errors.sum() / chars.sum():.3f} ({low:.3f}-{high:.3f}; "
+                  f"{len(read)} of {len(truths)} files read)")
 
 
 if __name__ == "__main__":
