@@ -81,17 +81,17 @@ function schedule(delay) {
 }
 
 // An answer that arrives after the board was emptied belongs to a drawing that is gone.
-function forgetPendingAnswers() {
+function boardEmptied() {
   clearTimeout(pending);
   requestNumber++;
+  showEmpty("Draw a letter to start.");
 }
 
 function clearBoard() {
   strokes.length = 0;
   backgroundImage = null;
   redraw();
-  forgetPendingAnswers();
-  showEmpty("Draw a letter to start.");
+  boardEmptied();
 }
 
 document.getElementById("clear").addEventListener("click", clearBoard);
@@ -101,10 +101,7 @@ function undo() {
   else backgroundImage = null;
   redraw();
   if (strokes.length || backgroundImage) schedule(0);
-  else {
-    forgetPendingAnswers();
-    showEmpty("Draw a letter to start.");
-  }
+  else boardEmptied();
 }
 document.addEventListener("keydown", (event) => {
   if ((event.ctrlKey || event.metaKey) && event.key === "z") { event.preventDefault(); undo(); }
