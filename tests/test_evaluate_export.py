@@ -188,3 +188,23 @@ def test_rejection_threshold_answers_the_operating_points_share():
     point = operating_point(probabilities, labels, threshold)
     assert point["coverage"] >= MIN_COVERAGE
     assert 0.34 < threshold < 0.45  # it refuses only the least confident 2%, which are mostly wrong
+
+
+def test_int8_export_that_loses_accuracy_is_refused_and_writes_nothing(trained_run, tmp_path, monkeypatch):
+    import shutil
+
+    from handwritten_letters import export
+    from handwritten_letters.errors import ModelError
+    from handwritten_letters.model import build_model
+
+    _, result = trained_run
+    untrained = build_model("seed")
+    untrained.predict(np.zeros((1, 28, 28), np.uint8), verbose=0)
+    broken = tmp_path / "untrained.onnx"
+    untrained.export(str(broken), format="onnx", verbose=False)
+    # a quantizer that wrecks the network, as per-tensor int8 of batch-norm constants did to a wider net
+    monkeypatch.setattr(export, "quantize_int8", lambda float_path, out_path, images: shutil.copy(broken, out_path))
+    with pytest.raises(ModelError, match=r"int8 quantization reads .* export without --quantize"):
+        export_onnx(result.best_model, tmp_path / "int8.onnx", quantize=True)
+    assert not (tmp_path / "int8.onnx").exists()
+    assert not list(tmp_path.glob("*.tmp.onnx"))
