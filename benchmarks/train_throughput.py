@@ -53,7 +53,7 @@ def main() -> None:
     args = parser.parse_args()
     images, labels, source = training_images(args.images)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; data: {source}")
-    print(f"{'recipe':<8} {'images/s':>10} {'epoch of 124,800 (min)':>24}")
+    print(f"{'recipe':<10} {'images/s':>10} {'epoch of 124,800 (min)':>24}")
     rates = {}
     for name in args.recipes:
         keras.utils.set_random_seed(0)
@@ -62,7 +62,7 @@ def main() -> None:
         model.fit(images, labels, batch_size=args.batch_size, epochs=1, verbose=0, callbacks=[timer])
         measured = len(images) - args.batch_size  # the first batch includes tracing
         rates[name] = measured / (timer.end - timer.after_first)
-        print(f"{name:<8} {rates[name]:>10.0f} {124_800 / rates[name] / 60:>24.1f}")
+        print(f"{name:<10} {rates[name]:>10.0f} {124_800 / rates[name] / 60:>24.1f}")
     if "seed" in rates:
         for name, rate in rates.items():
             if name != "seed":
