@@ -190,21 +190,52 @@ def test_rejection_threshold_answers_the_operating_points_share():
     assert 0.34 < threshold < 0.45  # it refuses only the least confident 2%, which are mostly wrong
 
 
+def _untrained_onnx(path):
+    from handwritten_letters.model import build_model
+
+    untrained = build_model("seed")
+    untrained.predict(np.zeros((1, 28, 28), np.uint8), verbose=0)
+    untrained.export(str(path), format="onnx", verbose=False)
+    return path
+
+
 def test_int8_export_that_loses_accuracy_is_refused_and_writes_nothing(trained_run, tmp_path, monkeypatch):
     import shutil
 
     from handwritten_letters import export
     from handwritten_letters.errors import ModelError
-    from handwritten_letters.model import build_model
 
     _, result = trained_run
-    untrained = build_model("seed")
-    untrained.predict(np.zeros((1, 28, 28), np.uint8), verbose=0)
-    broken = tmp_path / "untrained.onnx"
-    untrained.export(str(broken), format="onnx", verbose=False)
-    # a quantizer that wrecks the network, as per-tensor int8 of batch-norm constants did to a wider net
-    monkeypatch.setattr(export, "quantize_int8", lambda float_path, out_path, images: shutil.copy(broken, out_path))
+    broken = _untrained_onnx(tmp_path / "untrained.onnx")
+    # a quantizer that wrecks the network every way it is asked to quantize
+    monkeypatch.setattr(export, "quantize_int8", lambda float_path, out_path, *args: shutil.copy(broken, out_path))
     with pytest.raises(ModelError, match=r"int8 quantization reads .* export without --quantize"):
         export_onnx(result.best_model, tmp_path / "int8.onnx", quantize=True)
     assert not (tmp_path / "int8.onnx").exists()
     assert not list(tmp_path.glob("*.tmp.onnx"))
+
+
+def test_int8_export_leaves_batch_normalisation_in_float_when_all_int8_loses_accuracy(trained_run, tmp_path,
+                                                                                   monkeypatch):
+    import shutil
+
+    from handwritten_letters import export
+
+    _, result = trained_run
+    broken = _untrained_onnx(tmp_path / "untrained.onnx")
+    asked = []
+
+    def all_int8_wrecks_it(float_path, out_path, images, op_types=None):
+        asked.append(op_types)
+        if op_types is None:  # what per-tensor int8 of batch-norm constants did to a wider net
+            shutil.copy(broken, out_path)
+        else:
+            quantize_int8(float_path, out_path, images, op_types)
+
+    quantize_int8 = export.quantize_int8
+    monkeypatch.setattr(export, "quantize_int8", all_int8_wrecks_it)
+    quantized = export_onnx(result.best_model, tmp_path / "int8.onnx", quantize=True)
+    assert asked == [None, export.CONV_AND_DENSE_ONLY]
+    metadata = OnnxModel(quantized.path).metadata
+    assert "batch normalisation in float32" in metadata["quantization"]
+    assert float(metadata["validation_accuracy"]) >= float(metadata["float_validation_accuracy"]) - 0.01
