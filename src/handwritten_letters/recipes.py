@@ -45,8 +45,8 @@ RECIPES: dict[str, Recipe] = {
 # letter shapes people draw that EMNIST lacks (dotted i's, single-storey a's with a rising stem)
 RECIPES["real"] = replace(RECIPES["best"], name="real", variants=("raw", "preprocessed", "thin_pen"),
                           synthetic=("dotted_i", "short_stem_a"), aspect=0.25, epochs=16, early_stopping_patience=16)
-# real on a net with 1.5x the channels: "real" fits its augmented training letters no better than
-# its validation letters (93% vs 94% at the end), a sign of too little capacity
+# real on a net with 1.5x the channels, to test whether "real" lacks capacity (it fits its augmented
+# training letters no better than its validation letters): it does not (README, Results)
 RECIPES["real-wide"] = replace(RECIPES["real"], name="real-wide", architecture="wide")
 
 
