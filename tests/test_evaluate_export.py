@@ -236,6 +236,21 @@ def test_int8_export_leaves_batch_normalisation_in_float_when_all_int8_loses_acc
     monkeypatch.setattr(export, "quantize_int8", all_int8_wrecks_it)
     quantized = export_onnx(result.best_model, tmp_path / "int8.onnx", quantize=True)
     assert asked == [None, export.CONV_AND_DENSE_ONLY]
+    assert "batch normalisation in float32" in quantized.quantization
     metadata = OnnxModel(quantized.path).metadata
     assert "batch normalisation in float32" in metadata["quantization"]
     assert float(metadata["validation_accuracy"]) >= float(metadata["float_validation_accuracy"]) - 0.01
+
+
+def test_export_command_says_how_the_served_weights_are_stored(trained_run, tmp_path):
+    from typer.testing import CliRunner
+
+    from handwritten_letters.cli import app
+
+    _, result = trained_run
+    out = tmp_path / "int8.onnx"
+    shown = CliRunner().invoke(app, ["export", "--model", str(result.best_model), "--out", str(out), "--quantize"])
+    assert shown.exit_code == 0, shown.output
+    assert "validation accuracy 0." in shown.output
+    assert "weights: int8, static QDQ" in shown.output
+    assert out.exists()

@@ -248,11 +248,13 @@ def export(
                    + ("not measured (no line run beside the model)" if accuracy is None else f"{accuracy:.4f}"))
         return
     result = export_onnx(model, out, name, extra, quantize=quantize)
+    accuracy = result.validation_accuracy
     typer.echo(
         f"{result.path}: ONNX vs Keras max abs difference {result.max_abs_difference:.2e} on "
         f"{result.checked_images} images; temperature {result.temperature:.3f}; "
         f"rejection threshold {result.rejection_threshold:.2f}; validation accuracy "
-        f"{result.validation_accuracy if result.validation_accuracy is None else round(result.validation_accuracy, 4)}"
+        + ("not measured (no run beside the model)" if accuracy is None else f"{accuracy:.4f}")
+        + (f"\nweights: {result.quantization}" if result.quantization else "")
     )
 
 

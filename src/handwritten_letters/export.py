@@ -43,6 +43,7 @@ class ExportResult:
     temperature: float
     rejection_threshold: float
     validation_accuracy: float | None
+    quantization: str | None = None  # how the served weights were quantized; None: float32
 
 
 def load_keras_logits_model(path: str | Path) -> keras.Model:
@@ -213,7 +214,8 @@ def _write_onnx(network, validation, real, check_images, keras_logits, model_pat
         validation_accuracy="" if accuracy is None else f"{accuracy:.6f}", **(extra_metadata or {}),
     )
     _save_with_metadata(served_path, out_path, metadata)
-    return ExportResult(out_path, difference, len(check_images), temperature, threshold, accuracy)
+    return ExportResult(out_path, difference, len(check_images), temperature, threshold, accuracy,
+                        metadata.get("quantization"))
 
 
 def _make_parent(out_path: Path) -> None:
