@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,6 +154,22 @@ def score(text: str, truth_lines: list[list[str]]) -> tuple[int, int, int]:
     return Levenshtein.distance(text, truth), right, len(truth_words)
 
 
+def edits(text: str, truth_lines: list[list[str]]) -> list[str]:
+    """Each edit that turns the truth into the reading: "i->l" (read l for i), "+x" (x read
+    where there was nothing), "-x" (x missed); a space or line break is written as "_"."""
+    truth = "\n".join(" ".join(words) for words in truth_lines)
+    shown = lambda ch: "_" if ch in " \n" else ch  # noqa: E731
+    names = []
+    for op in Levenshtein.editops(truth, text):
+        if op.tag == "replace":
+            names.append(f"{shown(truth[op.src_pos])}->{shown(text[op.dest_pos])}")
+        elif op.tag == "insert":
+            names.append(f"+{shown(text[op.dest_pos])}")
+        else:
+            names.append(f"-{shown(truth[op.src_pos])}")
+    return names
+
+
 def letters_for(split: str):
     if split == "test":
         test = data.read_file(TEST)
@@ -172,6 +189,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None, help="letter model for the segmentation reader")
     parser.add_argument("--cli", action="store_true", help="also read the acceptance conditions with `letters read`")
     parser.add_argument("--cli-words", type=int, default=None, help="words per acceptance condition (default: --words)")
+    parser.add_argument("--errors", action="store_true", help="also print each reader's commonest errors (no lexicon)")
     args = parser.parse_args()
 
     images, labels, alphabet = letters_for(args.split)
@@ -204,10 +222,12 @@ def main() -> None:
         for kind, reader in readers.items():
             totals = {"raw": [0, 0], "lex": [0, 0]}
             chars = words = 0
+            mistakes: Counter[str] = Counter()
             started = time.perf_counter()
             for truth, image in samples:
                 raw = reader.read(image).text
                 with_lexicon = reader.read(image, lexicon).text
+                mistakes.update(edits(raw, truth))
                 for key, text in (("raw", raw), ("lex", with_lexicon)):
                     distance, right, count = score(text, truth)
                     totals[key][0] += distance
@@ -217,6 +237,9 @@ def main() -> None:
             ms = (time.perf_counter() - started) / (2 * len(samples)) * 1000
             print(f"{condition.name:<24} {kind:<8} {1 - totals['raw'][0] / chars:>6.3f} {totals['raw'][1] / words:>6.3f} "
                   f"{1 - totals['lex'][0] / chars:>9.3f} {totals['lex'][1] / words:>9.3f} {ms:>7.1f}")
+            if args.errors and mistakes:
+                print(f"{'':<24} {'':<8} {sum(mistakes.values())} errors: "
+                      + ", ".join(f"{e} {n}" for e, n in mistakes.most_common(6)))
     if args.cli:
         cli_check(args, images, pool, vocabulary, alphabet)
 
