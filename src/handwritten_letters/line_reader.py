@@ -282,12 +282,13 @@ def combine(by_lines: TextReading, by_pieces: TextReading, lexicon: Lexicon | No
                 letters = word.letters
             raw = "".join(l.label for l in letters)
             text = raw
+            probabilities = [dict(l.top_k) for l in letters]
             if lexicon is not None:
-                probabilities = [dict(l.top_k) for l in letters]
                 found = lexicon.best(np.log(np.array([[p.get(c, 1e-6) for c in CLASS_NAMES] for p in probabilities])))
                 if found and found[1] >= sum(np.log(max(l.confidence, 1e-6)) for l in letters) - LEXICON_MARGIN * len(raw):
                     text = found[0]
-            letters = [LetterReading(ch, dict(l.top_k).get(ch, 0.0), l.top_k[:top_k], l.box) for ch, l in zip(text, letters)]
+            letters = [LetterReading(ch, p.get(ch, 0.0), l.top_k[:top_k], l.box)
+                       for ch, p, l in zip(text, probabilities, letters)]
             words.append(WordReading.of(text, raw, letters))
         lines.append(LineReading.of(words))
     return TextReading(lines, by_lines.reason)
