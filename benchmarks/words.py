@@ -145,9 +145,14 @@ def sample_lines(condition: Condition, vocabulary: list[str], letters: str, rng)
     return [[word() for _ in range(condition.words_per_line)] for _ in range(condition.lines)]
 
 
+def as_text(truth_lines: list[list[str]]) -> str:
+    """The text a perfect reading gives: words joined by spaces, lines by line breaks."""
+    return "\n".join(" ".join(words) for words in truth_lines)
+
+
 def score(text: str, truth_lines: list[list[str]]) -> tuple[int, int, int]:
     """(edit distance, words right, words) of a reading against the truth."""
-    truth = "\n".join(" ".join(words) for words in truth_lines)
+    truth = as_text(truth_lines)
     read_words = text.split()
     truth_words = [w for words in truth_lines for w in words]
     right = sum(a == b for a, b in zip(read_words, truth_words)) if len(read_words) == len(truth_words) else 0
@@ -157,7 +162,7 @@ def score(text: str, truth_lines: list[list[str]]) -> tuple[int, int, int]:
 def edits(text: str, truth_lines: list[list[str]]) -> list[str]:
     """Each edit that turns the truth into the reading: "i->l" (read l for i), "+x" (x read
     where there was nothing), "-x" (x missed); a space or line break is written as "_"."""
-    truth = "\n".join(" ".join(words) for words in truth_lines)
+    truth = as_text(truth_lines)
     shown = lambda ch: "_" if ch in " \n" else ch  # noqa: E731
     names = []
     for op in Levenshtein.editops(truth, text):
@@ -227,17 +232,18 @@ def main() -> None:
             for truth, image in samples:
                 raw = reader.read(image).text
                 with_lexicon = reader.read(image, lexicon).text
-                mistakes.update(edits(raw, truth))
+                if args.errors:
+                    mistakes.update(edits(raw, truth))
                 for key, text in (("raw", raw), ("lex", with_lexicon)):
                     distance, right, count = score(text, truth)
                     totals[key][0] += distance
                     totals[key][1] += right
-                chars += len("\n".join(" ".join(w) for w in truth))
+                chars += len(as_text(truth))
                 words += count
             ms = (time.perf_counter() - started) / (2 * len(samples)) * 1000
             print(f"{condition.name:<24} {kind:<8} {1 - totals['raw'][0] / chars:>6.3f} {totals['raw'][1] / words:>6.3f} "
                   f"{1 - totals['lex'][0] / chars:>9.3f} {totals['lex'][1] / words:>9.3f} {ms:>7.1f}")
-            if args.errors and mistakes:
+            if mistakes:
                 print(f"{'':<24} {'':<8} {sum(mistakes.values())} errors: "
                       + ", ".join(f"{e} {n}" for e, n in mistakes.most_common(6)))
     if args.cli:
