@@ -27,6 +27,7 @@ import keras
 from . import ctc, redraw, train
 from .errors import LettersError
 from .line_model import build_line_model, compile_line_model
+from .recipes import RECIPES
 from .synthetic_lines import LineComposer, batch_of_lines, decode_indices
 
 VALIDATION_SEED_OFFSET = 1000
@@ -50,9 +51,10 @@ class LineTrainConfig:
     width: int = 64  # the line model's size: its 2-D convolutions have width/4 to 1.5 x width channels
     early_stopping_patience: int = 5
     # letters as the real recipe trains on them (redraw.as_trained): also redrawn through the serving
-    # preprocessing and with a thin pen, plus dotted i's; lines of raw EMNIST alone read real letters badly
-    variants: tuple[str, ...] = ("raw", "preprocessed", "thin_pen")
-    synthetic: tuple[str, ...] = ("dotted_i",)
+    # preprocessing and with a thin pen, plus dotted i's and single-storey a's; lines of raw EMNIST
+    # alone read real letters badly, and without the single-storey a's real lines read a as o
+    variants: tuple[str, ...] = RECIPES["real"].variants
+    synthetic: tuple[str, ...] = RECIPES["real"].synthetic
     limit: int | None = None  # letters to compose from (stratified), for quick runs
     init_from: str | None = None  # start from this line model's weights (a .keras file) instead of random ones
     line_seed: int | None = None  # seed of the training lines' composition (default: seed, which also splits)
