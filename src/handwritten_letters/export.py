@@ -175,15 +175,18 @@ def _write_onnx(network, validation, real, check_images, keras_logits, model_pat
         "preprocess_version": PREPROCESS_VERSION,
         "onnx_vs_keras_max_abs_difference": f"{difference:.3e}",
     }
+    def validation_accuracy(logits: np.ndarray) -> float:
+        return float((logits[: len(real)].argmax(axis=1) == validation.labels).mean())
+
     served_path, served_logits = float_path, float_logits
     if quantize:
         served_path = out_path.with_name(out_path.stem + ".int8.tmp.onnx")
-        float_accuracy = float((float_logits[: len(real)].argmax(axis=1) == validation.labels).mean())
+        float_accuracy = validation_accuracy(float_logits)
         for op_types in (None, CONV_AND_DENSE_ONLY):
             quantize_int8(float_path, served_path, check_images[: min(len(real), 2048)], op_types)
             served_logits = _run(ort.InferenceSession(str(served_path), providers=["CPUExecutionProvider"]),
                                  check_images)
-            int8_accuracy = float((served_logits[: len(real)].argmax(axis=1) == validation.labels).mean())
+            int8_accuracy = validation_accuracy(served_logits)
             if int8_accuracy >= float_accuracy - MAX_QUANTIZATION_LOSS:
                 break
         else:
@@ -205,7 +208,7 @@ def _write_onnx(network, validation, real, check_images, keras_logits, model_pat
         temperature = fit_temperature(validation_logits, validation.labels)
         validation_probabilities = softmax(validation_logits, temperature)
         threshold = choose_rejection_threshold(validation_probabilities, validation.labels)
-        accuracy = float((validation_logits.argmax(axis=1) == validation.labels).mean())
+        accuracy = validation_accuracy(served_logits)
         point = operating_point(validation_probabilities, validation.labels, threshold)
         metadata["operating_point"] = (f"answers {point['coverage']:.1%} of validation letters, "
                                        f"{point['selective_accuracy']:.1%} of those right")
