@@ -92,7 +92,8 @@ def real_letters() -> tuple[np.ndarray, np.ndarray]:
     with open(REAL / "labels.csv") as f:
         for row in csv.DictReader(f):
             ink, _, _ = load_ink(REAL / row["filename"])
-            rows, cols = np.flatnonzero((ink > INK_THRESHOLD).any(axis=1)), np.flatnonzero((ink > INK_THRESHOLD).any(axis=0))
+            inked = ink > INK_THRESHOLD
+            rows, cols = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
             crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
             scale = 24 / max(crop.shape)
             size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
