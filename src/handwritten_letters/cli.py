@@ -110,7 +110,8 @@ def train(
     out: Path = typer.Option(Path("runs/latest"), help="Run directory."),
     recipe: str = typer.Option("seed", help="seed (the notebook's model and callbacks), best (augmented), real "
                                             "(best, also on letters as drawings reach the model; see README) or "
-                                            "real-wide (real on a net with 1.5x the channels)."),
+                                            "real-wide (real on a net with 1.5x the channels), hands (real, also on handwriting "
+                                            "fonts, upper and lower case)."),
     val_fraction: float = typer.Option(0.1, min=0.01, max=0.5, help="Share of the data held out for validation."),
     epochs: Optional[int] = typer.Option(None, min=1, help="Default: the recipe's (seed 25, best 30)."),
     batch_size: int = typer.Option(128, min=1),
@@ -121,6 +122,8 @@ def train(
     init_from: Optional[Path] = typer.Option(None, "--from", help="Start from this model's weights (the recipe's "
                                                                   "network, e.g. runs/real2/Best_Model.keras)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last epoch."),
+    fonts: Optional[Path] = typer.Option(None, "--fonts", help="The handwriting fonts folder (with fonts.csv), for "
+                                                               "the hands recipe. Default: $LETTERS_FONTS."),
 ):
     """Train the CNN; writes Best_Model.keras, history.csv, curves.png and run.json to --out."""
     if class_weight not in ("balanced", "none"):
@@ -132,7 +135,7 @@ def train(
         train_paths=[str(p) for p in (train_paths or _default_train_paths())], out_dir=str(out), recipe=recipe,
         val_fraction=val_fraction, epochs=epochs, batch_size=batch_size, seed=seed,
         learning_rate=learning_rate, class_weight=class_weight, limit=limit, resume=resume,
-        init_from=str(init_from) if init_from else None,
+        init_from=str(init_from) if init_from else None, font_dir=str(fonts) if fonts else None,
     )
     _report_run(run_training(config), "validation accuracy", out)
 

@@ -34,20 +34,32 @@ IMAGES_SUFFIX = re.compile(r"-images-idx3-ubyte(\.gz)?$")
 LABELS_SUFFIX = re.compile(r"-labels-idx1-ubyte(\.gz)?$")
 
 
+# what a letter's case label says: unknown (EMNIST Letters merges case), lower or upper
+CASE_UNKNOWN, CASE_LOWER, CASE_UPPER = 0, 1, 2
+CASE_LABELS_SUFFIX = "-case-labels-idx1-ubyte"
+
+
 @dataclass(frozen=True)
 class Dataset:
     images: np.ndarray  # (N, 28, 28) uint8, upright, white ink on black
     labels: np.ndarray  # (N,) int64, 0..25
+    cases: np.ndarray | None = None  # (N,) int8, CASE_*; None: case unknown throughout
 
     def __post_init__(self) -> None:
         if self.images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE) or len(self.images) != len(self.labels):
             raise ValueError(f"inconsistent dataset: images {self.images.shape}, labels {self.labels.shape}")
+        if self.cases is not None and len(self.cases) != len(self.labels):
+            raise ValueError(f"inconsistent dataset: {len(self.labels)} labels, {len(self.cases)} case labels")
 
     def __len__(self) -> int:
         return len(self.labels)
 
+    def case_labels(self) -> np.ndarray:
+        """CASE_* per letter (CASE_UNKNOWN throughout when the data has no case labels)."""
+        return self.cases if self.cases is not None else np.zeros(len(self.labels), dtype=np.int8)
+
     def subset(self, index: np.ndarray) -> "Dataset":
-        return Dataset(self.images[index], self.labels[index])
+        return Dataset(self.images[index], self.labels[index], None if self.cases is None else self.cases[index])
 
     def class_counts(self) -> np.ndarray:
         return np.bincount(self.labels, minlength=NUM_CLASSES)
@@ -257,7 +269,28 @@ def read_idx(images_path: str | Path, labels_path: str | Path | None = None) -> 
         raise DataFormatError(
             f"{labels_path}, record {bad[0]}: label {labels[bad[0]]} is outside 1..{NUM_CLASSES}"
         )
-    return Dataset(images, labels - 1)
+    return Dataset(images, labels - 1, _read_case_labels(images_path, labels - 1))
+
+
+def _read_case_labels(images_path: Path, labels: np.ndarray) -> np.ndarray | None:
+    """CASE_* from a ``*-case-labels-idx1-ubyte[.gz]`` file beside the images (ASCII codes of the
+    letters as written), or None when there is none."""
+    for suffix in ("", ".gz"):
+        path = images_path.with_name(IMAGES_SUFFIX.sub(CASE_LABELS_SUFFIX + suffix, images_path.name))
+        if path.exists():
+            break
+    else:
+        return None
+    codes = _read_idx(path, IDX_LABELS_MAGIC, (), "case labels").astype(np.int64)
+    upper = (codes >= ord("A")) & (codes <= ord("Z"))
+    letters = np.where(upper, codes - ord("A"), codes - ord("a"))
+    if len(codes) != len(labels):
+        raise DataFormatError(f"{path} holds {len(codes)} case labels but {images_path} holds {len(labels)} images")
+    wrong = np.flatnonzero(letters != labels)
+    if wrong.size:
+        raise DataFormatError(f"{path}, record {wrong[0]}: case label {codes[wrong[0]]} is not the letter "
+                              f"{chr(ord('a') + int(labels[wrong[0]]))} of the labels file")
+    return np.where(upper, CASE_UPPER, CASE_LOWER).astype(np.int8)
 
 
 def matching_labels_file(images_path: Path) -> Path:
@@ -327,9 +360,15 @@ def load(paths: str | Path | Sequence[str | Path], split: str = "train") -> Data
     parts = [read_file(p) for p in expand_paths(paths, split)]
     if not parts:
         raise DataFormatError("no data files given")
+    return concatenate(parts)
+
+
+def concatenate(parts: Sequence[Dataset]) -> Dataset:
+    """The datasets one after the other; case labels kept where any part has them."""
     if len(parts) == 1:
         return parts[0]
-    return Dataset(np.concatenate([p.images for p in parts]), np.concatenate([p.labels for p in parts]))
+    cases = None if all(p.cases is None for p in parts) else np.concatenate([p.case_labels() for p in parts])
+    return Dataset(np.concatenate([p.images for p in parts]), np.concatenate([p.labels for p in parts]), cases)
 
 
 def stratified_split(labels: np.ndarray, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

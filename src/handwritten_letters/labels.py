@@ -6,6 +6,13 @@ IMAGE_SIZE = 28
 PIXELS = IMAGE_SIZE * IMAGE_SIZE
 
 
+# A cased network tells the two cases apart: its output k is letter k in lower case, 26 + k in upper case.
+NUM_CASED_CLASSES = 2 * NUM_CLASSES
+# letters whose capital and small letter have one shape once the size is gone (EMNIST frames every
+# letter alike): their case is not learned and is answered "either"
+SAME_SHAPE_CASES = frozenset("cosuvwxz")
+
+
 def letter(index: int) -> str:
     """Class index 0..25 -> lowercase letter."""
     return CLASS_NAMES[index]

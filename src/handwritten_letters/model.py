@@ -14,7 +14,7 @@ from . import keras_env  # noqa: F401  (before keras)
 import keras
 from keras import layers
 
-from .labels import IMAGE_SIZE, NUM_CLASSES
+from .labels import IMAGE_SIZE, NUM_CASED_CLASSES, NUM_CLASSES
 
 INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE)
 LOGITS_LAYER = "logits"
@@ -182,8 +182,78 @@ class SparseCategoricalCrossentropyWithSmoothing(keras.losses.Loss):
         return {**super().get_config(), "smoothing": self.smoothing}
 
 
-def build_model(architecture: str = "seed", augment: bool = False, aspect: float = 0.0) -> keras.Model:
-    """Conv2D/BatchNormalization/MaxPooling2D/Dropout blocks, Flatten, Dense, 26-way softmax."""
+# ----------------------------------------------------------------------------- case
+# A cased network's 52 outputs are (letter, case) pairs; its training targets say what is known of
+# each letter: target = letter + 26 * case, case 0 unknown (EMNIST Letters), 1 lower, 2 upper. A
+# letter of unknown case is learned as its letter (the two cases' probabilities summed), so every
+# EMNIST image still teaches the 26 letters.
+
+
+def _letter_and_case(y_true, probabilities):
+    target = keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32")
+    letter, case = target % NUM_CLASSES, target // NUM_CLASSES
+    lower, upper = probabilities[:, :NUM_CLASSES], probabilities[:, NUM_CLASSES:]
+    return letter, case, lower, upper
+
+
+@keras.saving.register_keras_serializable(package="handwritten_letters")
+class CasedLetterLoss(keras.losses.Loss):
+    """Cross-entropy of the letter and, where known, its case, on a cased network's 52 outputs,
+    with label smoothing over the 26 letters."""
+
+    def __init__(self, smoothing: float = 0.0, name: str = "cased_letter_crossentropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.smoothing = smoothing
+
+    def call(self, y_true, y_pred):
+        ops = keras.ops
+        letter, case, lower, upper = _letter_and_case(y_true, y_pred)
+        one_hot = ops.one_hot(letter, NUM_CLASSES)
+        letters = lower + upper
+        case = case[:, None]
+        chosen = ops.where(case == 1, lower, ops.where(case == 2, upper, letters))
+        probability = ops.sum(chosen * one_hot, axis=-1)
+        loss = -ops.log(ops.clip(probability, 1e-7, 1.0))
+        if self.smoothing:
+            spread = -ops.mean(ops.log(ops.clip(letters, 1e-7, 1.0)), axis=-1)
+            loss = (1.0 - self.smoothing) * loss + self.smoothing * spread
+        return loss
+
+    def get_config(self):
+        return {**super().get_config(), "smoothing": self.smoothing}
+
+
+@keras.saving.register_keras_serializable(package="handwritten_letters")
+def letter_accuracy(y_true, y_pred):
+    """Share of letters right whatever their case, on a cased network's outputs and targets."""
+    letter, _, lower, upper = _letter_and_case(y_true, y_pred)
+    return keras.ops.cast(keras.ops.argmax(lower + upper, axis=-1) == letter, "float32")
+
+
+@keras.saving.register_keras_serializable(package="handwritten_letters")
+class LetterAndCase(layers.Layer):
+    """Serving: a cased network's 52 logits as the 26 letters' logits (each the log of its two
+    cases' summed exponentials, so softmax gives the letters' probabilities exactly) and each
+    letter's log-odds of upper against lower case."""
+
+    def call(self, logits):
+        lower, upper = logits[:, :NUM_CLASSES], logits[:, NUM_CLASSES:]
+        high = keras.ops.maximum(lower, upper)
+        letters = high + keras.ops.log(keras.ops.exp(lower - high) + keras.ops.exp(upper - high))
+        return letters, upper - lower
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], NUM_CLASSES), (input_shape[0], NUM_CLASSES)
+
+
+def is_cased(model: keras.Model) -> bool:
+    return model.get_layer(LOGITS_LAYER).units == NUM_CASED_CLASSES
+
+
+def build_model(architecture: str = "seed", augment: bool = False, aspect: float = 0.0,
+                cased: bool = False) -> keras.Model:
+    """Conv2D/BatchNormalization/MaxPooling2D/Dropout blocks, Flatten, Dense, softmax over the 26
+    letters (or, ``cased``, over the 52 letters of both cases)."""
     inputs = keras.Input(shape=INPUT_SHAPE, name="image")
     x = layers.Reshape((*INPUT_SHAPE, 1))(inputs)
     x = layers.Rescaling(1.0 / 255)(x)
@@ -195,13 +265,14 @@ def build_model(architecture: str = "seed", augment: bool = False, aspect: float
     x = layers.Dense(256, activation="relu")(x)
     x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
     x = layers.Dropout(0.5)(x)
-    logits = layers.Dense(NUM_CLASSES, name=LOGITS_LAYER)(x)
+    logits = layers.Dense(NUM_CASED_CLASSES if cased else NUM_CLASSES, name=LOGITS_LAYER)(x)
     outputs = layers.Activation("softmax", name="probabilities")(logits)
     return keras.Model(inputs, outputs, name=f"{architecture}_cnn")
 
 
 def logits_model(model: keras.Model) -> keras.Model:
-    """The trained network for serving: no augmentation, no softmax (export serves logits).
+    """The trained network for serving: no augmentation, no softmax (export serves logits); a
+    cased network serves two outputs, the letters' logits and their case log-odds (LetterAndCase).
 
     The networks here are a single chain of layers, so the chain is re-applied to a new input,
     sharing the trained layers and skipping the training-only augmentation block.
@@ -214,4 +285,7 @@ def logits_model(model: keras.Model) -> keras.Model:
         x = layer(x)
         if layer.name == LOGITS_LAYER:
             break
+    if is_cased(model):
+        letters, case = LetterAndCase(name="letter_and_case")(x)
+        return keras.Model(inputs, [letters, case], name=model.name + "_logits")
     return keras.Model(inputs, x, name=model.name + "_logits")

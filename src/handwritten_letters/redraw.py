@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from .data import Dataset
+from .data import CASE_LOWER, Dataset, concatenate
 from .preprocess import ink_to_model_input, preprocess_grey
 
 VARIANTS = ("raw", "preprocessed", "thin_pen")
@@ -150,12 +150,13 @@ def with_dotted_i(dataset: Dataset, seed: int = 0) -> Dataset:
 
 
 def _with_made(dataset: Dataset, made: list[np.ndarray | None], label: int) -> Dataset:
-    """The dataset plus the letters made from its own (None: none could be made), all labelled ``label``."""
+    """The dataset plus the letters made from its own (None: none could be made), all labelled
+    ``label`` in lower case (a dotted i, a single-storey a)."""
     made = [m for m in made if m is not None]
     if not made:
         return dataset
-    return Dataset(np.concatenate([dataset.images, np.stack(made)]),
-                   np.concatenate([dataset.labels, np.full(len(made), label, dtype=dataset.labels.dtype)]))
+    return concatenate([dataset, Dataset(np.stack(made), np.full(len(made), label, dtype=dataset.labels.dtype),
+                                         np.full(len(made), CASE_LOWER, dtype=np.int8))])
 
 
 SHORT_STEM_ABOVE_BOWL = (0.05, 0.35)  # the stem kept above the bowl, share of the bowl's height
@@ -203,7 +204,8 @@ def with_variants(dataset: Dataset, variants: tuple[str, ...], seed: int = 0) ->
     if tuple(variants) == ("raw",):
         return dataset
     images = [redraw(dataset.images, v, seed + i) for i, v in enumerate(variants)]
-    return Dataset(np.concatenate(images), np.tile(dataset.labels, len(variants)))
+    cases = None if dataset.cases is None else np.tile(dataset.cases, len(variants))
+    return Dataset(np.concatenate(images), np.tile(dataset.labels, len(variants)), cases)
 
 
 SYNTHETIC = {"dotted_i": with_dotted_i, "short_stem_a": with_short_stem_a}

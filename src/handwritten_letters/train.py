@@ -23,13 +23,15 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from . import keras_env  # noqa: F401  (before keras)
 import keras
 
-from . import __version__, data, redraw
+from . import __version__, data, font_letters, redraw
+from .labels import CLASS_NAMES, NUM_CLASSES, SAME_SHAPE_CASES
 from .errors import LettersError
 from .recipes import RECIPES, Recipe, build_training_model, variant
 
@@ -53,6 +55,7 @@ class TrainConfig:
     class_weight: str = "balanced"  # "balanced" or "none"
     limit: int | None = None  # use only this many images (stratified), for quick runs
     init_from: str | None = None  # start from this model's weights (a .keras file of the recipe's network)
+    font_dir: str | None = None  # the handwriting fonts, for a recipe that trains on them (None: found beside the project)
     resume: bool = False
     verbose: int | None = None  # None: a progress bar on a terminal, one line per epoch otherwise
 
@@ -221,6 +224,12 @@ def _data_fingerprint(config: TrainConfig) -> dict[str, str]:
     return {str(p): data.file_sha256(p) for p in files}
 
 
+def _fonts_record(config: TrainConfig) -> dict:
+    font_dir = font_directory(config)
+    return {"folder": str(font_dir), "fonts_csv_sha256": data.file_sha256(font_dir / "fonts.csv"),
+            "training": font_letters.training_fonts(font_dir), "held_out": list(font_letters.HELD_OUT)}
+
+
 def _sigterm_as_interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -239,11 +248,19 @@ def resolve_recipe(config: TrainConfig) -> Recipe:
 
 
 def start_from_weights(model: keras.Model, path: str) -> None:
-    """Another run's weights (the same network) as the starting point, instead of random ones."""
+    """Another run's weights (the same network) as the starting point, instead of random ones.
+
+    A 26-letter network can start a cased one: everything but the last layer is taken over.
+    """
     try:
-        model.set_weights(keras.models.load_model(path, compile=False).get_weights())
+        source = keras.models.load_model(path, compile=False).get_weights()
     except (OSError, ValueError) as exc:
-        raise LettersError(f"{path}: not a model of this network's shape to start from ({exc})") from None
+        raise LettersError(f"{path}: not a model to start from ({exc})") from None
+    target = model.get_weights()
+    shapes_differ = [i for i, (a, b) in enumerate(zip(source, target)) if a.shape != b.shape]
+    if len(source) != len(target) or any(i < len(target) - 2 for i in shapes_differ):
+        raise LettersError(f"{path}: not a model of this network's shape to start from")
+    model.set_weights([b if i in shapes_differ else a for i, (a, b) in enumerate(zip(source, target))])
 
 
 def load_split(config: TrainConfig) -> tuple[data.Dataset, data.Dataset, dict]:
@@ -285,15 +302,21 @@ class EpochBatches(keras.utils.PyDataset):
     ``on_epoch_end`` once before training, so counting those calls would be off by one).
     """
 
-    def __init__(self, dataset: data.Dataset, batch_size: int, seed: int, class_weight: dict[int, float] | None):
+    def __init__(self, dataset: data.Dataset, batch_size: int, seed: int, class_weight: dict[int, float] | None,
+                 cased: bool = False, fresh: Callable[[int], data.Dataset] | None = None):
         super().__init__()
-        self.images, self.labels = dataset.images, dataset.labels
-        self.weights = (np.array([class_weight.get(c, 0.0) for c in range(int(self.labels.max()) + 1)],
-                                 dtype=np.float32)[self.labels] if class_weight else None)
+        self.dataset, self.cased, self.fresh, self.class_weight = dataset, cased, fresh, class_weight
         self.batch_size, self.seed = batch_size, seed
         self.start_epoch(0)
 
+    def _use(self, dataset: data.Dataset) -> None:
+        self.images, self.labels = dataset.images, training_targets(dataset, self.cased)
+        self.weights = (np.array([self.class_weight.get(c, 0.0) for c in range(int(dataset.labels.max()) + 1)],
+                                 dtype=np.float32)[dataset.labels] if self.class_weight else None)
+
     def start_epoch(self, epoch: int) -> None:
+        # letters made afresh each epoch (fonts) join the fixed ones; their count never changes
+        self._use(self.dataset if self.fresh is None else data.concatenate([self.dataset, self.fresh(epoch)]))
         self.order = np.random.default_rng([self.seed, epoch]).permutation(len(self.labels))
 
     def __len__(self) -> int:
@@ -304,6 +327,39 @@ class EpochBatches(keras.utils.PyDataset):
         if self.weights is None:
             return self.images[rows], self.labels[rows]
         return self.images[rows], self.labels[rows], self.weights[rows]
+
+
+def training_targets(dataset: data.Dataset, cased: bool) -> np.ndarray:
+    """What a network is trained to answer: the letter, or for a cased network letter + 26 * case
+    (model.CasedLetterLoss), with case unknown for letters whose two cases share one shape."""
+    if not cased:
+        return dataset.labels
+    cases = dataset.case_labels().astype(np.int64)
+    same_shape = np.isin(dataset.labels, [CLASS_NAMES.index(c) for c in SAME_SHAPE_CASES])
+    return dataset.labels + NUM_CLASSES * np.where(same_shape, data.CASE_UNKNOWN, cases)
+
+
+def fresh_font_letters(recipe: Recipe, config: TrainConfig) -> Callable[[int], data.Dataset] | None:
+    """For a recipe with font letters: each epoch's renderings of the training fonts."""
+    if not recipe.font_renderings:
+        return None
+    font_dir = font_directory(config)
+    fonts = font_letters.training_fonts(font_dir)
+    count = len(font_letters.glyphs(str(font_dir), tuple(fonts))) * recipe.font_renderings
+
+    def letters(epoch: int) -> data.Dataset:
+        made = font_letters.letters(font_dir, fonts, recipe.font_renderings, config.seed * 1000 + epoch)
+        return made.subset(np.resize(np.arange(len(made)), count))  # a refused rendering is made up by a repeat
+
+    return letters
+
+
+def font_directory(config: TrainConfig) -> Path:
+    found = config.font_dir or font_letters.default_font_dir()
+    if not found or not Path(found).is_dir():
+        raise LettersError(f"{found or 'the handwriting fonts'}: no such folder; this recipe trains on handwriting "
+                           f"fonts: give --fonts DIR (a folder with fonts.csv)")
+    return Path(found)
 
 
 def _run_settings(config: TrainConfig, recipe: Recipe, epochs: int) -> dict:
@@ -350,9 +406,12 @@ def fit_epochs(model: keras.Model, train_set: data.Dataset, val_set: data.Datase
                epochs: int, initial_epoch: int, callbacks: list, class_weight: dict[int, float] | None) -> bool:
     """Train from ``initial_epoch`` to ``epochs``; returns whether Ctrl-C or SIGTERM stopped it."""
     verbose = config.verbose if config.verbose is not None else (1 if sys.stderr.isatty() else 2)
-    batches = EpochBatches(train_set, config.batch_size, config.seed, class_weight)
+    recipe = resolve_recipe(config)
+    batches = EpochBatches(train_set, config.batch_size, config.seed, class_weight, recipe.cased,
+                           fresh_font_letters(recipe, config))
     order = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: batches.start_epoch(epoch))
-    return run_fit(lambda: model.fit(batches, validation_data=(val_set.images, val_set.labels), epochs=epochs,
+    validation = (val_set.images, training_targets(val_set, recipe.cased))
+    return run_fit(lambda: model.fit(batches, validation_data=validation, epochs=epochs,
                                      shuffle=False, initial_epoch=initial_epoch, verbose=verbose,
                                      callbacks=[order, *callbacks]),
                    config.out_dir, callbacks[-1])
@@ -423,6 +482,7 @@ def train(config: TrainConfig) -> TrainResult:
         "n_train": len(train_set),
         "n_validation": len(val_set),
         "train_class_counts": train_set.class_counts().tolist(),
+        **({"fonts": _fonts_record(config)} if recipe.font_renderings else {}),
         "versions": package_versions(),
         "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count()},
         "status": "running",

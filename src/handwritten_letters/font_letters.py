@@ -1,0 +1,223 @@
+"""Letters in handwriting fonts, both cases, varied the way pens and hands vary, for training.
+
+Each font is one person's hand (see the font folder's README). A glyph is rendered once per
+font file with Pillow's FreeType (it reads WOFF2 directly) and cached as an ink bitmap; every
+epoch then draws fresh renderings from the cache cheaply: pen width (a mouse's thin line to a
+marker), slant, rotation, aspect, elastic wobble, broken strokes and size. Every rendering goes
+through ``preprocess_grey`` exactly as a drawing on the page does (one stem for training and
+serving), so the model sees font letters as it will see people's.
+
+Some fonts are held out of training as a dev set for hands the model never saw (``HELD_OUT``);
+``training_fonts`` never returns them.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from .data import CASE_LOWER, CASE_UPPER, Dataset
+from .errors import DataFormatError
+from .labels import CLASS_NAMES
+from .preprocess import preprocess_grey
+
+FONTS_ENV = "LETTERS_FONTS"  # where the handwriting fonts are, when not given
+# Held out of training, a dev set for hands the model never saw: two joined (cursive) hands,
+# two thin-pen print hands, two broad-pen print hands.
+HELD_OUT = ("cedarville-cursive", "marck-script", "indie-flower", "kalam", "patrick-hand", "gloria-hallelujah")
+JOINED = frozenset({"bad-script", "cedarville-cursive", "dancing-script", "freehand", "grand-hotel", "marck-script",
+                    "oooh-baby", "rochester", "sacramento", "satisfy", "yellowtail"})
+CHARACTERS = "".join(CLASS_NAMES) + "".join(CLASS_NAMES).upper()
+RENDER_SIZE = 96  # font size in pixels for the cached glyphs (a letter's body ~40-90 px)
+
+
+@dataclass(frozen=True)
+class Glyph:
+    font: str
+    character: str
+    inks: tuple[np.ndarray, ...]  # one per weight of the font: (H, W) uint8, 255 = ink, cropped to the ink
+
+
+def default_font_dir() -> Path | None:
+    """The handwriting fonts: $LETTERS_FONTS, else a ``data/handwriting-fonts`` folder beside the project."""
+    if os.environ.get(FONTS_ENV):
+        return Path(os.environ[FONTS_ENV])
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent / "shared" / "data" / "handwriting-fonts"
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def font_files(font_dir: str | Path) -> dict[str, list[Path]]:
+    """Every font's files by name, as the folder's fonts.csv lists them."""
+    font_dir = Path(font_dir)
+    index = font_dir / "fonts.csv"
+    if not index.exists():
+        raise DataFormatError(f"{font_dir}: not a handwriting-fonts folder (no fonts.csv)")
+    files: dict[str, list[Path]] = {}
+    with open(index, newline="") as f:
+        for row in csv.DictReader(f):
+            files.setdefault(row["font"], []).append(font_dir / row["file"])
+    return files
+
+
+def training_fonts(font_dir: str | Path) -> list[str]:
+    return sorted(name for name in font_files(font_dir) if name not in HELD_OUT)
+
+
+def _render(path: Path, character: str) -> np.ndarray | None:
+    font = ImageFont.truetype(str(path), RENDER_SIZE)
+    left, top, right, bottom = font.getbbox(character)
+    if right - left < 2 or bottom - top < 2:
+        return None
+    canvas = Image.new("L", (right - left + 8, bottom - top + 8), 0)
+    ImageDraw.Draw(canvas).text((4 - left, 4 - top), character, font=font, fill=255)
+    ink = np.asarray(canvas)
+    rows, cols = np.flatnonzero(ink.max(axis=1) > 64), np.flatnonzero(ink.max(axis=0) > 64)
+    if not len(rows):
+        return None
+    return np.ascontiguousarray(ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
+
+
+@lru_cache(maxsize=8)
+def glyphs(font_dir: str, fonts: tuple[str, ...]) -> tuple[Glyph, ...]:
+    """Every letter of the named fonts in each of their weights, rendered once."""
+    files = font_files(font_dir)
+    unknown = [name for name in fonts if name not in files]
+    if unknown:
+        raise DataFormatError(f"{font_dir}: no font named {', '.join(unknown)} in fonts.csv")
+    made = []
+    for name in fonts:
+        for character in CHARACTERS:
+            inks = tuple(ink for ink in (_render(path, character) for path in files[name]) if ink is not None)
+            if inks:
+                made.append(Glyph(name, character, inks))
+    return tuple(made)
+
+
+# ----------------------------------------------------------------------------- variation
+
+
+@dataclass(frozen=True)
+class Variation:
+    """How far each variation goes (either way where it has a sign)."""
+
+    height: tuple[int, int] = (28, 110)  # the letter's drawn height in pixels (a small pen box to a photo)
+    pen: tuple[float, float] = (-0.6, 1.0)  # pen width change, share of the font's own stroke half-width
+    centre_line: float = 0.25  # share drawn as their centre line with a thin pen (mouse, stylus)
+    slant: float = 0.35  # horizontal shear
+    rotation: float = 8.0  # degrees
+    aspect: float = 0.25  # height/width change
+    wobble: float = 1.2  # elastic displacement, pixels at the drawn size
+    broken: float = 0.15  # share of renderings with a short gap cut into a stroke
+
+
+def _disk(radius: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+
+
+def _stroke_half_width(ink: np.ndarray) -> float:
+    mask = ink > 127
+    distance = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3)
+    return float(np.percentile(distance[mask], 90)) if mask.any() else 1.0
+
+
+def _pen(ink: np.ndarray, rng: np.random.Generator, variation: Variation) -> np.ndarray:
+    if rng.random() < variation.centre_line:
+        from skimage.morphology import skeletonize
+
+        line = skeletonize(ink > 127).astype(np.uint8) * 255
+        radius = int(rng.integers(0, 3))
+        return cv2.dilate(line, _disk(radius)) if radius else line
+    change = rng.uniform(*variation.pen) * _stroke_half_width(ink)
+    radius = int(round(abs(change)))
+    if radius == 0:
+        return ink
+    thinner = cv2.erode(ink, _disk(radius))
+    if change < 0:
+        return thinner if (thinner > 127).sum() > 0.3 * (ink > 127).sum() else ink
+    return cv2.dilate(ink, _disk(radius))
+
+
+def _geometry(ink: np.ndarray, rng: np.random.Generator, variation: Variation) -> np.ndarray:
+    """Scale to the drawn height, then slant, rotate and stretch in one affine warp, on a margin."""
+    height = rng.uniform(*variation.height)
+    scale = height / ink.shape[0] if ink.shape[0] > 0.5 * ink.shape[1] else height / max(ink.shape) * 1.2
+    stretch = np.exp(rng.uniform(-1, 1) * np.log1p(variation.aspect))
+    sx, sy = scale / np.sqrt(stretch), scale * np.sqrt(stretch)
+    angle = np.radians(rng.uniform(-variation.rotation, variation.rotation))
+    shear = rng.uniform(-variation.slant, variation.slant)
+    cos, sin = np.cos(angle), np.sin(angle)
+    linear = np.array([[cos, -sin], [sin, cos]]) @ np.array([[1.0, -shear], [0.0, 1.0]]) @ np.diag([sx, sy])
+    h, w = ink.shape
+    corners = linear @ np.array([[0, w, 0, w], [0, 0, h, h]], dtype=np.float64)
+    margin = 6 + int(0.3 * height)  # paper around the letter: the ink must not outweigh it
+    offset = -corners.min(axis=1) + margin
+    size = (int(np.ceil(corners[0].max() - corners[0].min())) + 2 * margin,
+            int(np.ceil(corners[1].max() - corners[1].min())) + 2 * margin)
+    matrix = np.hstack([linear, offset[:, None]]).astype(np.float32)
+    return cv2.warpAffine(ink, matrix, size, flags=cv2.INTER_LINEAR, borderValue=0)
+
+
+def _wobble(ink: np.ndarray, rng: np.random.Generator, variation: Variation) -> np.ndarray:
+    h, w = ink.shape
+    coarse = rng.normal(0.0, variation.wobble, (2, 4, 4)).astype(np.float32)
+    field_x = cv2.resize(coarse[0], (w, h), interpolation=cv2.INTER_CUBIC)
+    field_y = cv2.resize(coarse[1], (w, h), interpolation=cv2.INTER_CUBIC)
+    grid_y, grid_x = np.mgrid[0:h, 0:w].astype(np.float32)
+    return cv2.remap(ink, grid_x + field_x, grid_y + field_y, cv2.INTER_LINEAR, borderValue=0)
+
+
+def _break_stroke(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    ys, xs = np.nonzero(ink > 127)
+    if not len(ys):
+        return ink
+    at = int(rng.integers(len(ys)))
+    radius = max(1, int(0.04 * max(ink.shape)))
+    broken = ink.copy()
+    cv2.circle(broken, (int(xs[at]), int(ys[at])), radius, 0, -1)
+    return broken
+
+
+def vary(ink: np.ndarray, rng: np.random.Generator, variation: Variation = Variation()) -> np.ndarray:
+    """One rendering of a cached glyph as a person might draw it: black ink on white paper."""
+    drawn = _geometry(ink, rng, variation)
+    drawn = _pen(drawn, rng, variation)
+    drawn = _wobble(drawn, rng, variation)
+    if rng.random() < variation.broken:
+        drawn = _break_stroke(drawn, rng)
+    return 255 - drawn
+
+
+def model_input(ink: np.ndarray, rng: np.random.Generator, variation: Variation = Variation()) -> np.ndarray | None:
+    """A varied rendering through the serving preprocessing: the model's 28x28, or None if refused."""
+    for _ in range(3):  # a broken stroke can leave too many pieces; draw again
+        result = preprocess_grey(vary(ink, rng, variation))
+        if result.rejected is None:
+            return result.pixels
+    return None
+
+
+def letters(font_dir: str | Path, fonts: list[str] | tuple[str, ...], per_glyph: int, seed: int,
+            variation: Variation = Variation()) -> Dataset:
+    """``per_glyph`` fresh renderings of every letter of the named fonts (each in a weight of the
+    font drawn at random, so a font with many weights counts as one hand), with case labels."""
+    rng = np.random.default_rng(seed)
+    images, labels, cases = [], [], []
+    for glyph in glyphs(str(font_dir), tuple(fonts)):
+        for _ in range(per_glyph):
+            pixels = model_input(glyph.inks[int(rng.integers(len(glyph.inks)))], rng, variation)
+            if pixels is None:
+                continue
+            images.append(pixels)
+            labels.append(CLASS_NAMES.index(glyph.character.lower()))
+            cases.append(CASE_UPPER if glyph.character.isupper() else CASE_LOWER)
+    return Dataset(np.stack(images), np.array(labels, dtype=np.int64), np.array(cases, dtype=np.int8))
