@@ -44,7 +44,8 @@ def test_upload_reads_a_letter(client):
     response = client.post("/api/v1/letters", files={"file": ("a.png", letter_png(), "image/png")})
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"label", "confidence", "top_k", "rejected", "reason", "verdict", "preprocessed"}
+    assert set(body) == {"label", "case", "case_probability", "text", "confidence", "top_k", "rejected", "reason",
+                         "verdict", "preprocessed"}
     assert body["label"] == "a" and not body["rejected"] and body["verdict"] == "letter"
     assert len(body["top_k"]) == 3 and body["top_k"][0]["label"] == "a"
     assert 0 < body["confidence"] <= 1

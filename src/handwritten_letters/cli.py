@@ -326,7 +326,8 @@ def predict(
 
 @app.command()
 def read(
-    images: List[Path] = typer.Argument(..., help="Images of handwritten words or lines."),
+    images: List[Path] = typer.Argument(..., help="Images of handwritten words or lines, or folders of them "
+                                                  "(searched recursively; one result per image)."),
     reader: str = typer.Option("auto", help="lines (the CTC line model reads whole lines), segment (cut into "
                                             "letters, each read by the letter model), combined (both; each letter's "
                                             "probabilities multiplied where they agree) or auto (lines with a lexicon, combined "
@@ -353,6 +354,14 @@ def read(
         raise LettersError("--lexicon and --no-lexicon cannot be used together")
     text_reader = TextReader(reader, model, line_model)
     words = None if no_lexicon else (Lexicon.from_file(lexicon) if lexicon else Lexicon.english())
+    from .errors import NoImagesError
+    from .recognize import IMAGE_SUFFIXES, iter_image_files
+
+    named = images
+    images = iter_image_files(named, keep_missing=True)  # a missing path is an error line; the others are read
+    if not images:
+        raise NoImagesError(f"{', '.join(map(str, named))}: no image files found (looked for "
+                            f"{', '.join(IMAGE_SUFFIXES)})")
     failures, results = 0, []
     for path in images:
         try:
@@ -368,9 +377,10 @@ def read(
             shown = reading.text if reading.lines else f"({reading.reason})"
             if words is not None and reading.raw_text != reading.text:
                 shown += f"    [without lexicon: {reading.raw_text}]"
-            typer.echo(f"{path}\t{shown}" if len(images) > 1 else shown)
+            typer.echo(shown if len(images) == 1 and len(named) == 1 else f"{path}\t{shown}")
     if output_format == "json":
-        typer.echo(json.dumps(results if len(images) > 1 else results[0], indent=1))
+        one_file = len(images) == 1 and len(named) == 1 and not named[0].is_dir()
+        typer.echo(json.dumps(results[0] if one_file else results, indent=1))
     if failures:
         raise typer.Exit(1)
 
@@ -439,7 +449,7 @@ def main() -> None:
         app()
     except LettersError as exc:
         typer.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)

@@ -1,8 +1,18 @@
-"""Errors a user can act on. The CLI prints their message on one line and exits with status 2."""
+"""Errors a user can act on. The CLI prints their message on one line and exits with the
+error's ``exit_code``: 2 for a usage error (the command cannot run as asked), 1 when it ran but
+its input gave nothing to read."""
 
 
 class LettersError(Exception):
     """Base class: the message names the input and says what was expected."""
+
+    exit_code = 2
+
+
+class NoImagesError(LettersError):
+    """The paths given hold no image files (an empty folder, a folder of other files)."""
+
+    exit_code = 1
 
 
 class DataFormatError(LettersError, ValueError):

@@ -141,6 +141,8 @@ def export_onnx(model_path: str | Path, out_path: str | Path, model_name: str | 
     real = validation.images if validation is not None else synthetic[:0]
     check_images = np.concatenate([real, synthetic[: max(0, MIN_CHECK_IMAGES - len(real))]]).astype(np.float32)
     keras_logits = network.predict(check_images, batch_size=1024, verbose=0)
+    if isinstance(keras_logits, (list, tuple)):  # a cased network: letters' logits, then case log-odds
+        keras_logits = keras_logits[0]
 
     _make_parent(out_path)
     float_path = out_path.with_name(out_path.stem + ".float.tmp.onnx")
@@ -171,7 +173,9 @@ def _write_onnx(network, validation, real, check_images, keras_logits, model_pat
         "name": model_name or model_path.stem,
         "class_names": json.dumps(list(CLASS_NAMES)),
         "input": "float32 (N, 28, 28), raw pixel values 0..255, white ink on black, upright",
-        "output": "logits (N, 26); probabilities = softmax(logits / temperature)",
+        "output": "logits (N, 26); probabilities = softmax(logits / temperature)"
+                  + ("; second output: each letter's log-odds of upper against lower case (N, 26)"
+                     if len(network.outputs) > 1 else ""),
         "preprocess_version": PREPROCESS_VERSION,
         "onnx_vs_keras_max_abs_difference": f"{difference:.3e}",
     }

@@ -221,3 +221,28 @@ def letters(font_dir: str | Path, fonts: list[str] | tuple[str, ...], per_glyph:
             labels.append(CLASS_NAMES.index(glyph.character.lower()))
             cases.append(CASE_UPPER if glyph.character.isupper() else CASE_LOWER)
     return Dataset(np.stack(images), np.array(labels, dtype=np.int64), np.array(cases, dtype=np.int8))
+
+
+def write_renderings(out_dir: str | Path, font_dir: str | Path, fonts: list[str] | tuple[str, ...], per_glyph: int,
+                     seed: int, variation: Variation = Variation()) -> Path:
+    """``per_glyph`` renderings of every letter of the named fonts as PNG drawings (black ink on
+    white, as a page or a scan gives them) in ``out_dir/FONT/{lower,upper}-LETTER-K.png``, and
+    ``out_dir/labels.csv`` (filename, font, joined, letter, case): letters to read through the
+    file path, as a person's would be."""
+    out_dir = Path(out_dir)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for glyph in glyphs(str(font_dir), tuple(fonts)):
+        case = "upper" if glyph.character.isupper() else "lower"
+        (out_dir / glyph.font).mkdir(parents=True, exist_ok=True)
+        for k in range(per_glyph):
+            name = f"{glyph.font}/{case}-{glyph.character.lower()}-{k}.png"
+            page = vary(glyph.inks[int(rng.integers(len(glyph.inks)))], rng, variation)
+            Image.fromarray(page).save(out_dir / name)
+            rows.append({"filename": name, "font": glyph.font, "joined": glyph.font in JOINED,
+                         "letter": glyph.character.lower(), "case": case})
+    with open(out_dir / "labels.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return out_dir / "labels.csv"

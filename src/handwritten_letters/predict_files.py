@@ -16,23 +16,30 @@ import sys
 from pathlib import Path
 from typing import Iterator, Sequence, TextIO
 
-from .errors import ImageError, LettersError, MissingExtraError
+from .errors import ImageError, LettersError, MissingExtraError, NoImagesError
 from .preprocess import Preprocessed, preprocess
-from .recognize import NOT_A_LETTER, NOT_SURE, Prediction, Recognizer, iter_image_files
+from .recognize import IMAGE_SUFFIXES, NOT_A_LETTER, NOT_SURE, Prediction, Recognizer, in_case, iter_image_files
 
-COLUMNS = ["path", "label", "confidence", "top_k", "rejected", "reason", "error", "verdict"]
+COLUMNS = ["path", "label", "case", "case_probability", "confidence", "top_k", "rejected", "reason", "error",
+           "verdict"]
 BATCH = 256
 
 
-def row_for(path: Path, prediction: Prediction | None = None, error: str = "") -> dict:
+def row_for(path: Path, prediction: Prediction | None = None, error: str | None = None) -> dict:
     if prediction is None:
-        return {"path": str(path), "label": None, "confidence": None, "top_k": "", "rejected": None,
-                "reason": None, "error": error, "verdict": None}
+        return {**dict.fromkeys(COLUMNS), "path": str(path), "top_k": [], "error": error}
     return {
-        "path": str(path), "label": prediction.label, "confidence": round(prediction.confidence, 4),
-        "top_k": " ".join(f"{k}:{v:.3f}" for k, v in prediction.top_k), "rejected": prediction.rejected,
-        "reason": prediction.reason, "error": None, "verdict": prediction.verdict,
+        "path": str(path), "label": prediction.label, "case": prediction.case,
+        "case_probability": None if prediction.case_probability is None else round(prediction.case_probability, 4),
+        "confidence": round(prediction.confidence, 4),
+        "top_k": [{"label": k, "probability": round(v, 4)} for k, v in prediction.top_k],
+        "rejected": prediction.rejected, "reason": prediction.reason, "error": None, "verdict": prediction.verdict,
     }
+
+
+def top_k_text(top_k: list[dict]) -> str:
+    """``a:0.912 o:0.051`` for CSV, tables and Parquet."""
+    return " ".join(f"{c['label']}:{c['probability']:.3f}" for c in top_k)
 
 
 def preprocess_or_error(source, name: str | None = None) -> Preprocessed | str:
@@ -89,6 +96,8 @@ def predict_files_in_pool(files: Sequence[Path], model: Path | None, pool, top_k
 def _csv_value(value) -> str:
     if value is None:
         return ""
+    if isinstance(value, list):
+        return top_k_text(value)
     if isinstance(value, bool):
         return str(value).lower()
     return f"{value:.4f}" if isinstance(value, float) else str(value)
@@ -113,9 +122,9 @@ def write_rows(rows: Iterator[dict], output_format: str, out: TextIO) -> int:
             elif row["verdict"] == NOT_A_LETTER:
                 answer = f"not a letter ({row['reason']})"
             elif row["verdict"] == NOT_SURE:
-                answer = f"{row['reason']}  [{row['top_k']}]"
+                answer = f"{row['reason']}  [{top_k_text(row['top_k'])}]"
             else:
-                answer = f"{row['label']}  {row['confidence']:.3f}  [{row['top_k']}]"
+                answer = f"{in_case(row['label'], row['case'])}  {row['confidence']:.3f}  [{top_k_text(row['top_k'])}]"
             out.write(f"{row['path']}\t{answer}\n")
     if output_format == "json":
         json.dump(collected, out, indent=1)
@@ -130,13 +139,13 @@ def write_parquet(rows: Iterator[dict], path: Path, chunk: int = 4096) -> int:
         import pyarrow.parquet as pq
     except ImportError:
         raise MissingExtraError("Parquet output needs pyarrow: pip install 'handwritten-letters[ray]'") from None
-    types = {"confidence": pa.float64(), "rejected": pa.bool_()}  # every other column is text
+    types = {"confidence": pa.float64(), "case_probability": pa.float64(), "rejected": pa.bool_()}  # others: text
     schema = pa.schema([(column, types.get(column, pa.string())) for column in COLUMNS])
     failures, pending = 0, []
     with pq.ParquetWriter(str(path), schema) as writer:
         for row in rows:
             failures += bool(row["error"])
-            pending.append(row)
+            pending.append({**row, "top_k": top_k_text(row["top_k"])})
             if len(pending) >= chunk:
                 writer.write_table(pa.Table.from_pylist(pending, schema=schema))
                 pending = []
@@ -167,7 +176,10 @@ def run_predict(paths: Sequence[Path], model: Path | None, top_k: int, output_fo
 
     from tqdm import tqdm
 
-    files = iter_image_files(paths)
+    files = iter_image_files(paths, keep_missing=True)  # a missing path becomes an error row; the others are read
+    if not files:
+        raise NoImagesError(f"{', '.join(map(str, paths))}: no image files found (looked for "
+                            f"{', '.join(IMAGE_SUFFIXES)})")
     jobs = jobs or os.cpu_count() or 1
 
     def shown(rows: Iterator[dict]) -> Iterator[dict]:

@@ -19,7 +19,7 @@ from PIL import Image
 from .calibration import softmax
 from .data import iter_batches
 from .errors import LettersError, ModelError
-from .labels import CLASS_NAMES, IMAGE_SIZE
+from .labels import CLASS_NAMES, IMAGE_SIZE, SAME_SHAPE_CASES
 from .preprocess import PREPROCESS_VERSION, ImageSource, Preprocessed, preprocess
 
 DEFAULT_MODEL = "letters-cnn.onnx"
@@ -66,15 +66,40 @@ class OnnxModel:
                 f"this package has {PREPROCESS_VERSION}"
             )
 
-    def logits(self, images: np.ndarray) -> np.ndarray:
+        # a cased model has a second output: each letter's log-odds of upper against lower case
+        self.cased = len(self.session.get_outputs()) > 1
+
+    def outputs(self, images: np.ndarray) -> list[np.ndarray]:
         batch = np.asarray(images, dtype=np.float32).reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
-        return self.session.run(None, {self.input_name: batch})[0]
+        return self.session.run(None, {self.input_name: batch})
+
+    def logits(self, images: np.ndarray) -> np.ndarray:
+        return self.outputs(images)[0]
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         return softmax(self.logits(images), self.temperature)
 
+    def probabilities_and_case(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Letters' probabilities and, for a cased model, each letter's probability of being upper case."""
+        outputs = self.outputs(images)
+        upper = 1.0 / (1.0 + np.exp(-outputs[1])) if self.cased else None
+        return softmax(outputs[0], self.temperature), upper
+
 
 LETTER, NOT_SURE, NOT_A_LETTER = "letter", "not_sure", "not_a_letter"
+UPPER, LOWER, EITHER = "upper", "lower", "either"
+
+
+def letter_case(letter: str, upper_probability: float) -> tuple[str, float | None]:
+    """The case of an answer and its probability; EITHER (no probability) where both cases share a shape."""
+    if letter in SAME_SHAPE_CASES:
+        return EITHER, None
+    return (UPPER, upper_probability) if upper_probability >= 0.5 else (LOWER, 1.0 - upper_probability)
+
+
+def in_case(letter: str | None, case: str | None) -> str | None:
+    """The letter as written: capital for UPPER, small otherwise."""
+    return letter.upper() if letter and case == UPPER else letter
 
 
 @dataclass
@@ -89,6 +114,15 @@ class Prediction:
     # LETTER (answered), NOT_SURE (a letter, but the candidates are too close to pick one: see
     # top_k) or NOT_A_LETTER (blank, scribble, texture: the model was not asked)
     verdict: str = LETTER
+    # UPPER, LOWER or EITHER (capital and small letter share one shape), with the probability of
+    # UPPER/LOWER given the letter; None from a model that does not tell case
+    case: str | None = None
+    case_probability: float | None = None
+
+    @property
+    def text(self) -> str | None:
+        """The answer as written: "A" for a capital, "a" otherwise."""
+        return in_case(self.label, self.case)
 
 
 class Recognizer:
@@ -121,19 +155,28 @@ class Recognizer:
             for item in items
         ]
         if accepted:
-            probabilities = self.predict_arrays(np.stack([items[i].pixels for i in accepted]))
-            for i, p in zip(accepted, probabilities):
-                results[i] = self._decide(p, top_k, items[i])
+            probabilities, upper = self.predict_arrays_with_case(np.stack([items[i].pixels for i in accepted]))
+            for row, i in enumerate(accepted):
+                results[i] = self._decide(probabilities[row], top_k, items[i],
+                                          None if upper is None else upper[row])
         return results
 
     def predict_arrays(self, images: np.ndarray) -> np.ndarray:
         """Calibrated probabilities for images already in model form (N, 28, 28), batched."""
-        images = np.asarray(images).reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
-        return np.concatenate(
-            [self.model.probabilities(images[s]) for s in iter_batches(len(images), BATCH)]
-        ) if len(images) else np.zeros((0, len(CLASS_NAMES)), dtype=np.float32)
+        return self.predict_arrays_with_case(images)[0]
 
-    def _decide(self, probabilities: np.ndarray, top_k: int, item: Preprocessed) -> Prediction:
+    def predict_arrays_with_case(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """``predict_arrays`` and, from a cased model, each letter's probability of upper case (else None)."""
+        images = np.asarray(images).reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
+        if not len(images):
+            empty = np.zeros((0, len(CLASS_NAMES)), dtype=np.float32)
+            return empty, (empty if self.model.cased else None)
+        parts = [self.model.probabilities_and_case(images[s]) for s in iter_batches(len(images), BATCH)]
+        upper = np.concatenate([u for _, u in parts]) if self.model.cased else None
+        return np.concatenate([p for p, _ in parts]), upper
+
+    def _decide(self, probabilities: np.ndarray, top_k: int, item: Preprocessed,
+                upper: np.ndarray | None = None) -> Prediction:
         order = np.argsort(-probabilities)[: max(1, top_k)]
         ranked = [(CLASS_NAMES[i], float(probabilities[i])) for i in order]
         best, confidence = ranked[0]
@@ -144,7 +187,9 @@ class Recognizer:
                 f"not sure: {' or '.join(candidates)}? (confidence {confidence:.2f}, below the "
                 f"{self.model.rejection_threshold:.2f} this model answers at)", item.pixels, item.box, NOT_SURE,
             )
-        return Prediction(best, confidence, ranked, False, None, item.pixels, item.box)
+        case, case_probability = (None, None) if upper is None else letter_case(best, float(upper[order[0]]))
+        return Prediction(best, confidence, ranked, False, None, item.pixels, item.box, LETTER, case,
+                          None if case_probability is None else round(case_probability, 6))
 
 
 def as_image_list(images: Sequence[ImageSource] | ImageSource) -> list[ImageSource]:
@@ -157,13 +202,17 @@ def as_image_list(images: Sequence[ImageSource] | ImageSource) -> list[ImageSour
     return list(images)
 
 
-def iter_image_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Files named directly, plus image files found under directories (recursive, sorted)."""
+def iter_image_files(paths: Iterable[str | Path], keep_missing: bool = False) -> list[Path]:
+    """Files named directly, plus image files found under directories (recursive, sorted).
+
+    A path that does not exist is an error, or with ``keep_missing`` stays in the list (where
+    reading it gives its own error, so the other files are still read).
+    """
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
             found.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES))
-        elif p.exists():
+        elif p.exists() or keep_missing:
             found.append(p)
         else:
             raise LettersError(f"{p}: no such file or directory")

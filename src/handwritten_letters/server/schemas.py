@@ -25,6 +25,12 @@ def _top_k(ranked: list[tuple[str, float]]) -> list[TopK]:
 
 class LetterResult(BaseModel):
     label: Optional[str] = Field(description="a..z, or null when rejected")
+    case: Optional[Literal["upper", "lower", "either"]] = Field(
+        None, description="upper or lower case; either where capital and small letter share one shape "
+                          "(c o s u v w x z); null when rejected or from a model that does not tell case")
+    case_probability: Optional[float] = Field(
+        None, description="probability of that case given the letter (null for either)")
+    text: Optional[str] = Field(None, description="the letter as written: \"A\" for a capital, else the label")
     confidence: float = Field(description="calibrated probability of the answer")
     top_k: list[TopK]
     rejected: bool
@@ -36,7 +42,8 @@ class LetterResult(BaseModel):
 
     @classmethod
     def of(cls, prediction: Prediction, preprocessed: str) -> "LetterResult":
-        return cls(label=prediction.label, confidence=round(prediction.confidence, 6), top_k=_top_k(prediction.top_k),
+        return cls(label=prediction.label, case=prediction.case, case_probability=prediction.case_probability,
+                   text=prediction.text, confidence=round(prediction.confidence, 6), top_k=_top_k(prediction.top_k),
                    rejected=prediction.rejected, reason=prediction.reason, verdict=prediction.verdict,
                    preprocessed=preprocessed)
 

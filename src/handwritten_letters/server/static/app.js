@@ -196,10 +196,10 @@ function showLetter(result) {
     confidenceView.textContent = "";
     statusLine.textContent = result.reason;
   } else {
-    labelView.textContent = result.label;
+    labelView.textContent = result.text || result.label;  // "A" for a capital
     labelView.classList.remove("rejected", "word");
     confidenceView.textContent = `${Math.round(result.confidence * 100)}% sure`;
-    statusLine.textContent = `Read as \u201c${result.label}\u201d.`;
+    statusLine.textContent = `Read as \u201c${result.text || result.label}\u201d` + caseNote(result) + ".";
   }
 }
 
@@ -256,6 +256,13 @@ drop.addEventListener("drop", (event) => {
 drop.addEventListener("keydown", (event) => {
   if (event.key === "Enter" || event.key === " ") { event.preventDefault(); fileInput.click(); }
 });
+
+function caseNote(result) {
+  if (result.case === "upper" || result.case === "lower") {
+    return `, ${result.case} case ${Math.round(result.case_probability * 100)}%`;
+  }
+  return result.case === "either" ? ", either case (same shape)" : "";
+}
 
 async function sendFeedback(label) {
   if (!lastImage || !lastResult || !label) return;
