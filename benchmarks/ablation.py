@@ -23,12 +23,12 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
-
-from handwritten_letters import data
-from handwritten_letters.preprocess import preprocess
-from handwritten_letters.recipes import RECIPES, variant
-from handwritten_letters.train import BEST_MODEL, TrainConfig, read_history, train
 from robustness import paper, rotate, stroke
+
+from handwritten_letters.reading.preprocess import preprocess
+from handwritten_letters.training import data
+from handwritten_letters.training.recipes import RECIPES, variant
+from handwritten_letters.training.train import BEST_MODEL, TrainConfig, read_history, train
 
 SHIFTS = [("rot ±20°", rotate(20)), ("thin", stroke("thin"))]
 

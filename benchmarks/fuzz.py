@@ -23,7 +23,7 @@ import numpy as np
 
 from handwritten_letters.errors import ImageError
 from handwritten_letters.fuzzing import image_bytes, mutated, request_for
-from handwritten_letters.preprocess import preprocess
+from handwritten_letters.reading.preprocess import preprocess
 from handwritten_letters.server.launch import running_server
 
 

@@ -35,8 +35,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from handwritten_letters.preprocess import decode_grey, preprocess, preprocess_grey
-from handwritten_letters.recognize import Recognizer
+from handwritten_letters.reading.preprocess import decode_grey, preprocess, preprocess_grey
+from handwritten_letters.reading.recognize import Recognizer
 
 ROOT = Path(__file__).resolve().parents[1]
 PREVIOUS_PREPROCESS = "c4c9549"  # the last commit before preprocessing moved to OpenCV (issue 14)
@@ -47,7 +47,7 @@ SHARED_TRAIN = (Path(__file__).resolve().parents[2] / "shared" / "data" / "emnis
 def sample_letters(n: int) -> np.ndarray:
     """Real EMNIST training letters when the shared data is here, else a drawn stroke pattern."""
     if SHARED_TRAIN.exists():
-        from handwritten_letters.data import read_file
+        from handwritten_letters.training.data import read_file
 
         images = read_file(SHARED_TRAIN).images
         return images[np.arange(n) % len(images)]
@@ -150,10 +150,10 @@ def main() -> None:
         print(f"ratio previous / current decode + preprocess: {rows[-1][1][0] / now[0]:.2f}x")
 
     try:
-        from handwritten_letters import keras_env  # noqa: F401
         import keras
 
-        from handwritten_letters.model import logits_model
+        from handwritten_letters.training import keras_env  # noqa: F401
+        from handwritten_letters.training.model import logits_model
 
         keras_model = logits_model(keras.models.load_model(ROOT / "src/handwritten_letters/models/letters-cnn.keras",
                                                            compile=False))
@@ -179,7 +179,10 @@ def main() -> None:
             for level in ("ORT_ENABLE_BASIC", "ORT_ENABLE_EXTENDED", "ORT_ENABLE_ALL"):
                 candidate = ort_session(path, threads, level)
                 name = candidate.get_inputs()[0].name
-                p50 = percentiles(time_each(lambda: candidate.run(None, {name: model_input}), args.repeats // 2))[0]
+                def one_call(session=candidate, name=name):
+                    return session.run(None, {name: model_input})
+
+                p50 = percentiles(time_each(one_call, args.repeats // 2))[0]
                 start = time.perf_counter()
                 for first in range(0, len(batch_input), 256):
                     candidate.run(None, {name: batch_input[first : first + 256]})

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 from rapidfuzz.distance import Levenshtein
-
-from handwritten_letters import line_reader
-from handwritten_letters.line_reader import LineModel, TextReader
-from handwritten_letters.segment import Lexicon
 from words import CONDITIONS, compose, letters_for, sample_lines
+
+from handwritten_letters.words import line_reader
+from handwritten_letters.words.line_reader import LineModel, TextReader
+from handwritten_letters.words.segment import Lexicon
 
 CHOSEN = ("5 px gaps", "overlap 1 px", "overlap 2-3 px", "slant", "random strings")
 
@@ -88,9 +88,9 @@ def draw_figure(model: LineModel, image, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from handwritten_letters import ctc
     from handwritten_letters.labels import LINE_ALPHABET
-    from handwritten_letters.preprocess import load_ink, prepare_line
+    from handwritten_letters.reading.preprocess import load_ink, prepare_line
+    from handwritten_letters.words import ctc
 
     ink, _, _ = load_ink(image)
     line = prepare_line(ink)

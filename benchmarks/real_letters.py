@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from handwritten_letters import data
 from handwritten_letters.labels import CLASS_NAMES
-from handwritten_letters.preprocess import preprocess
-from handwritten_letters.recognize import Recognizer, bundled_model_path
-from handwritten_letters.redraw import through_preprocessing
+from handwritten_letters.reading.preprocess import preprocess
+from handwritten_letters.reading.recognize import Recognizer, bundled_model_path
+from handwritten_letters.training import data
+from handwritten_letters.training.redraw import through_preprocessing
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 REAL_DEV = SHARED / "letters-real-dev"
@@ -81,8 +81,8 @@ def risk_coverage_plot(model_path: str, run_dir: Path, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from handwritten_letters.calibration import risk_coverage
-    from handwritten_letters.export import validation_split_of_run
+    from handwritten_letters.reading.calibration import risk_coverage
+    from handwritten_letters.training.export import validation_split_of_run
 
     recognizer = Recognizer(model_path)
     validation = validation_split_of_run(run_dir / "Best_Model.keras")  # as the run validated on it

@@ -22,10 +22,9 @@ from typing import Callable
 import numpy as np
 from PIL import Image, ImageFilter
 
-from handwritten_letters import data
-from handwritten_letters.preprocess import preprocess
-from handwritten_letters.recognize import Recognizer
-
+from handwritten_letters.reading.preprocess import preprocess
+from handwritten_letters.reading.recognize import Recognizer
+from handwritten_letters.training import data
 
 
 def paper(letter: np.ndarray) -> Image.Image:

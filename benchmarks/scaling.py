@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from handwritten_letters.predict_files import predict_files
-from handwritten_letters.recognize import Recognizer, iter_image_files
+from handwritten_letters.batch.predict_files import predict_files
+from handwritten_letters.reading.recognize import Recognizer, iter_image_files
 
 
 def make_letters(folder: Path, count: int, size: int) -> None:
@@ -47,7 +47,7 @@ def local_rate(folder: Path) -> tuple[float, float]:
 def ray_rate(folder: Path, actors: int) -> tuple[float, float]:
     import ray
 
-    from handwritten_letters.ray_engine import iter_rows, predict_with_ray
+    from handwritten_letters.batch.ray_engine import iter_rows, predict_with_ray
 
     started = time.perf_counter()
     ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, configure_logging=False)

@@ -20,11 +20,11 @@ import time
 import httpx
 import numpy as np
 import psutil
-
 from fuzz import send
+from serve_load import letter_png, server_rss_mb
+
 from handwritten_letters.fuzzing import request_for
 from handwritten_letters.server.launch import running_server
-from serve_load import letter_png, server_rss_mb
 
 
 async def soak(base: str, clients: int, seconds: float, seed: int) -> tuple[collections.Counter, list[float]]:

@@ -23,10 +23,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from handwritten_letters import data
 from handwritten_letters.labels import CLASS_NAMES
+from handwritten_letters.training import data
 
-TEST = Path(__file__).resolve().parents[2] / "shared" / "data" / "emnist-letters" / "emnist-letters-test14800-images-idx3-ubyte.gz"
+EMNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "emnist-letters"
+TEST = EMNIST / "emnist-letters-test14800-images-idx3-ubyte.gz"
 
 
 def main() -> None:

@@ -14,13 +14,14 @@ import platform
 import time
 from pathlib import Path
 
+import keras  # noqa: E402
 import numpy as np
 
-from handwritten_letters import keras_env  # noqa: F401,E402  (before keras)
-import keras  # noqa: E402
-
-from handwritten_letters import data  # noqa: E402
-from handwritten_letters.recipes import RECIPES, build_training_model  # noqa: E402
+from handwritten_letters.training import (
+    data,  # noqa: E402
+    keras_env,  # noqa: F401, E402  (before keras)
+)
+from handwritten_letters.training.recipes import RECIPES, build_training_model  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "emnist-letters"
 

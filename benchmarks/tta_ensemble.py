@@ -18,10 +18,10 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-
-from handwritten_letters import data
-from handwritten_letters.recognize import OnnxModel
 from inference import percentiles, time_each
+
+from handwritten_letters.reading.recognize import OnnxModel
+from handwritten_letters.training import data
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "emnist-letters"
 SHIFTS = [(0, 0), (-1, 0), (1, 0), (0, -1), (0, 1)]
@@ -63,11 +63,11 @@ def main() -> None:
     for tta in (False, True):
         for name, model in models.items():
             accuracy = (probabilities(model, images, tta).argmax(1) == labels).mean()
-            cost = latency_ms(lambda: model.probabilities(views(one) if tta else one))
+            cost = latency_ms(lambda model=model, tta=tta: model.probabilities(views(one) if tta else one))
             rows.append((f"{name}{' + TTA x5' if tta else ''}", accuracy, cost))
         if len(models) > 1:
             mean = np.mean([probabilities(model, images, tta) for model in models.values()], axis=0)
-            cost = latency_ms(lambda: [model.probabilities(views(one) if tta else one) for model in models.values()])
+            cost = latency_ms(lambda tta=tta: [model.probabilities(views(one) if tta else one) for model in models.values()])
             rows.append((f"ensemble of {len(models)}{' + TTA x5' if tta else ''}", (mean.argmax(1) == labels).mean(), cost))
     for name, accuracy, cost in rows:
         print(f"{name:<34}{accuracy:>9.4f}{cost:>15.3f}")

@@ -85,7 +85,7 @@ def letter_like_files(tmp_path_factory) -> Path:
 def trained_run(letter_like_files, tmp_path_factory):
     """One short training run on generated data, shared by the train/evaluate/export tests."""
     pytest.importorskip("keras", reason="needs the [train] extra")
-    from handwritten_letters.train import TrainConfig, train
+    from handwritten_letters.training.train import TrainConfig, train
 
     out = tmp_path_factory.mktemp("run")
     config = TrainConfig(train_paths=[str(letter_like_files)], out_dir=str(out), val_fraction=0.25,

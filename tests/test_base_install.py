@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_recognizer_import_does_not_import_tensorflow():
-    code = "import handwritten_letters.recognize, handwritten_letters.server.app, sys; " \
+    code = "import handwritten_letters.reading.recognize, handwritten_letters.server.app, sys; " \
            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -188,9 +188,9 @@ def test_word_mode_reads_touching_letters_with_the_line_reader(page, tmp_path):
 def test_the_loop_closes_draw_correct_export_finetune_serve(browser, tmp_path):
     """A person corrects the page's answers; the corrections fine-tune a model that is then served."""
     pytest.importorskip("keras", reason="fine-tuning needs the [train] extra")
-    from handwritten_letters.feedback import FeedbackStore
-    from handwritten_letters.finetune import FinetuneConfig, finetune
     from handwritten_letters.server.app import create_app
+    from handwritten_letters.server.feedback import FeedbackStore
+    from handwritten_letters.training.finetune import FinetuneConfig, finetune
 
     db = tmp_path / "feedback.sqlite3"
     with serving(create_app(feedback_db=db)) as url:

@@ -5,7 +5,6 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import SHARED_TRAIN_RECORDS, needs_shared_data, write_csv, write_idx_pair
 
 
@@ -71,7 +70,7 @@ def test_train_and_evaluate_on_kaggle_csvs_of_real_emnist_rows(tmp_path):
     pytest.importorskip("keras")
     import json
 
-    from handwritten_letters import data
+    from handwritten_letters.training import data
 
     rows = data.read_file(SHARED_TRAIN_RECORDS)  # official train records: real EMNIST rows
     stored = rows.images.transpose(0, 2, 1)  # back to the file orientation Kaggle uses

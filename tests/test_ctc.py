@@ -6,9 +6,10 @@ import itertools
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from handwritten_letters import ctc
+from handwritten_letters.words import ctc
 
 
 def collapse(path) -> tuple[int, ...]:

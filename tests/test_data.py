@@ -1,15 +1,13 @@
-import gzip
 import tracemalloc
 
 import numpy as np
 import pytest
+from conftest import SHARED, needs_shared_data, write_csv, write_idx, write_idx_pair
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handwritten_letters import data
 from handwritten_letters.errors import DataFormatError
-
-from conftest import SHARED, needs_shared_data, write_csv, write_idx, write_idx_pair
+from handwritten_letters.training import data
 
 
 def upright_samples(n=5, seed=1):

@@ -8,13 +8,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
+from conftest import write_idx_pair
 from typer.testing import CliRunner
 
-from handwritten_letters import data, download
 from handwritten_letters.cli import app
-from handwritten_letters.download import DownloadError, download_letters
-
-from conftest import write_idx_pair
+from handwritten_letters.training import data, download
+from handwritten_letters.training.download import DownloadError, download_letters
 
 
 @pytest.fixture()

@@ -5,12 +5,12 @@ import pytest
 
 pytest.importorskip("keras", reason="needs the [train] extra")
 
-from handwritten_letters import data  # noqa: E402
-from handwritten_letters.evaluate import compare_paired, evaluate, wilson_interval  # noqa: E402
-from handwritten_letters.export import export_onnx  # noqa: E402
-from handwritten_letters.recognize import OnnxModel, Recognizer  # noqa: E402
-
 from conftest import letter_like_dataset, write_idx_pair  # noqa: E402
+
+from handwritten_letters.reading.recognize import OnnxModel, Recognizer  # noqa: E402
+from handwritten_letters.training import data  # noqa: E402
+from handwritten_letters.training.evaluate import compare_paired, evaluate, wilson_interval  # noqa: E402
+from handwritten_letters.training.export import export_onnx  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +104,7 @@ def test_wilson_interval_brackets_the_proportion():
 
 @pytest.mark.slow
 def test_best_recipe_trains_and_exports_without_its_training_only_augmentation(letter_like_files, tmp_path):
-    from handwritten_letters.train import TrainConfig, train
+    from handwritten_letters.training.train import TrainConfig, train
 
     result = train(TrainConfig(train_paths=[str(letter_like_files)], out_dir=str(tmp_path), recipe="best",
                                epochs=2, batch_size=32, val_fraction=0.25, verbose=0))
@@ -137,7 +137,7 @@ def test_evaluate_counts_an_image_found_in_two_files_once(trained_run, held_out,
 
 def test_export_refuses_a_validation_split_that_is_not_the_runs(tmp_path):
     from handwritten_letters.errors import ModelError
-    from handwritten_letters.train import TrainConfig, train
+    from handwritten_letters.training.train import TrainConfig, train
 
     images, labels = letter_like_dataset(per_class=12)
     data_dir = tmp_path / "data"
@@ -163,7 +163,7 @@ def test_export_to_an_unwritable_place_is_a_clear_error_and_leaves_nothing(train
 
 def test_temperature_recovers_a_known_overconfidence():
     """Logits three times too sharp for how often they are right: the fitted temperature is ~3."""
-    from handwritten_letters.calibration import fit_temperature, negative_log_likelihood
+    from handwritten_letters.reading.calibration import fit_temperature, negative_log_likelihood
 
     rng = np.random.default_rng(0)
     honest = rng.normal(0, 2.0, (20_000, 26))
@@ -175,7 +175,7 @@ def test_temperature_recovers_a_known_overconfidence():
 
 
 def test_rejection_threshold_answers_the_operating_points_share():
-    from handwritten_letters.calibration import MIN_COVERAGE, choose_rejection_threshold, operating_point
+    from handwritten_letters.reading.calibration import MIN_COVERAGE, choose_rejection_threshold, operating_point
 
     rng = np.random.default_rng(1)
     n = 5000
@@ -191,7 +191,7 @@ def test_rejection_threshold_answers_the_operating_points_share():
 
 
 def _untrained_onnx(path):
-    from handwritten_letters.model import build_model
+    from handwritten_letters.training.model import build_model
 
     untrained = build_model("seed")
     untrained.predict(np.zeros((1, 28, 28), np.uint8), verbose=0)
@@ -202,8 +202,8 @@ def _untrained_onnx(path):
 def test_int8_export_that_loses_accuracy_is_refused_and_writes_nothing(trained_run, tmp_path, monkeypatch):
     import shutil
 
-    from handwritten_letters import export
     from handwritten_letters.errors import ModelError
+    from handwritten_letters.training import export
 
     _, result = trained_run
     broken = _untrained_onnx(tmp_path / "untrained.onnx")
@@ -219,7 +219,7 @@ def test_int8_export_leaves_batch_normalisation_in_float_when_all_int8_loses_acc
                                                                                    monkeypatch):
     import shutil
 
-    from handwritten_letters import export
+    from handwritten_letters.training import export
 
     _, result = trained_run
     broken = _untrained_onnx(tmp_path / "untrained.onnx")

@@ -9,11 +9,11 @@ import sys
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-
-from handwritten_letters.feedback import FeedbackStore
-from handwritten_letters.server.app import create_app
-from handwritten_letters.server.limits import MAX_BODY_BYTES
 from test_server import assert_json_error, letter_png
+
+from handwritten_letters.server.app import create_app
+from handwritten_letters.server.feedback import FeedbackStore
+from handwritten_letters.server.limits import MAX_BODY_BYTES
 
 DATA_URL = "data:image/png;base64," + base64.b64encode(letter_png()).decode()
 

@@ -8,10 +8,10 @@ from PIL import Image
 
 pytest.importorskip("keras", reason="fine-tuning needs the [train] extra")
 
-from handwritten_letters.finetune import FinetuneConfig, finetune, read_user_letters  # noqa: E402
-from handwritten_letters.recognize import OnnxModel, Recognizer  # noqa: E402
-
 from conftest import letter_like_dataset  # noqa: E402
+
+from handwritten_letters.reading.recognize import OnnxModel, Recognizer  # noqa: E402
+from handwritten_letters.training.finetune import FinetuneConfig, finetune, read_user_letters  # noqa: E402
 
 
 def write_user_letters(folder, per_class=6, classes="abcdef"):
@@ -64,13 +64,14 @@ def test_finetune_writes_a_calibrated_model_with_its_lineage_and_a_before_after_
     for name in ("Best_Model.keras", "model.onnx", "run.json", "history.csv", "curves.png"):
         assert (tmp_path / "run" / name).stat().st_size > 0
     model = OnnxModel(result.model_onnx)
-    assert model.metadata["base_model"].endswith("Best_Model.keras") and model.metadata["finetune_letters"] == str(report["user_letters"]["adapted_on"])
+    assert model.metadata["base_model"].endswith("Best_Model.keras")
+    assert model.metadata["finetune_letters"] == str(report["user_letters"]["adapted_on"])
     assert json.loads(model.metadata["finetune_before_after"])["after"] == report["after"]
     assert len(Recognizer(result.model_onnx).predict(np.zeros((28, 28), np.uint8) + 255)) == 1
 
 
 def test_finetune_from_the_bundled_weights_when_shipped():
-    from handwritten_letters.finetune import BUNDLED_KERAS, REPLAY_SAMPLE, bundled_path
+    from handwritten_letters.training.finetune import BUNDLED_KERAS, REPLAY_SAMPLE, bundled_path
 
     for name in (BUNDLED_KERAS, REPLAY_SAMPLE):
         path = bundled_path(name)

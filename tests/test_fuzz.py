@@ -6,18 +6,17 @@ A few hundred cases run here; ``benchmarks/fuzz.py`` runs tens of thousands and 
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from handwritten_letters import data
 from handwritten_letters.errors import DataFormatError, ImageError
 from handwritten_letters.fuzzing import image_bytes, mutated, request_for
-from handwritten_letters.preprocess import preprocess
+from handwritten_letters.reading.preprocess import preprocess
 from handwritten_letters.server.app import create_app
+from handwritten_letters.training import data
 
 FUZZ = settings(max_examples=60, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

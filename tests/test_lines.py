@@ -8,16 +8,21 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import letter_like_dataset, needs_shared_data
 from PIL import Image, ImageDraw
 from rapidfuzz.distance import Levenshtein
 
-from handwritten_letters.data import Dataset
 from handwritten_letters.labels import LINE_ALPHABET
-from handwritten_letters.preprocess import LINE_HEIGHT, LINE_STROKE_WIDTH, LINE_TEXT_HEIGHT, _stroke_width, prepare_line
-from handwritten_letters.synthetic_lines import (MAX_LABEL, LineComposer, LineStyle, batch_of_lines, decode_indices,
-                                                 encode)
-
-from conftest import SHARED_TRAIN_RECORDS, letter_like_dataset, needs_shared_data
+from handwritten_letters.reading.preprocess import (
+    LINE_HEIGHT,
+    LINE_STROKE_WIDTH,
+    LINE_TEXT_HEIGHT,
+    _stroke_width,
+    prepare_line,
+)
+from handwritten_letters.training.data import Dataset
+from handwritten_letters.training.synthetic_lines import MAX_LABEL, LineComposer, LineStyle, batch_of_lines
+from handwritten_letters.words.ctc import decode_indices, encode
 
 PLAIN = LineStyle(slant_share=0.0, stroke_change=0.0, noise=0.0, size_variation=0.0, jitter=(0, 0))
 
@@ -94,7 +99,8 @@ def test_a_thin_pen_is_thickened_to_emnist_stroke_width_before_shrinking():
 def line_run(tmp_path_factory):
     pytest.importorskip("keras", reason="needs the [train] extra")
     from conftest import write_idx_pair
-    from handwritten_letters.train_lines import LineTrainConfig, train_lines
+
+    from handwritten_letters.training.train_lines import LineTrainConfig, train_lines
 
     data_dir = tmp_path_factory.mktemp("letters")
     images, labels = letter_like_dataset(per_class=12)
@@ -110,7 +116,7 @@ def test_train_lines_writes_the_run_files_and_refuses_to_resume_other_settings(l
     from dataclasses import replace
 
     from handwritten_letters.errors import LettersError
-    from handwritten_letters.train_lines import train_lines
+    from handwritten_letters.training.train_lines import train_lines
 
     config, result = line_run
     out = result.out_dir
@@ -131,7 +137,7 @@ def test_an_interrupted_line_run_resumed_ends_where_an_uninterrupted_one_does(li
 
     import keras
 
-    from handwritten_letters import train_lines as module
+    from handwritten_letters.training import train_lines as module
 
     config, result = line_run
     measure = module.LineValidation.on_epoch_end
@@ -154,8 +160,8 @@ def test_an_interrupted_line_run_resumed_ends_where_an_uninterrupted_one_does(li
 
 @pytest.mark.slow
 def test_export_checks_onnx_against_keras_and_the_reader_reads_with_it(line_run, tmp_path):
-    from handwritten_letters.export import export_line_model
-    from handwritten_letters.line_reader import LineModel, TextReader
+    from handwritten_letters.training.export import export_line_model
+    from handwritten_letters.words.line_reader import LineModel, TextReader
 
     _, result = line_run
     exported = export_line_model(result.best_model, tmp_path / "lines.onnx")
@@ -170,8 +176,8 @@ def test_export_checks_onnx_against_keras_and_the_reader_reads_with_it(line_run,
 
 def test_a_letter_model_given_as_line_model_is_refused_with_what_it_is():
     from handwritten_letters.errors import ModelError
-    from handwritten_letters.line_reader import LineModel
-    from handwritten_letters.recognize import bundled_model_path
+    from handwritten_letters.reading.recognize import bundled_model_path
+    from handwritten_letters.words.line_reader import LineModel
 
     with pytest.raises(ModelError, match="not a line model"):
         LineModel(bundled_model_path())
@@ -186,7 +192,8 @@ VALIDATION_WORDS = ["quick", "brown", "jumps", "zebra", "vexing", "whale", "oxyg
 def validation_letters():
     """Letters of the validation split both bundled models were trained beside (never trained on)."""
     from conftest import SHARED
-    from handwritten_letters.data import train_validation
+
+    from handwritten_letters.training.data import train_validation
 
     _, validation = train_validation([str(SHARED)], 0.1, 42)
     return validation
@@ -194,7 +201,7 @@ def validation_letters():
 
 def word_image(word: str, letters, gap: int, rng, scale: int = 3) -> Image.Image:
     """A word of EMNIST letters at 28-px scale ``gap`` px apart (negative: overlapping), dark on white."""
-    from handwritten_letters.synthetic_lines import trimmed
+    from handwritten_letters.training.synthetic_lines import trimmed
 
     tiles = [trimmed(letters.images[rng.choice(np.flatnonzero(letters.labels == ord(c) - 97))]) for c in word]
     width = 20 + sum(t.shape[1] for t in tiles) + gap * (len(tiles) - 1)
@@ -216,7 +223,7 @@ def character_accuracy(pairs) -> float:
 @needs_shared_data
 @pytest.mark.parametrize("gap, floor", [(5, 0.90), (-2, 0.85)])
 def test_the_bundled_line_reader_reads_words_of_unseen_letters_with_gaps_and_overlaps(validation_letters, gap, floor):
-    from handwritten_letters.line_reader import TextReader
+    from handwritten_letters.words.line_reader import TextReader
 
     reader = TextReader("lines")
     rng = np.random.default_rng(gap + 10)
@@ -226,7 +233,7 @@ def test_the_bundled_line_reader_reads_words_of_unseen_letters_with_gaps_and_ove
 
 @needs_shared_data
 def test_letter_boxes_follow_the_letters_left_to_right_inside_the_word(validation_letters):
-    from handwritten_letters.line_reader import TextReader
+    from handwritten_letters.words.line_reader import TextReader
 
     image = word_image("moving", validation_letters, 4, np.random.default_rng(3))
     reading = TextReader("lines").read(image, top_k=3)
@@ -242,7 +249,7 @@ def test_letter_boxes_follow_the_letters_left_to_right_inside_the_word(validatio
 
 @needs_shared_data
 def test_two_lines_of_words_come_back_as_two_lines_with_spaces(validation_letters):
-    from handwritten_letters.line_reader import TextReader
+    from handwritten_letters.words.line_reader import TextReader
 
     rng = np.random.default_rng(4)
     top = np.asarray(word_image("cat", validation_letters, 5, rng))
@@ -258,7 +265,7 @@ def test_two_lines_of_words_come_back_as_two_lines_with_spaces(validation_letter
 
 
 def test_blank_and_dotted_pages_are_refused_with_a_reason_by_the_line_reader():
-    from handwritten_letters.line_reader import TextReader
+    from handwritten_letters.words.line_reader import TextReader
 
     reader = TextReader("lines")
     assert reader.read(np.full((80, 200), 255, np.uint8)).reason
@@ -311,7 +318,7 @@ def test_a_line_run_can_start_from_another_runs_weights_and_refuses_another_shap
     import keras
 
     from handwritten_letters.errors import LettersError
-    from handwritten_letters.train_lines import train_lines
+    from handwritten_letters.training.train_lines import train_lines
 
     config, result = line_run
     start = keras.models.load_model(result.best_model, compile=False)
@@ -326,8 +333,8 @@ def test_a_line_run_can_start_from_another_runs_weights_and_refuses_another_shap
 
 
 def test_combine_fuses_each_word_both_readers_lay_out_alike_and_keeps_the_line_reading_elsewhere():
-    from handwritten_letters.line_reader import combine
-    from handwritten_letters.segment import LetterReading, LineReading, TextReading, WordReading
+    from handwritten_letters.words.line_reader import combine
+    from handwritten_letters.words.segment import LetterReading, LineReading, TextReading, WordReading
 
     def letter(ranked, box):
         return LetterReading(ranked[0][0], ranked[0][1], ranked, box)
@@ -358,8 +365,8 @@ def test_combine_fuses_each_word_both_readers_lay_out_alike_and_keeps_the_line_r
 
 
 def test_auto_reads_with_the_line_model_given_a_lexicon_and_with_both_models_without(monkeypatch):
-    from handwritten_letters import line_reader
-    from handwritten_letters.segment import Lexicon
+    from handwritten_letters.words import line_reader
+    from handwritten_letters.words.segment import Lexicon
 
     calls = []
     real_combine = line_reader.combine
@@ -385,6 +392,6 @@ def test_a_line_model_away_from_its_run_still_exports_as_a_line_model(line_run, 
                                "--out", str(tmp_path / "lines.onnx")], capture_output=True, text=True, timeout=300)
     assert exported.returncode == 0, exported.stderr
     assert "line model" in exported.stdout and "not measured" in exported.stdout
-    from handwritten_letters.line_reader import LineModel
+    from handwritten_letters.words.line_reader import LineModel
 
     assert LineModel(tmp_path / "lines.onnx").metadata["kind"] == "line-ctc"

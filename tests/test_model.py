@@ -3,7 +3,7 @@ import pytest
 
 keras = pytest.importorskip("keras", reason="training extra not installed")
 
-from handwritten_letters import model as letters_model  # noqa: E402
+from handwritten_letters.training import model as letters_model  # noqa: E402
 
 
 def _distinct_images(count: int, seed: int = 0) -> np.ndarray:
@@ -87,7 +87,7 @@ def test_augmentation_layers_survive_a_save_and_load(tmp_path):
 
 @pytest.mark.parametrize("name", ["seed", "best", "real", "real-wide"])
 def test_every_recipe_builds_a_26_way_classifier_of_raw_letters(name):
-    from handwritten_letters.recipes import RECIPES, build_training_model
+    from handwritten_letters.training.recipes import RECIPES, build_training_model
 
     network = build_training_model(RECIPES[name], steps_per_epoch=10, epochs=2)
     probabilities = network.predict(np.zeros((3, 28, 28), np.uint8), verbose=0)

@@ -1,11 +1,9 @@
 """The walkthrough notebook runs top to bottom on a small slice of the shared data."""
 
 import json
-import os
 from pathlib import Path
 
 import pytest
-
 from conftest import SHARED, needs_shared_data
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "walkthrough.ipynb"

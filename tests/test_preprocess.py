@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from handwritten_letters.errors import ImageError
-from handwritten_letters.preprocess import MAX_SIDE, preprocess
+from handwritten_letters.reading.preprocess import MAX_SIDE, preprocess
 
 # a handwritten-looking "k": strokes in a 100x100 box
 STROKES = [((30, 10), (30, 90)), ((30, 60), (72, 30)), ((42, 52), (75, 90))]
@@ -78,7 +78,7 @@ def test_wide_padding_does_not_matter(reference):
 def test_blur_and_shrink_by_matrix_matches_blurring_and_resizing_the_image():
     from scipy import ndimage
 
-    from handwritten_letters import preprocess as module
+    from handwritten_letters.reading import preprocess as module
 
     rng = np.random.default_rng(4)
     for _ in range(20):

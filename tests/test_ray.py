@@ -43,8 +43,8 @@ def rows_by_name(text):
 
 
 def test_ray_engine_gives_the_local_engines_answers_and_error_rows(ray_instance, letters_folder, tmp_path):
-    from handwritten_letters.predict_files import run_predict, write_output
-    from handwritten_letters.ray_engine import iter_rows, predict_with_ray
+    from handwritten_letters.batch.predict_files import run_predict, write_output
+    from handwritten_letters.batch.ray_engine import iter_rows, predict_with_ray
 
     local_csv, ray_csv = tmp_path / "local.csv", tmp_path / "ray.csv"
     assert run_predict([letters_folder], None, 3, "csv", local_csv) == 2
@@ -59,8 +59,8 @@ def test_ray_engine_gives_the_local_engines_answers_and_error_rows(ray_instance,
 def test_ray_engine_writes_parquet_one_row_per_input(ray_instance, letters_folder, tmp_path):
     import pandas as pd
 
-    from handwritten_letters.predict_files import write_output
-    from handwritten_letters.ray_engine import iter_rows, predict_with_ray
+    from handwritten_letters.batch.predict_files import write_output
+    from handwritten_letters.batch.ray_engine import iter_rows, predict_with_ray
 
     out = tmp_path / "results.parquet"
     write_output(iter_rows(predict_with_ray([str(letters_folder)], actors=1)), "csv", out)

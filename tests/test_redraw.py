@@ -3,9 +3,9 @@
 import numpy as np
 from scipy import ndimage
 
-from handwritten_letters.data import Dataset
 from handwritten_letters.labels import CLASS_NAMES
-from handwritten_letters.redraw import SYNTHETIC, dotted_i, short_stem_a, with_short_stem_a
+from handwritten_letters.training.data import Dataset
+from handwritten_letters.training.redraw import SYNTHETIC, dotted_i, short_stem_a, with_short_stem_a
 
 
 def _ring(size=28, centre=(19, 12), radius=5, width=1.5) -> np.ndarray:

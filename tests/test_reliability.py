@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
-
-from handwritten_letters.preprocess import preprocess
-from handwritten_letters.recognize import Recognizer
-from handwritten_letters.segment import read_text
-from handwritten_letters.server.app import create_app
 from test_preprocess import huge_png
 from test_server import assert_json_error, letter_png
+
+from handwritten_letters.reading.preprocess import preprocess
+from handwritten_letters.reading.recognize import Recognizer
+from handwritten_letters.server.app import create_app
+from handwritten_letters.words.segment import read_text
 
 
 def encode(image: Image.Image, fmt: str, **options) -> bytes:
@@ -176,7 +176,7 @@ def test_a_data_url_with_an_unusual_header_is_read(client):
 
 
 def test_parallel_preprocessing_gives_the_same_rows_in_input_order(tmp_path):
-    from handwritten_letters.predict_files import PARALLEL_FROM, run_predict
+    from handwritten_letters.batch.predict_files import PARALLEL_FROM, run_predict
 
     for i in range(PARALLEL_FROM + 20):
         (tmp_path / f"{i:04d}.png").write_bytes(letter_png(size=50 + i % 90) if i % 50 else b"broken")

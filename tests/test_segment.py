@@ -6,15 +6,13 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import SHARED_TRAIN_RECORDS, needs_shared_data
 from PIL import Image, ImageDraw
-
-from handwritten_letters.errors import ImageError
-from handwritten_letters.recognize import Recognizer
 from rapidfuzz.distance import Levenshtein
 
-from handwritten_letters.segment import Lexicon, _blobs, _cut_points, find_lines, read_text
-
-from conftest import SHARED_TRAIN_RECORDS, needs_shared_data
+from handwritten_letters.errors import ImageError
+from handwritten_letters.reading.recognize import Recognizer
+from handwritten_letters.words.segment import Lexicon, _blobs, _cut_points, find_lines, read_text
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +104,7 @@ def test_lexicon_rereads_a_near_miss_and_keeps_the_raw_reading():
 
 
 def compose_word(word, gap, rng):
-    from handwritten_letters import data
+    from handwritten_letters.training import data
 
     training = data.read_file(SHARED_TRAIN_RECORDS)  # training letters: never the evaluation files
     tiles = []
@@ -147,7 +145,8 @@ def png_bytes(image):
 def test_cli_read_text_and_json(tmp_path):
     path = tmp_path / "shapes.png"
     shapes_image([(20, 30, 90, 110), (130, 30, 200, 110)]).save(path)
-    result = subprocess.run([sys.executable, "-m", "handwritten_letters.cli", "read", "--reader", "segment", "--no-lexicon", str(path)],
+    result = subprocess.run([sys.executable, "-m", "handwritten_letters.cli", "read", "--reader", "segment", "--no-lexicon",
+                             str(path)],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and len(result.stdout.strip()) == 2, result.stderr
     result = subprocess.run([sys.executable, "-m", "handwritten_letters.cli", "read", "--reader", "segment", "--format", "json",

@@ -1,5 +1,4 @@
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -12,7 +11,7 @@ import pytest
 
 pytest.importorskip("keras", reason="training needs the [train] extra")
 
-from handwritten_letters.train import BEST_MODEL, TrainConfig, read_history, train  # noqa: E402
+from handwritten_letters.training.train import BEST_MODEL, TrainConfig, read_history, train  # noqa: E402
 
 
 def test_short_run_learns_far_above_chance_and_writes_every_artifact(trained_run):
@@ -128,6 +127,7 @@ def test_resume_with_other_settings_is_refused_and_says_what_differs(letter_like
 
 def test_resume_on_changed_data_is_refused(tmp_path):
     from conftest import letter_like_dataset, write_idx_pair
+
     from handwritten_letters.errors import LettersError
 
     images, labels = letter_like_dataset(per_class=12)

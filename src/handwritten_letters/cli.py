@@ -14,18 +14,20 @@ import typer
 
 from .errors import LettersError, MissingExtraError
 
+# plain help (click's): rich markup would eat "[ray]" as a tag and cut option names at 80 columns
 app = typer.Typer(
-    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
     help="Read handwritten letters: train and evaluate models, recognize images, serve a web page.",
 )
-data_app = typer.Typer(no_args_is_help=True, help="Get and inspect the EMNIST Letters data.")
+data_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Get and inspect the EMNIST Letters data.")
 app.add_typer(data_app, name="data")
-feedback_app = typer.Typer(no_args_is_help=True, help="Corrections stored by `letters serve --collect-feedback`.")
+feedback_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                           help="Corrections stored by `letters serve --collect-feedback`.")
 app.add_typer(feedback_app, name="feedback")
 
 
 def _feedback_store(db: Optional[Path]):
-    from .feedback import FeedbackStore, default_path
+    from .server.feedback import FeedbackStore, default_path
 
     path = db or default_path()
     if not path.exists():
@@ -53,9 +55,23 @@ def feedback_export(out: Path = typer.Option(..., help="Folder for a/, b/, ... s
     typer.echo(f"{written} images written to {out}")
 
 
-def _need_train_extra():
+def _must_exist(paths, what: str) -> None:
+    missing = [str(p) for p in paths if not Path(p).exists()]
+    if missing:
+        raise LettersError(f"{', '.join(missing)}: no such file or directory ({what})")
+
+
+def _need_train_extra(verbose: bool = False):
+    """Import Keras (TensorFlow's start-up logs silenced unless ``verbose``) or say which extra is missing.
+
+    Commands check their arguments first: a mistyped path costs no TensorFlow start-up.
+    """
+    import os
+
+    if verbose:
+        os.environ["LETTERS_VERBOSE"] = "1"
     try:
-        from . import keras_env  # noqa: F401
+        from .training import keras_env  # noqa: F401, I001  (before keras)
         import keras  # noqa: F401
     except ImportError:
         raise MissingExtraError(
@@ -69,7 +85,7 @@ def data_download(
     url: Optional[str] = typer.Option(None, help="Archive URL (default: the official NIST gzip.zip)."),
 ):
     """Download the official EMNIST archive (resumable, sha256-verified) and keep the Letters files."""
-    from .download import OFFICIAL_URL, default_data_dir, download_letters
+    from .training.download import OFFICIAL_URL, default_data_dir, download_letters
 
     target = dest or default_data_dir()
     files = download_letters(target, url or OFFICIAL_URL)
@@ -81,8 +97,8 @@ def data_download(
 @data_app.command("info")
 def data_info(paths: List[Path] = typer.Argument(..., help="Data files or directories.")):
     """Read data files, validate them, and print per-class counts."""
-    from . import data
     from .labels import CLASS_NAMES
+    from .training import data
 
     dataset = data.load(paths)
     typer.echo(f"{len(dataset)} images")
@@ -91,7 +107,7 @@ def data_info(paths: List[Path] = typer.Argument(..., help="Data files or direct
 
 
 def _default_train_paths() -> list[Path]:
-    from .download import default_data_dir
+    from .training.download import default_data_dir
 
     directory = default_data_dir()
     if not directory.is_dir():
@@ -124,12 +140,15 @@ def train(
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last epoch."),
     fonts: Optional[Path] = typer.Option(None, "--fonts", help="The handwriting fonts folder (with fonts.csv), for "
                                                                "the hands recipe. Default: $LETTERS_FONTS."),
+    verbose: bool = typer.Option(False, "--verbose", help="Show TensorFlow's own start-up and warning logs."),
 ):
     """Train the CNN; writes Best_Model.keras, history.csv, curves.png and run.json to --out."""
     if class_weight not in ("balanced", "none"):
         raise LettersError(f"--class-weight: expected 'balanced' or 'none', got {class_weight!r}")
-    _need_train_extra()
-    from .train import TrainConfig, train as run_training
+    _must_exist([*(train_paths or []), *([init_from] if init_from else []), *([fonts] if fonts else [])], "train")
+    _need_train_extra(verbose)
+    from .training.train import TrainConfig
+    from .training.train import train as run_training
 
     config = TrainConfig(
         train_paths=[str(p) for p in (train_paths or _default_train_paths())], out_dir=str(out), recipe=recipe,
@@ -167,10 +186,12 @@ def train_lines_command(
     line_seed: Optional[int] = typer.Option(None, help="Seed of the training lines (default: --seed, which also "
                                                        "splits the letters: keep --seed to keep the split)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last epoch."),
+    verbose: bool = typer.Option(False, "--verbose", help="Show TensorFlow's own start-up and warning logs."),
 ):
     """Train the line reader (CTC) on synthetic lines of EMNIST letters; export it with `letters export`."""
-    _need_train_extra()
-    from .train_lines import LineTrainConfig, train_lines
+    _must_exist([*(train_paths or []), *([init_from] if init_from else [])], "train-lines")
+    _need_train_extra(verbose)
+    from .training.train_lines import LineTrainConfig, train_lines
 
     config = LineTrainConfig(
         train_paths=[str(p) for p in (train_paths or _default_train_paths())], out_dir=str(out), epochs=epochs,
@@ -198,7 +219,7 @@ def evaluate(
         import sklearn  # noqa: F401
     except ImportError:
         raise MissingExtraError("reports need the training extra: pip install 'handwritten-letters[train]'") from None
-    from .evaluate import evaluate as run_evaluation
+    from .training.evaluate import evaluate as run_evaluation
 
     report = run_evaluation(model, data_paths, out, baseline)
     low, high = report["accuracy_95ci"]
@@ -217,7 +238,8 @@ def evaluate(
             f"baseline {baseline.name}: accuracy {comparison['baseline_accuracy']:.4f} (95% CI {low:.4f}-{high:.4f}); "
             f"difference {comparison['accuracy_difference'] * 100:+.2f} points (95% CI {d_low * 100:+.2f} to "
             f"{d_high * 100:+.2f}), McNemar p = {comparison['mcnemar_p_value']:.2g} "
-            f"({comparison['only_model_right']} images only this model reads, {comparison['only_baseline_right']} only the baseline)"
+            f"({comparison['only_model_right']} images only this model reads, "
+            f"{comparison['only_baseline_right']} only the baseline)"
         )
     if report["duplicates_dropped"]:
         typer.echo(f"{report['duplicates_dropped']} images appeared more than once in the data and were counted once",
@@ -237,8 +259,8 @@ def export(
     """Export to ONNX, checked against Keras; temperature and rejection threshold fitted on validation.
     A line model (from `letters train-lines`) is exported with its decoding metadata."""
     _need_train_extra()
-    from .export import export_line_model, export_onnx
-    from .line_model import is_line_model
+    from .training.export import export_line_model, export_onnx
+    from .training.line_model import is_line_model
 
     extra = {k: v for k, v in (("training_data", training_data), ("test_accuracy", test_accuracy)) if v}
     if is_line_model(model):
@@ -272,14 +294,18 @@ def finetune(
     epochs: int = typer.Option(12, min=1),
     holdout: float = typer.Option(0.3, min=0.05, max=0.9, help="Share of your letters held out to measure."),
     seed: int = typer.Option(42),
+    verbose: bool = typer.Option(False, "--verbose", help="Show TensorFlow's own start-up and warning logs."),
 ):
     """Fine-tune the recognizer on your own letters; prints before/after on held-out letters."""
-    _need_train_extra()
-    from .finetune import FinetuneConfig, finetune as run_finetune
+    _must_exist([data_path], "your letters")
+    _need_train_extra(verbose)
+    from .training.finetune import FinetuneConfig
+    from .training.finetune import finetune as run_finetune
 
     result = run_finetune(FinetuneConfig(
         data_path=str(data_path), out_dir=str(out), base=str(base) if base else None,
-        replay_paths=[str(p) for p in replay] if replay else None, epochs=epochs, holdout=holdout, seed=seed))
+        replay_paths=[str(p) for p in replay] if replay else None, epochs=epochs, holdout=holdout, seed=seed,
+        progress=True))
     for file, reason in result.skipped:
         typer.echo(f"skipped {file}: {reason}", err=True)
     report = result.report
@@ -310,12 +336,12 @@ def predict(
     if output_format not in ("table", "csv", "json"):
         raise LettersError(f"--format: expected table, csv or json, got {output_format!r}")
     if engine == "local":
-        from .predict_files import run_predict
+        from .batch.predict_files import run_predict
 
         failures = run_predict([Path(p) for p in paths], model, top_k, output_format, out, jobs)
     elif engine == "ray":
-        from .predict_files import write_output
-        from .ray_engine import iter_rows, predict_with_ray
+        from .batch.predict_files import write_output
+        from .batch.ray_engine import iter_rows, predict_with_ray
 
         failures = write_output(iter_rows(predict_with_ray(paths, model, top_k, address, actors)), output_format, out)
     else:
@@ -344,9 +370,9 @@ def read(
     import json
 
     from .errors import ImageError
-    from .line_reader import TextReader
-    from .segment import Lexicon
     from .server.schemas import TextResult
+    from .words.line_reader import TextReader
+    from .words.segment import Lexicon
 
     if output_format not in ("text", "json"):
         raise LettersError(f"--format: expected text or json, got {output_format!r}")
@@ -355,7 +381,7 @@ def read(
     text_reader = TextReader(reader, model, line_model)
     words = None if no_lexicon else (Lexicon.from_file(lexicon) if lexicon else Lexicon.english())
     from .errors import NoImagesError
-    from .recognize import IMAGE_SUFFIXES, iter_image_files
+    from .reading.recognize import IMAGE_SUFFIXES, iter_image_files
 
     named = images
     images = iter_image_files(named, keep_missing=True)  # a missing path is an error line; the others are read
@@ -404,8 +430,8 @@ def serve(
 
     import uvicorn
 
-    from .line_reader import TextReader
-    from .recognize import Recognizer
+    from .reading.recognize import Recognizer
+    from .words.line_reader import TextReader
 
     # fail here, with one line, if a model cannot be loaded
     TextReader(reader, recognizer=Recognizer(model), line_model=line_model)
@@ -417,7 +443,7 @@ def serve(
     if cors_origin:
         os.environ["LETTERS_CORS_ORIGINS"] = ",".join(cors_origin)
     if collect_feedback:
-        from .feedback import FeedbackStore, default_path
+        from .server.feedback import FeedbackStore, default_path
 
         store = FeedbackStore(feedback_db or default_path())  # fail here, with one line, if it cannot be opened
         os.environ["LETTERS_FEEDBACK_DB"] = str(store.path)

@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import logging
 import os
-
-import numpy as np
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from ..line_reader import TextReader
-from ..recognize import Recognizer
+from ..reading.recognize import Recognizer
+from ..words.line_reader import TextReader
 from . import metrics
 from .limits import MAX_BODY_BYTES, BodySizeLimit, SecurityHeaders
 from .routes import MAX_IMAGES_PER_REQUEST, ApiError, english, router  # noqa: F401  (MAX_IMAGES_PER_REQUEST: part of the API)
@@ -60,7 +59,7 @@ def create_app(model_path: str | Path | None = None, cors_origins: list[str] | N
         metrics.access_log.setLevel(logging.INFO)
         metrics.access_log.propagate = False
     if feedback_db:
-        from ..feedback import FeedbackStore
+        from .feedback import FeedbackStore
 
         app.state.feedback = FeedbackStore(feedback_db)
     else:

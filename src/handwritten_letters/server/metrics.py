@@ -19,8 +19,15 @@ import re
 import time
 import uuid
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client import multiprocess
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 ROUTES = ("/api/v1/letters", "/api/v1/words", "/api/v1/feedback", "/api/v1/model", "/health", "/ready", "/metrics",
           "/", "/docs", "/openapi.json")

@@ -17,16 +17,26 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from .. import __version__
-from ..errors import (CorruptImageError, ImageError, ImageTooLargeError, ReadingTooLongError,
-                      UnsupportedImageError)
+from ..errors import CorruptImageError, ImageError, ImageTooLargeError, ReadingTooLongError, UnsupportedImageError
 from ..labels import CLASS_NAMES
-from ..preprocess import preprocess
-from ..recognize import Prediction, Recognizer
-from ..line_reader import TextReader
-from ..segment import Lexicon
+from ..reading.preprocess import preprocess
+from ..reading.recognize import Prediction, Recognizer
+from ..words.line_reader import TextReader
+from ..words.segment import Lexicon
 from . import metrics
-from .schemas import (ErrorBody, FeedbackPayload, FeedbackStatus, FeedbackStored, Health, ImagePayload, LetterResult,
-                      LettersResponse, ModelInfo, TextResult, TextsResponse)
+from .schemas import (
+    ErrorBody,
+    FeedbackPayload,
+    FeedbackStatus,
+    FeedbackStored,
+    Health,
+    ImagePayload,
+    LetterResult,
+    LettersResponse,
+    ModelInfo,
+    TextResult,
+    TextsResponse,
+)
 
 MAX_IMAGES_PER_REQUEST = 64
 WORDS_TIME_BUDGET = 4.0  # seconds of reading per /words request; past it the answer is 422, not a stuck worker
@@ -249,7 +259,7 @@ async def feedback_status(request: Request) -> Response:
 @router.post("/api/v1/feedback", response_model=FeedbackStored, responses=errors(403, 413, 415, 422))
 async def store_feedback(request: Request) -> Response:
     """Store a correction: the image as it was sent, the model's answer and top-k, the right letter."""
-    from ..feedback import Correction
+    from .feedback import Correction
 
     store = request.app.state.feedback
     if store is None:

@@ -10,8 +10,8 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, Field
 
-from ..recognize import Prediction
-from ..segment import TextReading
+from ..reading.recognize import Prediction
+from ..words.segment import TextReading
 
 
 class TopK(BaseModel):

@@ -10,7 +10,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..labels import LINE_ALPHABET
+
 BLANK = 0
+
+
+def encode(text: str) -> list[int]:
+    """Text as the line model's class indices (0 is the blank)."""
+    return [LINE_ALPHABET.index(c) + 1 for c in text]
+
+
+def decode_indices(indices) -> str:
+    return "".join(LINE_ALPHABET[i - 1] for i in indices if i != BLANK)
 PRUNE = np.log(1e-3)  # classes less likely than this in a column are not extended by the beam
 
 
@@ -63,7 +74,7 @@ def beam_search(log_probs: np.ndarray, beam_width: int = 8, prune: float = PRUNE
         candidates = np.flatnonzero(column > prune)
         following: dict[tuple[int, ...], list[float]] = {}
 
-        def add(prefix, blank_part, label_part):
+        def add(prefix, blank_part, label_part, following=following):
             entry = following.setdefault(prefix, [-np.inf, -np.inf])
             entry[0] = _logsumexp(entry[0], blank_part)
             entry[1] = _logsumexp(entry[1], label_part)

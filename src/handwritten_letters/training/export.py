@@ -14,18 +14,21 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import keras
 import numpy as np
 
-from . import keras_env  # noqa: F401  (before keras)
-import keras
-
-from . import data, redraw
-from .calibration import choose_rejection_threshold, fit_temperature, operating_point, softmax
-from .errors import DataFormatError, ModelError
-from .labels import CLASS_NAMES, IMAGE_SIZE
+from ..errors import DataFormatError, ModelError
+from ..labels import CLASS_NAMES, IMAGE_SIZE
+from ..reading.calibration import choose_rejection_threshold, fit_temperature, operating_point, softmax
+from ..reading.preprocess import PREPROCESS_VERSION
+from ..reading.recognize import iter_batches
+from . import (
+    data,
+    keras_env,  # noqa: F401  (before keras)
+    redraw,
+)
 from .model import logits_model
 from .train import VALIDATION_VARIANT_SEED
-from .preprocess import PREPROCESS_VERSION
 
 MAX_ABS_DIFFERENCE = 1e-4
 # int8 that reads this much less of validation than the float export is broken, not approximate
@@ -89,7 +92,7 @@ def validation_split_of_run(model_path: Path) -> data.Dataset | None:
 
 def _run(session, images: np.ndarray) -> np.ndarray:
     name = session.get_inputs()[0].name
-    return np.concatenate([session.run(None, {name: images[s]})[0] for s in data.iter_batches(len(images), 1024)])
+    return np.concatenate([session.run(None, {name: images[s]})[0] for s in iter_batches(len(images), 1024)])
 
 
 # Quantized when quantizing every op loses accuracy: the convolutions and dense layers (where the
@@ -102,13 +105,19 @@ def quantize_int8(float_path: Path, out_path: Path, calibration_images: np.ndarr
     """Static int8 quantization (QDQ, per-channel weights), calibrated on validation images;
     ``op_types``: only these operators (default: every one ONNX Runtime can quantize)."""
     import onnxruntime as ort
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quant_pre_process, quantize_static
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quant_pre_process,
+        quantize_static,
+    )
 
     input_name = ort.InferenceSession(str(float_path), providers=["CPUExecutionProvider"]).get_inputs()[0].name
 
     class Batches(CalibrationDataReader):
         def __init__(self):
-            self.batches = iter(calibration_images[s] for s in data.iter_batches(len(calibration_images), 64))
+            self.batches = iter(calibration_images[s] for s in iter_batches(len(calibration_images), 64))
 
         def get_next(self):
             batch = next(self.batches, None)
@@ -258,8 +267,8 @@ def export_line_model(model_path: str | Path, out_path: str | Path, model_name: 
     from run.json: validation letters only), with what decoding needs in its metadata."""
     import onnxruntime as ort
 
-    from . import ctc
-    from .labels import LINE_ALPHABET
+    from ..labels import LINE_ALPHABET
+    from ..words import ctc
     from .line_model import LINE_STRIDE
     from .train_lines import character_accuracy, rebuild_validation_lines
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 
-from . import keras_env  # noqa: F401  (before keras)
 import keras
 from keras import layers
 
-from .labels import IMAGE_SIZE, NUM_CASED_CLASSES, NUM_CLASSES
+from ..labels import IMAGE_SIZE, NUM_CASED_CLASSES, NUM_CLASSES
+from . import keras_env  # noqa: F401  (before keras)
 
 INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE)
 LOGITS_LAYER = "logits"

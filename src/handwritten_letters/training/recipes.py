@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from . import keras_env  # noqa: F401  (before keras)
 import keras
 
+from . import keras_env  # noqa: F401  (before keras)
 from .model import CasedLetterLoss, SparseCategoricalCrossentropyWithSmoothing, build_model, letter_accuracy
 
 

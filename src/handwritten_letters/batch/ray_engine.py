@@ -16,11 +16,9 @@ import os
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from .errors import LettersError, MissingExtraError
+from ..errors import LettersError, MissingExtraError
+from ..reading.recognize import BATCH, IMAGE_SUFFIXES, Recognizer, bundled_model_path
 from .predict_files import COLUMNS, preprocess_or_error, rows_for_batch
-from .recognize import IMAGE_SUFFIXES, Recognizer, bundled_model_path
-
-BATCH = 256
 
 
 def _ray():
@@ -64,8 +62,7 @@ def predict_with_ray(paths: Sequence[str], model: str | Path | None = None, top_
     """A Ray Dataset of prediction rows (columns ``predict_files.COLUMNS``), in input order."""
     ray = _ray()
     if not ray.is_initialized():
-        ray.init(address=address or os.environ.get("RAY_ADDRESS") or None, include_dashboard=False,
-                 log_to_driver=False, configure_logging=False)
+        join(ray, address or os.environ.get("RAY_ADDRESS") or None)
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True  # rows come back in the order of the inputs
     # reading bytes is I/O: it reserves no CPU, or an actor pool using every CPU would starve it (deadlock)
@@ -79,6 +76,31 @@ def predict_with_ray(paths: Sequence[str], model: str | Path | None = None, top_
     )
 
 
+DEFAULT_TOKEN_FILE = Path.home() / ".ray" / "auth_token"  # where `ray get-auth-token --generate` puts it
+
+
+def join(ray, address: str | None) -> None:
+    """Join the cluster at ``address`` (or start a local Ray without one) as Ray's own tools would.
+
+    A cluster started with token authentication is joined with its token: when one is at hand
+    (RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or Ray's default token file) and RAY_AUTH_MODE is not
+    set, token mode is turned on. A cluster that cannot be joined is one line saying what to set.
+    """
+    token_at_hand = bool(os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH")
+                         or DEFAULT_TOKEN_FILE.exists())
+    if address and token_at_hand and "RAY_AUTH_MODE" not in os.environ:
+        os.environ["RAY_AUTH_MODE"] = "token"
+    try:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    except Exception as exc:  # Ray raises ConnectionError, AuthenticationError, RuntimeError, ...
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LettersError(
+            f"--address {address}: cannot join the Ray cluster ({reason}). If the cluster uses token "
+            f"authentication, set RAY_AUTH_MODE=token and its token: RAY_AUTH_TOKEN, or the file that "
+            f"`ray get-auth-token` shows on the head node copied to {DEFAULT_TOKEN_FILE}"
+        ) from None
+
+
 def iter_rows(dataset) -> Iterator[dict]:
     for batch in dataset.iter_batches(batch_size=BATCH, batch_format="numpy"):
         for i in range(len(batch["path"])):
@@ -87,5 +109,9 @@ def iter_rows(dataset) -> Iterator[dict]:
 
 def _plain(value):
     """NumPy scalars as Python values; Ray's NaN for a missing number back to None."""
+    if hasattr(value, "tolist") and getattr(value, "ndim", 0) > 0:  # a list column (top_k) comes back as an array
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
     value = value.item() if hasattr(value, "item") else value
     return None if isinstance(value, float) and value != value else value

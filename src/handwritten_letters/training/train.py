@@ -25,14 +25,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import keras
 import numpy as np
 
-from . import keras_env  # noqa: F401  (before keras)
-import keras
-
-from . import __version__, data, font_letters, redraw
-from .labels import CLASS_NAMES, NUM_CLASSES, SAME_SHAPE_CASES
-from .errors import LettersError
+from .. import __version__
+from ..errors import LettersError
+from ..labels import CLASS_NAMES, NUM_CLASSES, SAME_SHAPE_CASES
+from . import (
+    data,
+    font_letters,
+    keras_env,  # noqa: F401  (before keras)
+    redraw,
+)
 from .recipes import RECIPES, Recipe, build_training_model, variant
 
 BEST_MODEL = "Best_Model.keras"
@@ -55,7 +59,8 @@ class TrainConfig:
     class_weight: str = "balanced"  # "balanced" or "none"
     limit: int | None = None  # use only this many images (stratified), for quick runs
     init_from: str | None = None  # start from this model's weights (a .keras file of the recipe's network)
-    font_dir: str | None = None  # the handwriting fonts, for a recipe that trains on them (None: found beside the project)
+    # the handwriting fonts, for a recipe that trains on them (None: found beside the project)
+    font_dir: str | None = None
     resume: bool = False
     verbose: int | None = None  # None: a progress bar on a terminal, one line per epoch otherwise
 
@@ -365,7 +370,8 @@ def font_directory(config: TrainConfig) -> Path:
 def _run_settings(config: TrainConfig, recipe: Recipe, epochs: int) -> dict:
     return json.loads(json.dumps({"val_fraction": config.val_fraction, "seed": config.seed, "limit": config.limit,
             "batch_size": config.batch_size, "class_weight": config.class_weight, "recipe": asdict(recipe),
-            "epochs_planned": epochs, "init_from": config.init_from}))  # as run.json will hold them (tuples become lists)
+            # as run.json will hold them (tuples become lists)
+            "epochs_planned": epochs, "init_from": config.init_from}))
 
 
 def load_resume_state(out_dir: Path, run_info: dict, must_match: tuple[str, ...] = RESUME_MUST_MATCH) -> dict:

@@ -14,9 +14,9 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import LettersError
-from .labels import CLASS_NAMES
-from .preprocess import open_image
+from ..errors import LettersError
+from ..labels import CLASS_NAMES
+from ..reading.preprocess import open_image
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (

@@ -27,8 +27,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from ..reading.preprocess import ink_to_model_input, preprocess_grey
 from .data import CASE_LOWER, Dataset, concatenate
-from .preprocess import ink_to_model_input, preprocess_grey
 
 VARIANTS = ("raw", "preprocessed", "thin_pen")
 INK_LEVEL = 0.5  # EMNIST pixels above half intensity are the pen's stroke
@@ -53,8 +53,8 @@ def through_preprocessing(image: np.ndarray) -> np.ndarray:
 
 def thin_pen(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The letter's centre line drawn with a thin pen on white paper, then preprocessed."""
-    from skimage.morphology import disk, skeletonize
     from scipy import ndimage
+    from skimage.morphology import disk, skeletonize
 
     height = int(rng.integers(*THIN_PEN_HEIGHTS))
     scale = height / 28
@@ -141,7 +141,7 @@ def _emnist_frame(ink: np.ndarray) -> np.ndarray:
 
 def with_dotted_i(dataset: Dataset, seed: int = 0) -> Dataset:
     """The dataset plus a dotted ``i`` made from each single-bar ``i`` and ``l`` in it."""
-    from .labels import CLASS_NAMES
+    from ..labels import CLASS_NAMES
 
     rng = np.random.default_rng(seed)
     i_class, l_class = CLASS_NAMES.index("i"), CLASS_NAMES.index("l")
@@ -191,7 +191,7 @@ def short_stem_a(image: np.ndarray, rng: np.random.Generator) -> np.ndarray | No
 
 def with_short_stem_a(dataset: Dataset, seed: int = 0) -> Dataset:
     """The dataset plus a single-storey ``a`` made from each ``d`` in it that has a tall stem."""
-    from .labels import CLASS_NAMES
+    from ..labels import CLASS_NAMES
 
     rng = np.random.default_rng([seed, 1])
     a_class, d_class = CLASS_NAMES.index("a"), CLASS_NAMES.index("d")

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..labels import CLASS_NAMES, NUM_CLASSES
+from ..reading.calibration import reliability, softmax
+from ..reading.recognize import iter_batches
 from . import data
-from .calibration import reliability, softmax
-from .labels import CLASS_NAMES, NUM_CLASSES
 
 BATCH = 1024
 
@@ -23,7 +24,7 @@ def model_logits(model_path: str | Path):
     """(logits function over uint8 (N, 28, 28) arrays, temperature stored with the model)."""
     model_path = Path(model_path)
     if model_path.suffix == ".onnx":
-        from .recognize import OnnxModel
+        from ..reading.recognize import OnnxModel
 
         onnx_model = OnnxModel(model_path)
         return onnx_model.logits, onnx_model.temperature
@@ -182,7 +183,7 @@ def evaluate(model_path: str | Path, data_paths, out_dir: str | Path, baseline_p
     # the same record in two files (test10k is the start of test14800) must not count twice
     dataset, duplicates = data.load(files).without_duplicates()
     logits_of, temperature = model_logits(model_path)
-    logits = np.concatenate([logits_of(dataset.images[s]) for s in data.iter_batches(len(dataset), BATCH)])
+    logits = np.concatenate([logits_of(dataset.images[s]) for s in iter_batches(len(dataset), BATCH)])
     report = build_report(logits, dataset.labels, temperature)
     report["model"] = str(model_path)
     report["data"] = [str(p) for p in files]
@@ -191,7 +192,7 @@ def evaluate(model_path: str | Path, data_paths, out_dir: str | Path, baseline_p
     if baseline_path is not None:
         baseline_of, _ = model_logits(baseline_path)
         baseline_predicted = np.concatenate(
-            [baseline_of(dataset.images[s]).argmax(axis=1) for s in data.iter_batches(len(dataset), BATCH)])
+            [baseline_of(dataset.images[s]).argmax(axis=1) for s in iter_batches(len(dataset), BATCH)])
         report["comparison"] = {"baseline": str(baseline_path),
                                 **compare_paired(predicted, baseline_predicted, dataset.labels)}
     (out_dir / "report.json").write_text(json.dumps(report, indent=2))

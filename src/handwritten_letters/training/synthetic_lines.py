@@ -16,22 +16,14 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from ..labels import CLASS_NAMES
+from ..reading.preprocess import LINE_HEIGHT, prepare_line
+from ..words.ctc import encode
 from .data import Dataset
-from .ctc import BLANK
-from .labels import CLASS_NAMES, LINE_ALPHABET
-from .preprocess import LINE_HEIGHT, prepare_line
 
 MAX_LETTERS = 30
 MAX_LABEL = 40  # characters (letters and spaces) a training line holds; labels are padded to it
 INK_COLUMN = 20  # grey level above which a column of an EMNIST letter holds ink
-
-
-def encode(text: str) -> list[int]:
-    return [LINE_ALPHABET.index(c) + 1 for c in text]
-
-
-def decode_indices(indices) -> str:
-    return "".join(LINE_ALPHABET[i - 1] for i in indices if i != BLANK)
 
 
 @dataclass(frozen=True)

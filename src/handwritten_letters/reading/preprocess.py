@@ -25,13 +25,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Union
 
-import numpy as np
 import cv2
+import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
-from .errors import CorruptImageError, ImageError, ImageTooLargeError, UnsupportedImageError
-from .labels import IMAGE_SIZE
+from ..errors import CorruptImageError, ImageError, ImageTooLargeError, UnsupportedImageError
+from ..labels import IMAGE_SIZE
 
 PREPROCESS_VERSION = "1"
 ACCEPTED_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF")
@@ -53,7 +53,7 @@ BACKGROUND_FLOOR = 0.1  # faint leftovers of paper texture and JPEG noise
 MAX_HOLES = 8
 INK_TAIL_SHARE = 0.0005  # the darkest 0.05% of pixels set the ink level (ignoring a few outliers)...
 INK_TAIL_PIXELS = 64  # ...or the darkest 64, if fewer: a small letter on a large photo is a tiny share
-IMPULSE_NOISE_SHARE = 0.002  # of all pixels being 1-2 pixel specks: impulse noise  # a letter encloses at most 2 regions (B); sloppy strokes add a few tiny ones  # ink covering this share of its own box is a blot, not a letter
+IMPULSE_NOISE_SHARE = 0.002  # of all pixels being 1-2 pixel specks: impulse noise
 
 ImageSource = Union[str, Path, bytes, Image.Image, np.ndarray]
 
@@ -143,7 +143,8 @@ def _as_uint8(array: np.ndarray, name: str = "image") -> np.ndarray:
 
 def _eight_bit(image: Image.Image) -> Image.Image:
     """16-bit and float images as 8-bit grey, by their own range (Pillow's convert would clip at 255)."""
-    values = np.nan_to_num(np.asarray(image, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)  # a float TIFF may hold any bits
+    # a float TIFF may hold any bits
+    values = np.nan_to_num(np.asarray(image, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
     top = 65535.0 if image.mode.startswith("I;16") else float(values.max(initial=0) or 1.0)
     if image.mode == "F" and top <= 1.0:
         top = 1.0
@@ -221,7 +222,8 @@ def ink_map(grey: np.ndarray) -> tuple[np.ndarray | None, str | None]:
 
 def _count_holes(mask: np.ndarray) -> int:
     """Background regions enclosed by ink: a letter has at most two (B), noise has hundreds."""
-    _, regions = ndimage.label(~np.pad(mask, 1), structure=FOUR_CONNECTED)  # padding joins all outside background into one region
+    # padding joins all outside background into one region
+    _, regions = ndimage.label(~np.pad(mask, 1), structure=FOUR_CONNECTED)
     return max(regions - 1, 0)
 
 
@@ -300,7 +302,8 @@ def _blur_and_shrink_operator() -> np.ndarray:
     """
     unit = np.eye(WORK_SIZE, dtype=np.float32)
     blur = ndimage.gaussian_filter1d(unit, BLUR_SIGMA, axis=0)  # column j: the blurred unit vector j
-    shrink = np.asarray(Image.fromarray(unit, mode="F").resize((IMAGE_SIZE, WORK_SIZE), Image.LANCZOS))  # row i: resized
+    # row i: resized
+    shrink = np.asarray(Image.fromarray(unit, mode="F").resize((IMAGE_SIZE, WORK_SIZE), Image.LANCZOS))
     return (shrink.T @ blur).astype(np.float32)
 
 

@@ -15,12 +15,12 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from .errors import DataFormatError, LettersError
+from ..errors import DataFormatError, LettersError
 
 OFFICIAL_URL = "https://biometrics.nist.gov/cs_links/EMNIST/gzip.zip"
 
 # sha256 of the official gzip'd files inside gzip.zip (from the release's Git LFS pointers,
-# recorded in ../shared/data/emnist-letters/README.md).
+# recorded in EMNIST/README.md).
 LETTERS_FILES: dict[str, str] = {
     "emnist-letters-train-images-idx3-ubyte.gz": "6288f418a917e007bf5fddb823a2dc7a5c6a35031401b93292a539cb12bd881f",
     "emnist-letters-train-labels-idx1-ubyte.gz": "9759af91ea6bccdf07a6040fd085861f2ec88e37f7c3f5760f6feb57106fbe5c",

@@ -17,23 +17,32 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 import time
 from dataclasses import asdict, dataclass, field
-from importlib import resources
 from pathlib import Path
 
+import keras
 import numpy as np
 
-from . import keras_env  # noqa: F401  (before keras)
-import keras
-
-from . import data
-from .errors import ImageError, LettersError
-from .labels import CLASS_NAMES
-from .preprocess import preprocess
-from .recognize import iter_image_files
-from .train import (BEST_MODEL, EpochBatches, _atomic_save_model, _atomic_write_text, balanced_class_weights,
-                    package_versions, plot_curves, write_history)
+from ..errors import ImageError, LettersError
+from ..labels import CLASS_NAMES, NUM_CASED_CLASSES, NUM_CLASSES
+from ..reading.preprocess import preprocess
+from ..reading.recognize import bundled_path, iter_image_files
+from . import (
+    data,
+    keras_env,  # noqa: F401  (before keras)
+)
+from .train import (
+    BEST_MODEL,
+    EpochBatches,
+    _atomic_save_model,
+    _atomic_write_text,
+    balanced_class_weights,
+    package_versions,
+    plot_curves,
+    write_history,
+)
 
 BUNDLED_KERAS = "letters-cnn.keras"
 REPLAY_SAMPLE = "replay-sample.npz"
@@ -51,6 +60,7 @@ class FinetuneConfig:
     learning_rate: float = 3e-4
     batch_size: int = 64
     seed: int = 42
+    progress: bool = False  # one line per epoch on stdout
 
 
 @dataclass
@@ -59,10 +69,6 @@ class FinetuneResult:
     model_onnx: Path
     report: dict
     skipped: list[tuple[str, str]] = field(default_factory=list)
-
-
-def bundled_path(name: str) -> Path:
-    return Path(str(resources.files("handwritten_letters") / "models" / name))
 
 
 # ----------------------------------------------------------------------------- user letters
@@ -164,7 +170,7 @@ def replay_and_check(config: FinetuneConfig) -> tuple[data.Dataset, data.Dataset
     sample_path = bundled_path(REPLAY_SAMPLE)
     with np.load(sample_path) as sample:
         return (data.Dataset(sample["replay_images"], sample["replay_labels"]),
-                data.Dataset(sample["check_images"], sample["check_labels"]), f"the sample shipped with the package")
+                data.Dataset(sample["check_images"], sample["check_labels"]), "the sample shipped with the package")
 
 
 def _base_model_path(config: FinetuneConfig) -> Path:
@@ -183,14 +189,20 @@ def _base_model_path(config: FinetuneConfig) -> Path:
 def _accuracy(model: keras.Model, dataset: data.Dataset) -> float:
     if not len(dataset):
         return float("nan")
-    return float((model.predict(dataset.images, batch_size=512, verbose=0).argmax(axis=1) == dataset.labels).mean())
+    probabilities = model.predict(dataset.images, batch_size=512, verbose=0)
+    if probabilities.shape[1] == NUM_CASED_CLASSES:  # a cased network: a letter is right in either case
+        probabilities = probabilities[:, :NUM_CLASSES] + probabilities[:, NUM_CLASSES:]
+    return float((probabilities.argmax(axis=1) == dataset.labels).mean())
 
 
 class _EpochLog(keras.callbacks.Callback):
-    def __init__(self):
+    """Keeps each epoch's figures and prints one line per epoch (``progress``: where to, or None)."""
+
+    def __init__(self, epochs: int, progress=None):
         super().__init__()
         self.history: list[dict] = []
         self.started = 0.0
+        self.epochs, self.progress = epochs, progress
 
     def on_epoch_begin(self, epoch, logs=None):
         self.started = time.perf_counter()
@@ -199,6 +211,11 @@ class _EpochLog(keras.callbacks.Callback):
         self.history.append({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()
                                                      if k in ("accuracy", "loss", "val_accuracy", "val_loss")},
                              "seconds": round(time.perf_counter() - self.started, 3)})
+        if self.progress is not None:
+            row = self.history[-1]
+            held_out = f", your held-out letters {row['val_accuracy']:.3f}" if "val_accuracy" in row else ""
+            print(f"epoch {epoch + 1}/{self.epochs}: loss {row.get('loss', float('nan')):.3f}{held_out} "
+                  f"({row['seconds']:.1f} s)", file=self.progress, flush=True)
 
 
 def finetune(config: FinetuneConfig) -> FinetuneResult:
@@ -224,7 +241,7 @@ def finetune(config: FinetuneConfig) -> FinetuneResult:
     model.compile(optimizer=keras.optimizers.AdamW(config.learning_rate, weight_decay=1e-4),
                   loss=model.loss, metrics=["accuracy"])
     batches = EpochBatches(mixed, config.batch_size, config.seed, balanced_class_weights(mixed.labels))
-    log = _EpochLog()
+    log = _EpochLog(config.epochs, sys.stdout if config.progress else None)
     model.fit(batches, validation_data=(holdout.images, holdout.labels) if len(holdout) else None,
               epochs=config.epochs, shuffle=False, verbose=0,
               callbacks=[keras.callbacks.LambdaCallback(on_epoch_begin=lambda e, _: batches.start_epoch(e)), log])

@@ -19,16 +19,20 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import keras
 import numpy as np
 
-from . import keras_env  # noqa: F401  (before keras)
-import keras
-
-from . import ctc, redraw, train
-from .errors import LettersError
+from ..errors import LettersError
+from ..words import ctc
+from ..words.ctc import decode_indices
+from . import (
+    keras_env,  # noqa: F401  (before keras)
+    redraw,
+    train,
+)
 from .line_model import build_line_model, compile_line_model
 from .recipes import RECIPES
-from .synthetic_lines import LineComposer, batch_of_lines, decode_indices
+from .synthetic_lines import LineComposer, batch_of_lines
 
 VALIDATION_SEED_OFFSET = 1000
 LENGTH_GROUP = 8  # batches drawn together and sorted by text length, so a batch pads little
@@ -115,7 +119,8 @@ class LineBatches(keras.utils.PyDataset):
         return batch_of_lines([self.composer.line(t, rng) for t in texts], texts)
 
 
-def validation_batches(composer: LineComposer, count: int, batch_size: int, seed: int) -> list[tuple[np.ndarray, np.ndarray, list[str]]]:
+def validation_batches(composer: LineComposer, count: int, batch_size: int,
+                       seed: int) -> list[tuple[np.ndarray, np.ndarray, list[str]]]:
     rng = np.random.default_rng([seed, VALIDATION_SEED_OFFSET])
     texts = sorted((composer.text(rng) for _ in range(count)), key=len)
     batches = []

@@ -18,13 +18,13 @@ import json
 import zipfile
 from pathlib import Path
 
-from . import keras_env  # noqa: F401  (before keras)
 import keras
 from keras import layers
 
+from ..labels import NUM_LINE_CLASSES
+from ..reading.preprocess import LINE_HEIGHT
+from . import keras_env  # noqa: F401  (before keras)
 from .model import BN_MOMENTUM
-from .preprocess import LINE_HEIGHT
-from .labels import NUM_LINE_CLASSES
 
 LINE_STRIDE = 2  # line pixels per output column
 LOGITS_LAYER = "line_logits"

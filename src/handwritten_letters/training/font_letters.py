@@ -23,10 +23,10 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from ..errors import DataFormatError
+from ..labels import CLASS_NAMES
+from ..reading.preprocess import preprocess_grey
 from .data import CASE_LOWER, CASE_UPPER, Dataset
-from .errors import DataFormatError
-from .labels import CLASS_NAMES
-from .preprocess import preprocess_grey
 
 FONTS_ENV = "LETTERS_FONTS"  # where the handwriting fonts are, when not given
 # Held out of training, a dev set for hands the model never saw: two joined (cursive) hands,

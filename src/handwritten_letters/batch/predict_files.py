@@ -16,13 +16,21 @@ import sys
 from pathlib import Path
 from typing import Iterator, Sequence, TextIO
 
-from .errors import ImageError, LettersError, MissingExtraError, NoImagesError
-from .preprocess import Preprocessed, preprocess
-from .recognize import IMAGE_SUFFIXES, NOT_A_LETTER, NOT_SURE, Prediction, Recognizer, in_case, iter_image_files
+from ..errors import ImageError, LettersError, MissingExtraError, NoImagesError
+from ..reading.preprocess import Preprocessed, preprocess
+from ..reading.recognize import (
+    BATCH,
+    IMAGE_SUFFIXES,
+    NOT_A_LETTER,
+    NOT_SURE,
+    Prediction,
+    Recognizer,
+    in_case,
+    iter_image_files,
+)
 
 COLUMNS = ["path", "label", "case", "case_probability", "confidence", "top_k", "rejected", "reason", "error",
            "verdict"]
-BATCH = 256
 
 
 def row_for(path: Path, prediction: Prediction | None = None, error: str | None = None) -> dict:

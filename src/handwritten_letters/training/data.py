@@ -19,12 +19,12 @@ import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator, Sequence
+from typing import BinaryIO, Iterable, Sequence
 
 import numpy as np
 
-from .errors import DataFormatError
-from .labels import IMAGE_SIZE, NUM_CLASSES, PIXELS
+from ..errors import DataFormatError
+from ..labels import IMAGE_SIZE, NUM_CLASSES, PIXELS
 
 CSV_CHUNK_LINES = 512  # parsed rows are int32: ~1.6 MB a chunk
 IDX_CHUNK_RECORDS = 4096
@@ -406,7 +406,3 @@ def file_sha256(path: str | Path) -> str:
             digest.update(block)
     return digest.hexdigest()
 
-
-def iter_batches(n: int, batch_size: int) -> Iterator[slice]:
-    for start in range(0, n, batch_size):
-        yield slice(start, min(start + batch_size, n))

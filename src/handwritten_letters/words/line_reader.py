@@ -1,0 +1,306 @@
+"""Reading lines of handwriting with the line (CTC) model, in ONNX Runtime and NumPy.
+
+1. The page is cut into lines (as the segmentation reader does: the same ink map, specks
+   dropped, the same refusals of pages that are not handwriting).
+2. Each line goes through ``preprocess.prepare_line`` and the line model in one batch.
+3. The columns are decoded (beam search, or greedy), spaces split words, and every letter gets
+   a box from the columns its label fires in (to the midpoints between neighbouring letters),
+   with its ink rows in the image's own pixels.
+4. With a lexicon, each word's raw reading is compared with the lexicon words closest to it
+   (edit distance, via RapidFuzz), each scored by the CTC probability of the word over the
+   word's own columns; a lexicon word replaces the raw reading if it loses at most
+   ``LEXICON_MARGIN`` nats a letter. Both readings are reported.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ModelError
+from ..labels import CLASS_NAMES
+from ..labels import LINE_ALPHABET as ALPHABET
+from ..reading.preprocess import INK_THRESHOLD, LINE_HEIGHT, PREPROCESS_VERSION, ImageSource, LineInput, prepare_line
+from ..reading.recognize import bundled_path, open_session
+from . import ctc
+from .ctc import encode
+from .segment import (
+    InkPage,
+    LetterReading,
+    Lexicon,
+    LineReading,
+    TextReading,
+    WordReading,
+    _in_source_pixels,
+    check_deadline,
+    ink_page,
+    pieces_by_line,
+    read_page,
+)
+
+DEFAULT_LINE_MODEL = "lines-ctc.onnx"
+SPACE = 1
+BEAM_WIDTH = 4  # as good as 8 and 16 on validation lines, faster (benchmarks/line_decoding.py)
+LEXICON_MARGIN = 2.0  # nats per letter a lexicon word may lose against the raw reading (best of 0.5-4 on validation)
+LEXICON_DISTANCE = 0.34  # lexicon words within this share of the raw word's length (edits) are tried
+LEXICON_CANDIDATES = 30
+READERS = ("lines", "segment", "combined")
+# what `auto` reads with: per case, the reader that read validation lines best (mean character
+# accuracy over the 13 conditions of `benchmarks/words.py --split validation`): with a lexicon
+# the line model (0.968 vs combined 0.962), without one both models combined (0.928 vs 0.923)
+AUTO_WITH_LEXICON = "lines"
+AUTO_WITHOUT_LEXICON = "combined"
+
+
+def bundled_line_model_path() -> Path:
+    """The bundled line (CTC) model."""
+    return bundled_path(DEFAULT_LINE_MODEL)
+
+
+class LineModel:
+    """An exported line model: logits (N, W/stride, classes) from lines (N, 32, W)."""
+
+    def __init__(self, path: str | Path | None = None, threads: int | None = None):
+        self.path = Path(path) if path else bundled_line_model_path()
+        self.session, self.input_name, self.metadata = open_session(self.path, threads)
+        if self.metadata.get("kind") != "line-ctc":
+            raise ModelError(f"{self.path}: not a line model (metadata kind {self.metadata.get('kind')!r}; "
+                             "letter models go to --model)")
+        if json.loads(self.metadata.get("alphabet", "null")) != ALPHABET:
+            raise ModelError(f"{self.path}: the model's alphabet is not space + a..z")
+        if self.metadata.get("preprocess_version") != PREPROCESS_VERSION:
+            raise ModelError(f"{self.path}: made for preprocessing version {self.metadata.get('preprocess_version')}, "
+                             f"this is {PREPROCESS_VERSION}")
+        self.stride = int(self.metadata.get("stride", 2))
+
+    def log_probabilities(self, lines: list[np.ndarray]) -> list[np.ndarray]:
+        """Per line, log probabilities (columns, classes), each cut to the line's own width."""
+        if not lines:
+            return []
+        width = max(line.shape[1] for line in lines)
+        batch = np.zeros((len(lines), LINE_HEIGHT, width), dtype=np.float32)
+        for i, line in enumerate(lines):
+            batch[i, :, : line.shape[1]] = line
+        logits = self.session.run(None, {self.input_name: batch})[0]
+        return [ctc.log_softmax(logits[i, : line.shape[1] // self.stride]) for i, line in enumerate(lines)]
+
+
+def _letter_reading(label: int, column: np.ndarray, box, top_k: int) -> LetterReading:
+    letters = np.exp(column[2:])  # probabilities of a..z at the letter's strongest column
+    order = np.argsort(-letters)[:top_k]
+    return LetterReading(ALPHABET[label - 1], float(letters[label - 2]),
+                         [(CLASS_NAMES[c], float(letters[c])) for c in order], box)
+
+
+def _box(mask: np.ndarray, line: LineInput, x0: float, x1: float) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) in the band's pixels of the ink between model x0..x1 of a
+    line (the whole span and the band's height if there is no ink there)."""
+    left, right = int(np.floor(line.source_x(x0))), int(np.ceil(line.source_x(x1)))
+    left, right = max(left, 0), min(max(right, left + 1), mask.shape[1])
+    region = mask[:, left:right]
+    rows, cols = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
+    if not rows.size:
+        return left, 0, right, mask.shape[0]
+    return left + int(cols[0]), int(rows[0]), left + int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def _letter_spans(centres: list[float], start: float, stop: float) -> list[tuple[float, float]]:
+    """Each letter's model x range: to the midpoints between it and its neighbours, the first
+    from the word's start and the last to its stop (where the labels around the word sit)."""
+    bounds = [start, *((a + b) / 2 for a, b in zip(centres[:-1], centres[1:])), stop]
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+class LineReader:
+    """Reads text with the line model; the same results shape as ``segment.read_text``."""
+
+    def __init__(self, model: LineModel | str | Path | None = None, beam_width: int = BEAM_WIDTH):
+        self.model = model if isinstance(model, LineModel) else LineModel(model)
+        self.beam_width = beam_width
+
+    def decode(self, log_probs: np.ndarray) -> ctc.Decoded:
+        if self.beam_width <= 1:
+            return ctc.greedy(log_probs)
+        return ctc.beam_search(log_probs, self.beam_width)[0]
+
+    def read_line(self, log_probs: np.ndarray, line: LineInput, band_ink: np.ndarray, band_top: int,
+                  lexicon: Lexicon | None, top_k: int) -> LineReading | None:
+        decoded = self.decode(log_probs)
+        words: list[list[int]] = [[]]  # label indices, split at spaces
+        for index, label in enumerate(decoded.labels):
+            if label == SPACE:
+                words.append([])
+            else:
+                words[-1].append(index)
+        mask = band_ink > INK_THRESHOLD
+        readings = []
+        for members in (w for w in words if w):
+            raw = "".join(ALPHABET[decoded.labels[i] - 1] for i in members)
+            text, columns = raw, [decoded.columns[i] for i in members]
+            # the word's columns reach to the labels around it (a space, or the line's ends)
+            start = decoded.columns[members[0] - 1][1] + 1 if members[0] > 0 else 0
+            stop = decoded.columns[members[-1] + 1][0] if members[-1] + 1 < len(decoded.labels) else len(log_probs)
+            if lexicon is not None:
+                window = log_probs[start:stop]
+                text = _with_lexicon(raw, window, lexicon)
+                if text != raw:
+                    columns = [(a + start, b + start) for a, b in ctc.align(window, encode(text))]
+            if len(columns) != len(text):  # cannot happen for a text the columns were scored on
+                continue
+            stride = self.model.stride
+            centres = [(a + b + 1) / 2 * stride for a, b in columns]
+            letters = []
+            spans = _letter_spans(centres, start * stride, stop * stride)
+            for ch, (first, last), (x0, x1) in zip(text, columns, spans):
+                label = ALPHABET.index(ch) + 1
+                peak = first + int(np.argmax(log_probs[first : last + 1, label]))
+                left, top, right, bottom = _box(mask, line, x0, x1)
+                letters.append(_letter_reading(label, log_probs[peak], (left, top + band_top, right, bottom + band_top),
+                                               top_k))
+            readings.append(WordReading.of(text, raw, letters))
+        if not readings:
+            return None
+        return LineReading.of(readings)
+
+
+def _with_lexicon(raw: str, log_probs: np.ndarray, lexicon: Lexicon) -> str:
+    """The lexicon word closest to the raw reading that the columns find likely enough, or the raw reading."""
+    from rapidfuzz import process
+    from rapidfuzz.distance import Levenshtein
+
+    limit = max(1, int(LEXICON_DISTANCE * len(raw)))
+    pool = [w for n in range(max(1, len(raw) - limit), len(raw) + limit + 1) for w in lexicon.words.get(n, [])]
+    found = process.extract(raw, pool, scorer=Levenshtein.distance, score_cutoff=limit, limit=LEXICON_CANDIDATES)
+    if not found:
+        return raw
+    raw_score = ctc.text_log_probability(log_probs, encode(raw))
+    score, word = max((ctc.text_log_probability(log_probs, encode(word)), word) for word, _, _ in found)
+    return word if score >= raw_score - LEXICON_MARGIN * len(raw) else raw
+
+
+def read_page_lines(page: InkPage, reader: LineReader, lexicon: Lexicon | None = None, top_k: int = 3,
+                    name: str = "image", deadline: float | None = None) -> TextReading:
+    """The handwritten text on a decoded page (``segment.ink_page``), read with the line model:
+    lines of words of letters, each with a box in the image's own pixels. Bounded like
+    ``segment.read_text``."""
+    bands, inputs = [], []
+    for ids in pieces_by_line(page.labels, page.slices):
+        band_top = min(page.slices[i - 1][0].start for i in ids)
+        band_bottom = max(page.slices[i - 1][0].stop for i in ids)
+        band_ink = np.where(np.isin(page.labels[band_top:band_bottom], ids), page.ink[band_top:band_bottom], 0.0)
+        prepared = prepare_line(band_ink)
+        if prepared is not None:
+            bands.append((band_ink, band_top))
+            inputs.append(prepared)
+    check_deadline(deadline, name)  # before the model runs
+    lines = []
+    for (band_ink, band_top), prepared, log_probs in zip(bands, inputs,
+                                                         reader.model.log_probabilities([p.pixels for p in inputs])):
+        check_deadline(deadline, name)
+        line = reader.read_line(log_probs, prepared, band_ink, band_top, lexicon, top_k)
+        if line is not None:
+            lines.append(line)
+    return _in_source_pixels(TextReading(lines, None if lines else "no letters found"), page.scale)
+
+
+class TextReader:
+    """One way to read text for every entry point (CLI, API): ``kind`` is "lines" (the CTC
+    line model), "segment" (cut into letters, each read by the letter model), "combined"
+    (both, fused letter by letter: ``combine``) or "auto" (AUTO_WITH_LEXICON when a lexicon is
+    given, AUTO_WITHOUT_LEXICON otherwise)."""
+
+    def __init__(self, kind: str = "auto", letter_model: str | Path | None = None,
+                 line_model: str | Path | None = None, recognizer=None, threads: int | None = None,
+                 beam_width: int = BEAM_WIDTH):
+        from ..errors import LettersError
+        from ..reading.recognize import Recognizer
+
+        if kind not in (*READERS, "auto"):
+            raise LettersError(f"reader: expected auto, {', '.join(READERS[:-1])} or {READERS[-1]}, got {kind!r}")
+        self.kind = kind
+        self.recognizer = (recognizer or Recognizer(letter_model, threads=threads)) if kind != "lines" else None
+        self.lines = LineReader(LineModel(line_model, threads=threads), beam_width) if kind != "segment" else None
+
+    def describe(self) -> dict[str, str]:
+        reader = {"reader": self.kind}
+        if self.kind == "auto":
+            reader["reads"] = f"{AUTO_WITH_LEXICON} with a lexicon, {AUTO_WITHOUT_LEXICON} without"
+        if self.lines is None:
+            return reader
+        meta = self.lines.model.metadata
+        return {**reader, "line_model": meta.get("name", "unknown"),
+                **{k: meta[k] for k in ("validation_character_accuracy", "training_data", "test_accuracy") if meta.get(k)}}
+
+    def warm_up(self) -> None:
+        """One reading of a small drawn stroke, so the first request does not pay for it."""
+        stroke = np.full((40, 120), 255, dtype=np.uint8)
+        stroke[18:22, 10:110] = 0
+        self.read(stroke)
+
+    def read(self, source: ImageSource, lexicon: Lexicon | None = None, top_k: int = 3, name: str = "image",
+             deadline: float | None = None) -> TextReading:
+        page = ink_page(source, name)  # decoded once, whichever readers read it
+        if isinstance(page, str):
+            return TextReading([], page)
+        kind = self.kind
+        if kind == "auto":
+            kind = AUTO_WITH_LEXICON if lexicon is not None else AUTO_WITHOUT_LEXICON
+        if kind == "lines":
+            return read_page_lines(page, self.lines, lexicon, top_k, name, deadline)
+        if kind == "segment":
+            return read_page(page, self.recognizer, lexicon, top_k, name, deadline)
+        by_lines = read_page_lines(page, self.lines, None, len(CLASS_NAMES), name, deadline)
+        by_pieces = read_page(page, self.recognizer, None, len(CLASS_NAMES), name, deadline)
+        return combine(by_lines, by_pieces, lexicon, top_k)
+
+
+def _fused_letter(a: LetterReading, b: LetterReading, top_k: int) -> LetterReading:
+    """One letter read by both models: their probabilities multiplied (a product of experts),
+    renormalised; the box of the cut-out letter (``b``), which is exact."""
+    pa, pb = dict(a.top_k), dict(b.top_k)
+    joint = {c: pa.get(c, 1e-6) * pb.get(c, 1e-6) for c in CLASS_NAMES}
+    total = sum(joint.values())
+    ranked = sorted(((c, p / total) for c, p in joint.items()), key=lambda cp: -cp[1])
+    return LetterReading(ranked[0][0], ranked[0][1], ranked[:top_k], b.box)
+
+
+def _counterpart(by_lines: TextReading, by_pieces: TextReading, line: int, word: int) -> WordReading | None:
+    """The segmentation's reading of the line reader's word ``word`` of line ``line``, when both
+    see the same layout around it: as many lines, as many words in that line, as many letters in
+    that word."""
+    if len(by_lines.lines) != len(by_pieces.lines):
+        return None
+    ours, theirs = by_lines.lines[line].words, by_pieces.lines[line].words
+    if len(ours) != len(theirs) or len(ours[word].letters) != len(theirs[word].letters):
+        return None
+    return theirs[word]
+
+
+def combine(by_lines: TextReading, by_pieces: TextReading, lexicon: Lexicon | None, top_k: int) -> TextReading:
+    """Both readers' readings as one: each word on which they agree about the layout (lines,
+    words in its line, letters in the word) gets each letter's probabilities multiplied; other
+    words keep the line model's reading (letters it could not cut apart are where the
+    segmentation goes wrong)."""
+    lines = []
+    for index, line in enumerate(by_lines.lines):
+        words = []
+        for w, word in enumerate(line.words):
+            other = _counterpart(by_lines, by_pieces, index, w)
+            if other is not None:
+                letters = [_fused_letter(x, y, len(CLASS_NAMES)) for x, y in zip(word.letters, other.letters)]
+            else:
+                letters = word.letters
+            raw = "".join(l.label for l in letters)
+            text = raw
+            probabilities = [dict(l.top_k) for l in letters]
+            if lexicon is not None:
+                found = lexicon.best(np.log(np.array([[p.get(c, 1e-6) for c in CLASS_NAMES] for p in probabilities])))
+                if found and found[1] >= sum(np.log(max(l.confidence, 1e-6)) for l in letters) - LEXICON_MARGIN * len(raw):
+                    text = found[0]
+            letters = [LetterReading(ch, p.get(ch, 0.0), l.top_k[:top_k], l.box)
+                       for ch, p, l in zip(text, probabilities, letters)]
+            words.append(WordReading.of(text, raw, letters))
+        lines.append(LineReading.of(words))
+    return TextReading(lines, by_lines.reason)

@@ -1,0 +1,486 @@
+"""Read handwritten words and lines: segmentation, recognition-driven decoding, optional lexicon.
+
+1. Binarize with the recognizer's own ink map (same polarity handling), drop specks.
+2. Lines from the horizontal projection; thin bands (i-dots, accents) join their nearest line.
+3. Pieces of ink (connected components) per line; pieces that overlap horizontally are one
+   blob (the dot of an i or j, a broken stroke). Word gaps come from the line's gap statistics.
+4. Wide blobs get candidate cuts at minima of their vertical projection (touching letters).
+5. No single segmentation is trusted: a beam search over the cut points scores every way of
+   grouping consecutive pieces into letters with the letter model's calibrated probabilities,
+   so touching and broken letters are resolved by what reads best. Small pieces the model
+   does not read as a letter may be dropped as noise.
+6. An optional lexicon re-ranks the beam's readings; both readings are reported.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+
+from ..errors import ReadingTooLongError
+from ..labels import CLASS_NAMES
+from ..reading.preprocess import INK_THRESHOLD, ImageSource, ink_to_model_input, load_ink, to_source_pixels
+from ..reading.recognize import Recognizer
+
+MAX_PIECES_PER_LETTER = 4
+BEAM_WIDTH = 8
+MAX_LETTER_WIDTH = 1.5  # x line height: wider groups are not one letter
+MIN_CUT_SPACING = 0.15  # x line height between cuts of a touching blob
+CUT_DEPTH = 0.8  # a cut column holds at most this share of the blob's median column ink
+WORD_GAP = 0.45  # x line height: a wider gap is a space between words
+NOISE_HEIGHT = 0.25  # x line height: smaller pieces may be noise
+SKIP_NOISE = np.log(0.2)  # score of dropping a small piece as noise
+SMALL_LETTER_PENALTY = np.log(0.05)
+LETTER_BONUS = 0.8  # nats per letter: without it, fewer (merged) letters always score higher
+WIDE_PENALTY = 3.0  # per line height beyond one: one letter is rarely wider than the line is high
+CUT_BASE, CUT_INK = 0.8, 10.0  # cost of cutting through ink: a base plus per line height of ink cut
+GAP_PENALTY = 15.0  # per line height of empty columns inside one letter: separate blobs are rarely one letter
+LEXICON_MARGIN = 1.2  # nats per letter the lexicon word may lose against the raw reading
+MAX_PIECES_PER_IMAGE = 300  # pieces of ink on one page: a few lines of words; more is not a request to read
+MAX_LINES = 40
+MIN_DOTS_FOR_REFUSAL = 8
+DOT_FILL = 0.7  # a dot or speck is squarish and solid (a disc fills 0.79 of its box; a pen's ring far less)
+DOT_SHARE = 0.8  # of the pieces being dots: a page of specks (the dots of a word of i's are half)
+
+
+@dataclass
+class LetterReading:
+    label: str
+    confidence: float
+    top_k: list[tuple[str, float]]
+    box: tuple[int, int, int, int]  # left, top, right, bottom in the image
+
+
+@dataclass
+class WordReading:
+    text: str
+    raw_text: str  # the reading without the lexicon
+    confidence: float  # probability that every letter is right (product of letter confidences)
+    box: tuple[int, int, int, int]
+    letters: list[LetterReading] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, text: str, raw_text: str, letters: list[LetterReading]) -> "WordReading":
+        """A word of these letters: their product of confidences, the box around them."""
+        return cls(text, raw_text, float(np.prod([l.confidence for l in letters])),
+                   _enclosing([l.box for l in letters]), letters)
+
+
+@dataclass
+class LineReading:
+    words: list[WordReading]
+    box: tuple[int, int, int, int]
+
+    @classmethod
+    def of(cls, words: list[WordReading]) -> "LineReading":
+        return cls(words, _enclosing([w.box for w in words]))
+
+    @property
+    def text(self) -> str:
+        return " ".join(w.text for w in self.words)
+
+    @property
+    def raw_text(self) -> str:
+        return " ".join(w.raw_text for w in self.words)
+
+
+@dataclass
+class TextReading:
+    lines: list[LineReading]
+    reason: str | None = None  # why nothing was read, when nothing was
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+    @property
+    def raw_text(self) -> str:
+        return "\n".join(line.raw_text for line in self.lines)
+
+
+# --------------------------------------------------------------------------- lexicon
+
+
+class Lexicon:
+    """Words grouped by length as letter-index arrays, for vectorised scoring against a reading."""
+
+    def __init__(self, words):
+        by_length: dict[int, list[str]] = {}
+        for word in {w.strip().lower() for w in words}:
+            if word and word.isascii() and word.isalpha():
+                by_length.setdefault(len(word), []).append(word)
+        self.words = {n: sorted(ws) for n, ws in by_length.items()}
+        self.codes = {n: np.array([[ord(c) - 97 for c in w] for w in ws]) for n, ws in self.words.items()}
+
+    def __len__(self) -> int:
+        return sum(len(ws) for ws in self.words.values())
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "Lexicon":
+        from ..errors import LettersError
+
+        try:
+            lexicon = cls(Path(path).read_text(encoding="utf-8", errors="replace").split())
+        except OSError as exc:
+            raise LettersError(f"{path}: cannot read lexicon ({exc.strerror or exc})") from None
+        if not len(lexicon):
+            raise LettersError(f"{path}: no words (expected one word of letters a-z per line)")
+        return lexicon
+
+    @classmethod
+    def english(cls) -> "Lexicon":
+        """GCIDE (GNU Collaborative International Dictionary of English) words, via `english-words`."""
+        from english_words import get_english_words_set
+
+        return cls(get_english_words_set(["gcide"], lower=True, alpha=True))
+
+    def best(self, log_probabilities: np.ndarray) -> tuple[str, float] | None:
+        """The word of this length whose letters the model finds most likely, and that score."""
+        codes = self.codes.get(len(log_probabilities))
+        if codes is None:
+            return None
+        scores = log_probabilities[np.arange(len(log_probabilities)), codes].sum(axis=1)
+        best = int(np.argmax(scores))
+        return self.words[len(log_probabilities)][best], float(scores[best])
+
+
+# --------------------------------------------------------------------------- segmentation
+
+
+@dataclass
+class Piece:
+    """An atom of ink: part of a blob between two cut points."""
+
+    mask: np.ndarray  # boolean, within ``box``
+    box: tuple[int, int, int, int]  # left, top, right, bottom
+    cut_cost: float = 0.0  # cost of separating this piece from the previous one (0: they never touched)
+
+    @property
+    def height(self) -> int:
+        return self.box[3] - self.box[1]
+
+
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    padded = np.concatenate([[False], flags, [False]])
+    edges = np.flatnonzero(padded[1:] != padded[:-1])
+    return list(zip(edges[::2], edges[1::2]))
+
+
+def find_lines(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Row bands holding text; thin bands (dots, accents) join the nearest tall band."""
+    bands = _runs(mask.any(axis=1))
+    if not bands:
+        return []
+    tallest = max(b - a for a, b in bands)
+    tall = [band for band in bands if band[1] - band[0] >= 0.4 * tallest]
+    merged = {band: [band[0], band[1]] for band in tall}
+    for a, b in bands:
+        if (a, b) in merged:
+            continue
+        nearest = min(tall, key=lambda t: min(abs(a - t[1]), abs(t[0] - b)))
+        merged[nearest][0], merged[nearest][1] = min(merged[nearest][0], a), max(merged[nearest][1], b)
+    return sorted((a, b) for a, b in merged.values())
+
+
+def _blobs(labels: np.ndarray, slices, ids: list[int]) -> list[list[int]]:
+    """Group components that overlap horizontally (i-dots, broken strokes) into blobs, left to right."""
+    spans = sorted(((slices[i - 1][1].start, slices[i - 1][1].stop, i) for i in ids))
+    blobs: list[list] = []
+    for left, right, i in spans:
+        if blobs:
+            b_left, b_right, members = blobs[-1]
+            overlap = min(right, b_right) - max(left, b_left)
+            if overlap >= 0.5 * min(right - left, b_right - b_left):
+                blobs[-1] = [min(left, b_left), max(right, b_right), members + [i]]
+                continue
+        blobs.append([left, right, [i]])
+    return [members for _, _, members in blobs]
+
+
+def _cut_points(profile: np.ndarray, line_height: int) -> list[int]:
+    """Columns where touching letters may join: low minima of the vertical projection."""
+    width = len(profile)
+    spacing = max(2, int(MIN_CUT_SPACING * line_height))
+    if width < 2 * spacing or width < 0.6 * line_height:
+        return []
+    smooth = np.convolve(profile, np.ones(3) / 3, mode="same")
+    low = CUT_DEPTH * np.median(smooth[smooth > 0]) if (smooth > 0).any() else 0
+    candidates = [c for c in range(spacing, width - spacing)
+                  if smooth[c] <= low and smooth[c] <= smooth[c - 1] and smooth[c] <= smooth[c + 1]]
+    cuts: list[int] = []
+    for c in sorted(candidates, key=lambda c: smooth[c]):
+        if all(abs(c - other) >= spacing for other in cuts):
+            cuts.append(c)
+    return sorted(cuts)
+
+
+def _pieces_of_blob(labels: np.ndarray, slices, members: list[int], line_height: int) -> list[Piece]:
+    # work inside the blob's own box: the cost follows the blob, not the page
+    top, bottom = min(slices[i - 1][0].start for i in members), max(slices[i - 1][0].stop for i in members)
+    left, right = min(slices[i - 1][1].start for i in members), max(slices[i - 1][1].stop for i in members)
+    local = np.isin(labels[top:bottom, left:right], members)
+    profile = local.sum(axis=0)
+    cuts = [0, *_cut_points(profile, line_height), right - left]
+    pieces = []
+    for start, stop in zip(cuts[:-1], cuts[1:]):
+        cut_cost = 0.0 if start == 0 else CUT_BASE + CUT_INK * profile[start] / line_height
+        part = np.zeros_like(local)
+        part[:, start:stop] = local[:, start:stop]
+        r = np.flatnonzero(part.any(axis=1))
+        if r.size:
+            box = (int(left + start), int(top + r[0]), int(left + stop), int(top + r[-1] + 1))
+            pieces.append(Piece(part[r[0] : r[-1] + 1, start:stop], box, cut_cost))
+    return pieces
+
+
+def _enclosing(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
+    """The smallest (left, top, right, bottom) box holding all the given boxes."""
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
+def _empty_columns(pieces: list[Piece]) -> int:
+    """Columns between the pieces of a group that no piece covers."""
+    left = min(p.box[0] for p in pieces)
+    covered = np.zeros(max(p.box[2] for p in pieces) - left, dtype=bool)
+    for p in pieces:
+        covered[p.box[0] - left : p.box[2] - left] = True
+    return int((~covered).sum())
+
+
+def _union(pieces: list[Piece], ink: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    left, top, right, bottom = _enclosing([p.box for p in pieces])
+    mask = np.zeros((bottom - top, right - left), dtype=bool)
+    for p in pieces:
+        mask[p.box[1] - top : p.box[3] - top, p.box[0] - left : p.box[2] - left] |= p.mask
+    near = ndimage.binary_dilation(mask, iterations=1)  # keep antialiased edges
+    return np.where(near, ink[top:bottom, left:right], 0.0), (left, top, right, bottom)
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+@dataclass(order=True)
+class _Path:
+    score: float
+    letters: tuple = ()  # (start, stop) piece ranges that form letters
+
+
+@dataclass
+class _Candidates:
+    """Every group of consecutive pieces that may be one letter, read by the model."""
+
+    keys: list[tuple[int, int]]  # (start, stop) piece ranges
+    boxes: dict[tuple[int, int], tuple[int, int, int, int]]
+    probabilities: np.ndarray  # one row per key
+    log_p: np.ndarray
+    rows: dict[tuple[int, int], int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.rows = {key: row for row, key in enumerate(self.keys)}
+
+    def row(self, key: tuple[int, int]) -> int:
+        return self.rows[key]
+
+
+def _candidate_letters(pieces: list[Piece], ink: np.ndarray, line_height: int, recognizer: Recognizer) -> _Candidates:
+    """Crop every group of up to MAX_PIECES_PER_LETTER consecutive pieces (not too wide) and read them in one batch."""
+    n = len(pieces)
+    crops = {}
+    for i in range(n):
+        for j in range(i + 1, min(n, i + MAX_PIECES_PER_LETTER) + 1):
+            crop, box = _union(pieces[i:j], ink)
+            if box[2] - box[0] <= MAX_LETTER_WIDTH * line_height or j == i + 1:
+                crops[(i, j)] = (crop, box)
+    keys = list(crops)
+    probabilities = recognizer.predict_arrays(np.stack([ink_to_model_input(crops[k][0]) for k in keys]))
+    return _Candidates(keys, {k: crops[k][1] for k in keys}, probabilities, np.log(np.clip(probabilities, 1e-12, 1.0)))
+
+
+def _letter_scores(pieces: list[Piece], candidates: _Candidates, line_height: int) -> dict[tuple[int, int], float]:
+    """How good each group is as one letter: the model's belief, less penalties for shape and cuts."""
+    scores = {}
+    for key, lp in zip(candidates.keys, candidates.log_p):
+        box = candidates.boxes[key]
+        small = (box[3] - box[1]) < NOISE_HEIGHT * line_height
+        gaps = _empty_columns(pieces[key[0] : key[1]]) / line_height
+        wide = max(0.0, (box[2] - box[0]) / line_height - 1.0)
+        cut_after = pieces[key[1]].cut_cost if key[1] < len(pieces) else 0.0
+        scores[key] = (float(lp.max()) + LETTER_BONUS + (SMALL_LETTER_PENALTY if small else 0.0)
+                       - GAP_PENALTY * gaps - WIDE_PENALTY * wide - cut_after)
+    return scores
+
+
+def _beam_search(pieces: list[Piece], scores: dict[tuple[int, int], float], line_height: int) -> list[_Path]:
+    """The best ways (at most BEAM_WIDTH) to group all the pieces into letters, small pieces maybe dropped."""
+    n = len(pieces)
+    beams: list[list[_Path]] = [[] for _ in range(n + 1)]
+    beams[0] = [_Path(0.0)]
+    for i in range(n):
+        for path in beams[i]:
+            if pieces[i].height < NOISE_HEIGHT * line_height:  # may be noise: drop it
+                beams[i + 1].append(_Path(path.score + SKIP_NOISE, path.letters))
+            for j in range(i + 1, min(n, i + MAX_PIECES_PER_LETTER) + 1):
+                if (i, j) in scores:
+                    beams[j].append(_Path(path.score + scores[(i, j)], path.letters + ((i, j),)))
+        for j in range(i + 1, n + 1):
+            beams[j] = heapq.nlargest(BEAM_WIDTH, beams[j])
+    return [p for p in beams[n] if p.letters]
+
+
+def _with_lexicon(finals: list[_Path], best: _Path, candidates: _Candidates, lexicon: Lexicon) -> tuple[_Path, str] | None:
+    """The beam path and word the lexicon prefers, if it loses at most LEXICON_MARGIN a letter to the raw reading."""
+    options = []
+    for path in finals:
+        rows = [candidates.row(k) for k in path.letters]
+        found = lexicon.best(candidates.log_p[rows])
+        if found:
+            word, word_score = found
+            raw_part = sum(float(candidates.log_p[r].max()) for r in rows)
+            options.append((path.score - raw_part + word_score, word, path))
+    if not options:
+        return None
+    score, word, path = max(options, key=lambda option: option[0])
+    return (path, word) if score >= best.score - LEXICON_MARGIN * len(best.letters) else None
+
+
+def _decode_word(pieces: list[Piece], ink: np.ndarray, line_height: int, recognizer: Recognizer,
+                 lexicon: Lexicon | None, top_k: int) -> WordReading | None:
+    candidates = _candidate_letters(pieces, ink, line_height, recognizer)
+    finals = _beam_search(pieces, _letter_scores(pieces, candidates, line_height), line_height)
+    if not finals:
+        return None
+    best = max(finals)
+    raw = "".join(CLASS_NAMES[int(candidates.probabilities[candidates.row(k)].argmax())] for k in best.letters)
+    chosen = _with_lexicon(finals, best, candidates, lexicon) if lexicon is not None else None
+    chosen_path, chosen_text = chosen or (best, raw)
+    letters = []
+    for key, label in zip(chosen_path.letters, chosen_text):
+        p = candidates.probabilities[candidates.row(key)]
+        order = np.argsort(-p)[:top_k]
+        letters.append(LetterReading(label, float(p[CLASS_NAMES.index(label)]),
+                                     [(CLASS_NAMES[c], float(p[c])) for c in order], candidates.boxes[key]))
+    return WordReading.of(chosen_text, raw, letters)
+
+
+def _refusal(slices, areas: np.ndarray) -> str | None:
+    """Why a page is not handwriting to read, judged before any letter is: too many pieces of
+    ink for one request, or a page of dots and specks."""
+    kept = [(i, s) for i, s in enumerate(slices, 1) if s is not None]
+    if len(kept) > MAX_PIECES_PER_IMAGE:
+        return f"not handwriting to read: {len(kept)} separate pieces of ink (at most {MAX_PIECES_PER_IMAGE})"
+    if len(kept) < MIN_DOTS_FOR_REFUSAL:
+        return None
+    heights = np.array([s[0].stop - s[0].start for _, s in kept])
+    widths = np.array([s[1].stop - s[1].start for _, s in kept])
+    fill = areas[[i for i, _ in kept]] / (heights * widths)
+    dots = (np.minimum(heights, widths) >= 0.5 * np.maximum(heights, widths)) & (fill >= DOT_FILL)
+    if dots.mean() >= DOT_SHARE:
+        return f"not handwriting to read: {int(dots.sum())} of {len(kept)} pieces of ink are dots or specks"
+    return None
+
+
+def _in_source_pixels(reading: TextReading, scale: float) -> TextReading:
+    for line in reading.lines:
+        line.box = to_source_pixels(line.box, scale)
+        for word in line.words:
+            word.box = to_source_pixels(word.box, scale)
+            for letter in word.letters:
+                letter.box = to_source_pixels(letter.box, scale)
+    return reading
+
+
+def ink_pieces(ink: np.ndarray) -> tuple[np.ndarray, list, str | None]:
+    """Connected pieces of ink (specks dropped): their label image, their slices (None for a
+    dropped label), and why the page is not handwriting to read, if it is not."""
+    labels, count = ndimage.label(ink > INK_THRESHOLD, structure=np.ones((3, 3)))
+    if count == 0:
+        return labels, [], "no ink found"
+    areas = np.bincount(labels.ravel(), minlength=count + 1)
+    areas[0] = 0
+    speck = areas < max(4, 0.02 * areas.max())
+    speck[0] = True
+    labels[speck[labels]] = 0
+    slices = ndimage.find_objects(labels)
+    return labels, slices, _refusal(slices, areas)
+
+
+def pieces_by_line(labels: np.ndarray, slices) -> list[list[int]]:
+    """The labels of the pieces of ink on each line (at most MAX_LINES), top to bottom."""
+    lines = []
+    for top, bottom in find_lines(labels > 0)[:MAX_LINES]:
+        ids = [i + 1 for i, s in enumerate(slices) if s is not None and top <= (s[0].start + s[0].stop) / 2 < bottom]
+        if ids:
+            lines.append(ids)
+    return lines
+
+
+@dataclass
+class InkPage:
+    """An image's ink map and its pieces of ink: where every reader of text starts."""
+
+    ink: np.ndarray  # 1 = ink
+    labels: np.ndarray  # pieces of ink, specks dropped
+    slices: list  # per label, its rows and columns (None for a dropped label)
+    scale: float  # source-image pixels per ink-map pixel
+
+
+def ink_page(source: ImageSource, name: str = "image") -> InkPage | str:
+    """Decode an image into its ink and pieces, or say why there is nothing to read (no ink, a
+    page of specks, too many pieces)."""
+    ink, reason, scale = load_ink(source, name)
+    if ink is None:
+        return reason
+    labels, slices, refusal = ink_pieces(ink)
+    return refusal or InkPage(ink, labels, slices, scale)
+
+
+def check_deadline(deadline: float | None, name: str) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise ReadingTooLongError(f"{name}: reading stopped after its time budget; send fewer lines or words")
+
+
+def read_text(source: ImageSource, recognizer: Recognizer, lexicon: Lexicon | None = None,
+              top_k: int = 3, name: str = "image", deadline: float | None = None) -> TextReading:
+    """Read the handwritten text in an image: lines of words of letters, each with a box in the
+    image's own pixels.
+
+    The work is bounded: pages with more than ``MAX_PIECES_PER_IMAGE`` pieces of ink or made of
+    dots are refused with a reason, and past ``deadline`` (a ``time.monotonic()`` value) reading
+    stops with ``ReadingTooLongError``.
+    """
+    page = ink_page(source, name)
+    if isinstance(page, str):
+        return TextReading([], page)
+    return read_page(page, recognizer, lexicon, top_k, name, deadline)
+
+
+def read_page(page: InkPage, recognizer: Recognizer, lexicon: Lexicon | None = None, top_k: int = 3,
+              name: str = "image", deadline: float | None = None) -> TextReading:
+    """``read_text`` on a page already decoded (``ink_page``)."""
+    ink, labels, slices = page.ink, page.labels, page.slices
+    lines = []
+    for ids in pieces_by_line(labels, slices):
+        line_height = max(1, int(np.median([slices[i - 1][0].stop - slices[i - 1][0].start for i in ids]) * 1.15))
+        blob_groups = _blobs(labels, slices, ids)
+        blob_boxes = [(min(slices[i - 1][1].start for i in g), max(slices[i - 1][1].stop for i in g)) for g in blob_groups]
+        words, current = [], []
+        for index, group in enumerate(blob_groups):
+            if current and blob_boxes[index][0] - blob_boxes[index - 1][1] > WORD_GAP * line_height:
+                words.append(current)
+                current = []
+            current.extend(_pieces_of_blob(labels, slices, group, line_height))
+        words.append(current)
+        readings = []
+        for pieces in words:
+            check_deadline(deadline, name)
+            reading = _decode_word(pieces, ink, line_height, recognizer, lexicon, top_k) if pieces else None
+            if reading:
+                readings.append(reading)
+        if readings:
+            lines.append(LineReading.of(readings))
+    return _in_source_pixels(TextReading(lines, None if lines else "no letters found"), page.scale)
