@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 BASE := $(VENV)/.base-installed
 FULL := $(VENV)/.full-installed
 
-.PHONY: serve test test-fast browser clean
+.PHONY: serve lint test test-fast browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,10 +33,15 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium missing: browser tests will skip (install Debian's chromium)"; fi; }
 
-test: $(FULL) browser
+# lint (ruff) and the serving boundary (import-linter: reading, words, batch, server never import training) first
+lint: $(FULL)
+	$(BIN)/ruff check
+	$(BIN)/lint-imports
+
+test: lint browser
 	$(BIN)/python -m pytest
 
-test-fast: $(FULL)
+test-fast: lint
 	$(BIN)/python -m pytest -m "not slow and not browser"
 
 clean:

@@ -17,7 +17,7 @@ def test_recognizer_import_does_not_import_tensorflow():
 
 @pytest.mark.slow
 def test_base_install_in_a_fresh_venv_predicts(tmp_path):
-    from test_server import letter_png
+    from helpers import letter_png
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)

@@ -5,7 +5,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import SHARED_TRAIN_RECORDS, needs_shared_data, write_csv, write_idx_pair
+from helpers import SHARED_TRAIN_RECORDS, needs_shared_data, write_csv, write_idx_pair
 
 
 def letters(*args, timeout=120):
@@ -91,3 +91,94 @@ def test_train_and_evaluate_on_kaggle_csvs_of_real_emnist_rows(tmp_path):
                        "--data", held_out_csv, "--out", tmp_path / "C", timeout=300)
     assert compared.returncode == 0, compared.stderr
     assert "difference +0.00 points" in compared.stdout and "McNemar p = 1" in compared.stdout
+
+
+# ----------------------------------------------------------------------------- edges of predict and read
+
+
+def test_an_empty_or_image_less_folder_says_so_and_exits_1(tmp_path):
+    empty, other = tmp_path / "empty", tmp_path / "other"
+    empty.mkdir()
+    other.mkdir()
+    (other / "notes.txt").write_text("no images here")
+    for command in ("predict", "read"):
+        for folder in (empty, other):
+            result = letters(command, folder)
+            assert result.returncode == 1, (command, result.stderr)
+            assert "no image files found" in result.stderr and str(folder) in result.stderr
+            assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_a_missing_path_is_an_error_row_and_the_others_are_read(tmp_path):
+    import csv
+    import io
+
+    from helpers import letter_png
+
+    (tmp_path / "a.png").write_bytes(letter_png())
+    missing = tmp_path / "missing.png"
+    result = letters("predict", "--format", "csv", missing, tmp_path / "a.png")
+    assert result.returncode == 1, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [row["path"] for row in rows] == [str(missing), str(tmp_path / "a.png")]
+    assert "no such file" in rows[0]["error"].lower() and rows[0]["label"] == ""
+    assert rows[1]["error"] == "" and rows[1]["label"] == "a"
+
+
+def test_read_and_predict_share_exit_codes(tmp_path):
+    from helpers import letter_png
+
+    (tmp_path / "a.png").write_bytes(letter_png())
+    for command in ("predict", "read"):
+        assert letters(command, tmp_path / "a.png").returncode == 0
+        assert letters(command, tmp_path / "nope.png").returncode == 1
+        assert letters(command, "--format", "yaml", tmp_path / "a.png").returncode == 2
+
+
+def test_json_rows_are_typed(tmp_path):
+    import json
+
+    from helpers import letter_png
+
+    (tmp_path / "a.png").write_bytes(letter_png())
+    result = letters("predict", "--format", "json", tmp_path / "a.png", tmp_path / "gone.png")
+    good, bad = json.loads(result.stdout)
+    assert isinstance(good["top_k"], list) and set(good["top_k"][0]) == {"label", "probability"}
+    assert isinstance(good["top_k"][0]["probability"], float) and good["error"] is None
+    assert good["case"] in ("upper", "lower", "either", None)
+    assert bad["top_k"] == [] and bad["label"] is None and bad["confidence"] is None and bad["error"]
+
+
+def test_read_takes_folders_one_result_per_image(tmp_path):
+    import json
+
+    from helpers import letter_png
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "one.png").write_bytes(letter_png())
+    (tmp_path / "sub" / "two.png").write_bytes(letter_png())
+    result = letters("read", "--no-lexicon", "--format", "json", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert [row["path"] for row in json.loads(result.stdout)] == [str(tmp_path / "one.png"),
+                                                                  str(tmp_path / "sub" / "two.png")]
+
+
+def test_help_renders_whole_at_80_columns():
+    import os
+
+    environment = {**os.environ, "COLUMNS": "80"}
+    run = lambda *args: subprocess.run([sys.executable, "-m", "handwritten_letters.cli", *args],  # noqa: E731
+                                       capture_output=True, text=True, env=environment, timeout=60).stdout
+    assert "[ray]" in run("predict", "--help")
+    serve = run("serve", "--help")
+    assert "--collect-feedback" in serve and "…" not in serve and "<bool>" not in serve
+    assert max(len(line) for line in serve.splitlines()) <= 80
+
+
+def test_a_mistyped_folder_fails_before_tensorflow_starts(tmp_path):
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "handwritten_letters.cli", "finetune",
+                             str(tmp_path / "my-leters")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "my-leters: no such file or directory" in result.stderr
+    imported = [line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")]
+    assert imported and not any(name.split(".")[0] in ("tensorflow", "keras") for name in imported)

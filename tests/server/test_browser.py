@@ -122,7 +122,7 @@ def test_an_answer_arriving_after_the_board_is_cleared_is_not_shown(page):
 
 
 def test_uploading_a_file_shows_the_answer(page, tmp_path):
-    from test_server import letter_png
+    from helpers import letter_png
 
     path = tmp_path / "a.png"
     path.write_bytes(letter_png())

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
-from conftest import write_idx_pair
+from helpers import write_idx_pair
 from typer.testing import CliRunner
 
 from handwritten_letters.cli import app

@@ -9,7 +9,7 @@ import sys
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from test_server import assert_json_error, letter_png
+from helpers import assert_json_error, letter_png
 
 from handwritten_letters.server.app import create_app
 from handwritten_letters.server.feedback import FeedbackStore

@@ -8,7 +8,8 @@ import subprocess
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from PIL import Image, ImageDraw
+from helpers import assert_json_error, letter_png
+from PIL import Image
 
 from handwritten_letters.server.app import MAX_IMAGES_PER_REQUEST, create_app
 from handwritten_letters.server.limits import MAX_BODY_BYTES
@@ -18,26 +19,6 @@ from handwritten_letters.server.limits import MAX_BODY_BYTES
 def client():
     with TestClient(create_app()) as c:
         yield c
-
-
-def letter_png(strokes=(((20, 90), (50, 10)), ((50, 10), (80, 90)), ((32, 58), (68, 58))), size=100) -> bytes:
-    """A drawn capital A, black on white."""
-    image = Image.new("L", (size + 20, size + 20), 255)
-    pen = ImageDraw.Draw(image)
-    for (x0, y0), (x1, y1) in strokes:
-        pen.line((x0 + 10, y0 + 10, x1 + 10, y1 + 10), fill=0, width=9)
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-def assert_json_error(response, status, error=None):
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error", "detail"} and body["detail"]
-    assert "Traceback" not in response.text
-    if error:
-        assert body["error"] == error
 
 
 def test_upload_reads_a_letter(client):

@@ -2,7 +2,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from conftest import SHARED, needs_shared_data, write_csv, write_idx, write_idx_pair
+from helpers import SHARED, needs_shared_data, write_csv, write_idx, write_idx_pair
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

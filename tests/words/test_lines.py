@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import letter_like_dataset, needs_shared_data
+from helpers import letter_like_dataset, needs_shared_data
 from PIL import Image, ImageDraw
 from rapidfuzz.distance import Levenshtein
 
@@ -98,7 +98,7 @@ def test_a_thin_pen_is_thickened_to_emnist_stroke_width_before_shrinking():
 @pytest.fixture(scope="module")
 def line_run(tmp_path_factory):
     pytest.importorskip("keras", reason="needs the [train] extra")
-    from conftest import write_idx_pair
+    from helpers import write_idx_pair
 
     from handwritten_letters.training.train_lines import LineTrainConfig, train_lines
 
@@ -191,7 +191,7 @@ VALIDATION_WORDS = ["quick", "brown", "jumps", "zebra", "vexing", "whale", "oxyg
 @pytest.fixture(scope="module")
 def validation_letters():
     """Letters of the validation split both bundled models were trained beside (never trained on)."""
-    from conftest import SHARED
+    from helpers import SHARED
 
     from handwritten_letters.training.data import train_validation
 

@@ -4,9 +4,9 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import SHARED, needs_shared_data
+from helpers import SHARED, needs_shared_data
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "walkthrough.ipynb"
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "walkthrough.ipynb"
 
 
 def test_committed_notebook_has_no_outputs():

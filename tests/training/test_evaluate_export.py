@@ -5,7 +5,7 @@ import pytest
 
 pytest.importorskip("keras", reason="needs the [train] extra")
 
-from conftest import letter_like_dataset, write_idx_pair  # noqa: E402
+from helpers import letter_like_dataset, write_idx_pair  # noqa: E402
 
 from handwritten_letters.reading.recognize import OnnxModel, Recognizer  # noqa: E402
 from handwritten_letters.training import data  # noqa: E402

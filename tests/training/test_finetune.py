@@ -8,7 +8,7 @@ from PIL import Image
 
 pytest.importorskip("keras", reason="fine-tuning needs the [train] extra")
 
-from conftest import letter_like_dataset  # noqa: E402
+from helpers import letter_like_dataset  # noqa: E402
 
 from handwritten_letters.reading.recognize import OnnxModel, Recognizer  # noqa: E402
 from handwritten_letters.training.finetune import FinetuneConfig, finetune, read_user_letters  # noqa: E402

@@ -5,11 +5,11 @@ import csv
 from pathlib import Path
 
 import pytest
-from test_server import letter_png
+from helpers import letter_png
 
 from handwritten_letters.reading.recognize import NOT_A_LETTER, NOT_SURE, Recognizer
 
-REAL_DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "letters-real-dev"
+REAL_DEV = Path(__file__).resolve().parents[3] / "shared" / "data" / "letters-real-dev"
 # what README and MODEL_CARD.md report for the bundled model on these 260 letters (refusals count as wrong)
 REPORTED_DEV_ACCURACY = 0.985
 FLOOR_MARGIN = 0.02

@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import SHARED_TRAIN_RECORDS, needs_shared_data
+from helpers import SHARED_TRAIN_RECORDS, needs_shared_data
 from PIL import Image, ImageDraw
 from rapidfuzz.distance import Levenshtein
 

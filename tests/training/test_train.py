@@ -126,7 +126,7 @@ def test_resume_with_other_settings_is_refused_and_says_what_differs(letter_like
 
 
 def test_resume_on_changed_data_is_refused(tmp_path):
-    from conftest import letter_like_dataset, write_idx_pair
+    from helpers import letter_like_dataset, write_idx_pair
 
     from handwritten_letters.errors import LettersError
 

@@ -1,0 +1,56 @@
+"""Letters rendered from the handwriting fonts: both cases, varied, through the serving
+preprocessing, and the held-out fonts never in training."""
+
+import csv
+
+import numpy as np
+import pytest
+from helpers import FONTS
+
+from handwritten_letters.training import font_letters
+
+needs_fonts = pytest.mark.skipif(not (FONTS / "fonts.csv").exists(),
+                                 reason=f"handwriting fonts not found at {FONTS} (CI always has them)")
+
+
+@needs_fonts
+def test_held_out_fonts_are_never_trained_on_and_two_are_joined():
+    training = font_letters.training_fonts(FONTS)
+    assert not set(training) & set(font_letters.HELD_OUT)
+    assert len(font_letters.HELD_OUT) >= 6 and len(set(font_letters.HELD_OUT) & font_letters.JOINED) >= 2
+    assert len(training) + len(font_letters.HELD_OUT) == len(font_letters.font_files(FONTS))
+
+
+@needs_fonts
+def test_every_letter_of_a_font_in_both_cases_as_the_model_sees_it():
+    made = font_letters.letters(FONTS, ["caveat"], per_glyph=2, seed=0)
+    assert made.images.shape[1:] == (28, 28) and made.images.dtype == np.uint8
+    assert len(made) >= 0.95 * 52 * 2  # a rendering the preprocessing refuses is drawn again, rarely dropped
+    assert set(np.unique(made.labels)) == set(range(26))
+    assert set(np.unique(made.cases)) == {1, 2}
+    assert (made.images.reshape(len(made), -1).max(axis=1) > 200).all()  # ink, white on black, stretched
+
+
+@needs_fonts
+def test_renderings_vary_and_are_reproducible_by_seed():
+    one = font_letters.letters(FONTS, ["kalam"], per_glyph=1, seed=3)
+    again = font_letters.letters(FONTS, ["kalam"], per_glyph=1, seed=3)
+    other = font_letters.letters(FONTS, ["kalam"], per_glyph=1, seed=4)
+    assert np.array_equal(one.images, again.images)
+    assert not np.array_equal(one.images, other.images)
+
+
+@needs_fonts
+def test_renderings_written_as_files_with_their_labels(tmp_path):
+    labels = font_letters.write_renderings(tmp_path, FONTS, ["patrick-hand"], per_glyph=1, seed=0)
+    with open(labels) as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 52 and all((tmp_path / row["filename"]).exists() for row in rows)
+    assert {row["case"] for row in rows} == {"upper", "lower"}
+
+
+def test_a_folder_without_fonts_csv_is_a_clear_error(tmp_path):
+    from handwritten_letters.errors import DataFormatError
+
+    with pytest.raises(DataFormatError, match="not a handwriting-fonts folder"):
+        font_letters.font_files(tmp_path)
