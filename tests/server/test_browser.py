@@ -236,3 +236,67 @@ def test_not_sure_shows_the_candidates_not_a_red_not_a_letter(browser, tmp_path)
         assert page.locator("#status").text_content().startswith("Not sure which letter this is")
         shot(page, "not-sure.png", tmp_path)
         page.close()
+
+
+def test_at_phone_width_the_answer_shows_without_scrolling(browser, server_url, tmp_path):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    page.goto(server_url + "/")
+    draw(page, X_STROKES)
+    expect(page.locator("#status")).to_contain_text("Read as", timeout=30_000)
+    assert page.evaluate("window.scrollY") == 0
+    for answer in ("#label", "#confidence", "#topk li:nth-child(1)", "#topk li:nth-child(3)"):
+        box = page.locator(answer).bounding_box()
+        assert box and 0 <= box["y"] and box["y"] + box["height"] <= 844, (answer, box)
+    # the pen width, Undo and Clear share one row (nothing wraps onto a line of its own)
+    rows = {round(page.locator(c).bounding_box()["y"] + page.locator(c).bounding_box()["height"] / 2)
+            for c in ("#pen-width", "#undo", "#clear")}
+    assert max(rows) - min(rows) <= 4, rows
+    shot(page, "phone.png", tmp_path)
+    context.close()
+
+
+def test_the_desktop_tools_do_not_wrap(page):
+    rows = {round(page.locator(c).bounding_box()["y"] + page.locator(c).bounding_box()["height"] / 2)
+            for c in ("#pen-width", "#undo", "#clear")}
+    assert max(rows) - min(rows) <= 4, rows
+
+
+def test_api_docs_render_with_the_network_cut(browser, server_url):
+    context = browser.new_context()
+    page = context.new_page()
+    requested, errors = [], []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+
+    def only_this_server(route):
+        requested.append(route.request.url)
+        if route.request.url.startswith(server_url):
+            route.continue_()
+        else:
+            route.abort()  # the internet is cut: a CDN asset would fail here
+
+    page.route("**/*", only_this_server)
+    page.goto(server_url + "/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("handwritten-letters", timeout=30_000)
+    expect(page.locator(".opblock").first).to_be_visible()
+    assert all(url.startswith(server_url) for url in requested), requested
+    assert not errors, errors
+    context.close()
+
+
+def test_a_capital_a_drawn_on_the_page_is_shown_as_a_capital(page, tmp_path):
+    draw(page, [[(0.2, 0.9), (0.5, 0.1), (0.8, 0.9)], [(0.32, 0.58), (0.68, 0.58)]])
+    expect(page.locator("#status")).to_contain_text("Read as", timeout=30_000)
+    assert page.locator("#label").text_content().strip() == "A"
+    expect(page.locator("#status")).to_contain_text("upper case")
+    shot(page, "capital-letter.png", tmp_path)
+
+
+def test_nothing_sticks_out_sideways_at_phone_width(browser, server_url):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    page.goto(server_url + "/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page.locator("#clear").bounding_box()["x"] + page.locator("#clear").bounding_box()["width"] <= 390
+    context.close()

@@ -25,6 +25,11 @@ from .limits import MAX_BODY_BYTES, BodySizeLimit, SecurityHeaders
 from .routes import MAX_IMAGES_PER_REQUEST, ApiError, english, router  # noqa: F401  (MAX_IMAGES_PER_REQUEST: part of the API)
 
 STATIC = Path(str(resources.files("handwritten_letters") / "server" / "static"))
+SWAGGER_UI_FILES = ("swagger-ui.css", "swagger-ui-bundle.js")  # Swagger UI 5 from the fastapi-offline package, no CDN
+
+
+def swagger_ui_folder() -> Path:
+    return Path(str(resources.files("fastapi_offline") / "static"))
 
 
 def create_app(model_path: str | Path | None = None, cors_origins: list[str] | None = None,
@@ -46,6 +51,7 @@ def create_app(model_path: str | Path | None = None, cors_origins: list[str] | N
     app = FastAPI(
         title="handwritten-letters", version=__version__,
         description="Read handwritten letters a-z. Upload images or send canvas drawings as data URLs.",
+        docs_url=None, redoc_url=None,  # /docs is served below from packaged assets: it works offline
     )
     app.state.recognizer = recognizer
     app.state.text_reader = text_reader
@@ -105,6 +111,16 @@ def create_app(model_path: str | Path | None = None, cors_origins: list[str] | N
     @app.get("/", include_in_schema=False)
     async def page():
         return FileResponse(STATIC / "index.html", media_type="text/html")
+
+    @app.get("/docs", include_in_schema=False)
+    async def api_docs():
+        return FileResponse(STATIC / "docs.html", media_type="text/html")
+
+    @app.get("/docs/assets/{name}", include_in_schema=False)
+    async def api_docs_assets(name: str):
+        if name not in SWAGGER_UI_FILES:
+            raise ApiError(404, "not_found", f"/docs/assets/{name}")
+        return FileResponse(swagger_ui_folder() / name)
 
     @app.get("/static/{name}", include_in_schema=False)
     async def static(name: str):
