@@ -255,6 +255,9 @@ def export(
     quantize: bool = typer.Option(False, "--quantize", help="Serve int8 weights (calibrated on validation images)."),
     training_data: Optional[str] = typer.Option(None, help="What the model was trained on, stored in the file."),
     test_accuracy: Optional[str] = typer.Option(None, help="Held-out accuracy and its protocol, stored in the file."),
+    measured: Optional[List[str]] = typer.Option(None, help="NAME=TEXT: another figure and what it was measured "
+                                                            "on, stored in the file (repeat)."),
+    version: Optional[str] = typer.Option(None, help="Model version stored in the file (served as its version)."),
 ):
     """Export to ONNX, checked against Keras; temperature and rejection threshold fitted on validation.
     A line model (from `letters train-lines`) is exported with its decoding metadata."""
@@ -262,7 +265,13 @@ def export(
     from .training.export import export_line_model, export_onnx
     from .training.line_model import is_line_model
 
-    extra = {k: v for k, v in (("training_data", training_data), ("test_accuracy", test_accuracy)) if v}
+    import json
+
+    figures = dict(item.split("=", 1) for item in measured or [] if "=" in item)
+    if len(figures) != len(measured or []):
+        raise LettersError("--measured: expected NAME=TEXT, e.g. dev_set='98.5% of 260 real letters ...'")
+    extra = {k: v for k, v in (("training_data", training_data), ("test_accuracy", test_accuracy),
+                                ("measured", json.dumps(figures) if figures else None), ("version", version)) if v}
     if is_line_model(model):
         if quantize:
             raise LettersError("--quantize: line models are exported as float32 only")

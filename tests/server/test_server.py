@@ -98,6 +98,16 @@ def test_model_info_and_health(client):
     assert client.get("/health").json() == {"status": "ok"}
 
 
+def test_every_served_figure_says_what_it_was_measured_on(client):
+    info = client.get("/api/v1/model").json()
+    assert info["accuracy"]
+    for name, figure in info["accuracy"].items():
+        assert set(figure) == {"value", "on"} and figure["on"], name
+    assert "validation split" in info["accuracy"]["validation_accuracy"]["on"]
+    served = client.get("/api/v1/model").text.lower()
+    assert "../shared" not in served and "stop 2" not in served and "issue 1" not in served
+
+
 def test_page_and_assets_are_served_with_security_headers(client):
     page = client.get("/")
     assert page.status_code == 200 and "<canvas" in page.text

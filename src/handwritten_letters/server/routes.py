@@ -215,8 +215,7 @@ async def model_info(request: Request) -> Response:
     """The served model: name, classes, training data, measured accuracy, calibration."""
     recognizer = recognizer_of(request)
     meta = recognizer.metadata
-    accuracy = {k: _number_or_text(meta[k]) for k in ("validation_accuracy", "float_validation_accuracy",
-                                                       "test_accuracy", "operating_point") if meta.get(k)}
+    accuracy = measured_figures(meta)
     lineage = {}
     if meta.get("base_model"):
         lineage = {"base_model": meta["base_model"], "finetune_letters": _number_or_text(meta["finetune_letters"]),
@@ -227,6 +226,28 @@ async def model_info(request: Request) -> Response:
         temperature=recognizer.model.temperature, rejection_threshold=recognizer.model.rejection_threshold,
         lineage=lineage, words_reader=request.app.state.text_reader.describe(),
     ))
+
+
+VALIDATION_UNDESCRIBED = "the training run's validation split (not described in this model file)"
+
+
+def measured_figures(meta: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Each figure stored in the model, with what it was measured on (data, split, protocol)."""
+    validation = meta.get("validation_data") or VALIDATION_UNDESCRIBED
+    figures = {}
+    if meta.get("validation_accuracy"):
+        figures["validation_accuracy"] = {"value": _number_or_text(meta["validation_accuracy"]),
+                                          "on": validation + "; the served model, as stored 28x28 arrays"}
+    if meta.get("float_validation_accuracy"):
+        figures["float_validation_accuracy"] = {"value": _number_or_text(meta["float_validation_accuracy"]),
+                                                "on": validation + "; the float32 model before int8 quantization"}
+    if meta.get("operating_point"):
+        figures["operating_point"] = {"value": meta["operating_point"], "on": validation}
+    if meta.get("test_accuracy"):
+        figures["test_accuracy"] = {"value": meta["test_accuracy"], "on": "as stated in the value"}
+    for name, text in json.loads(meta.get("measured") or "{}").items():
+        figures[name] = {"value": text, "on": "as stated in the value"}
+    return figures
 
 
 @router.get("/health", response_model=Health)

@@ -108,7 +108,8 @@ class ModelInfo(BaseModel):
     version: str
     classes: list[str]
     data: str
-    accuracy: dict[str, Any]
+    accuracy: dict[str, Any] = Field(description="each measured figure: its value and what it was measured on "
+                                                 "(data, split, protocol)")
     temperature: float
     rejection_threshold: float
     lineage: dict[str, Any] = Field(default_factory=dict, description="for a fine-tuned model: the base model, "

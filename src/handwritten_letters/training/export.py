@@ -90,6 +90,19 @@ def validation_split_of_run(model_path: Path) -> data.Dataset | None:
                              config["seed"] + VALIDATION_VARIANT_SEED)
 
 
+def validation_description(model_path: Path, count: int) -> str:
+    """What the validation figures were measured on, in words (stored in the model, served by /api/v1/model)."""
+    run_file = model_path.parent / "run.json"
+    if not run_file.exists():
+        return f"{count:,} letters given for calibration"
+    run = json.loads(run_file.read_text())
+    config, recipe = run["config"], run.get("recipe", {})
+    forms = ", ".join(recipe.get("variants", ["raw"]))
+    return (f"{count:,} letters: the training run's validation split ({config['val_fraction']:.0%} of its EMNIST "
+            f"training images, stratified by letter, seed {config['seed']}; never trained on), each in the forms the "
+            f"recipe trains on ({forms}); case merged")
+
+
 def _run(session, images: np.ndarray) -> np.ndarray:
     name = session.get_inputs()[0].name
     return np.concatenate([session.run(None, {name: images[s]})[0] for s in iter_batches(len(images), 1024)])
@@ -225,6 +238,7 @@ def _write_onnx(network, validation, real, check_images, keras_logits, model_pat
         point = operating_point(validation_probabilities, validation.labels, threshold)
         metadata["operating_point"] = (f"answers {point['coverage']:.1%} of validation letters, "
                                        f"{point['selective_accuracy']:.1%} of those right")
+        metadata["validation_data"] = validation_description(model_path, len(validation))
     metadata.update(
         temperature=f"{temperature:.6f}", rejection_threshold=f"{threshold:.2f}",
         validation_accuracy="" if accuracy is None else f"{accuracy:.6f}", **(extra_metadata or {}),
