@@ -150,10 +150,9 @@ def main() -> None:
         print(f"ratio previous / current decode + preprocess: {rows[-1][1][0] / now[0]:.2f}x")
 
     try:
-        import keras
+        from handwritten_letters.training.model import logits_model  # the training package sets Keras' environment
 
-        from handwritten_letters.training import keras_env  # noqa: F401
-        from handwritten_letters.training.model import logits_model
+        keras = __import__("keras")
 
         keras_model = logits_model(keras.models.load_model(ROOT / "src/handwritten_letters/models/letters-cnn.keras",
                                                            compile=False))

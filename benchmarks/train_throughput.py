@@ -14,14 +14,12 @@ import platform
 import time
 from pathlib import Path
 
-import keras  # noqa: E402
 import numpy as np
 
-from handwritten_letters.training import (
-    data,  # noqa: E402
-    keras_env,  # noqa: F401, E402  (before keras)
-)
+from handwritten_letters.training import data  # noqa: E402  (the training package sets Keras' environment first)
 from handwritten_letters.training.recipes import RECIPES, build_training_model  # noqa: E402
+
+keras = __import__("keras")  # after the training package: it sets TensorFlow's environment first
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "emnist-letters"
 

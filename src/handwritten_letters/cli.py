@@ -66,12 +66,11 @@ def _need_train_extra(verbose: bool = False):
 
     Commands check their arguments first: a mistyped path costs no TensorFlow start-up.
     """
-    import os
-
-    if verbose:
-        os.environ["LETTERS_VERBOSE"] = "1"
     try:
-        from .training import keras_env  # noqa: F401, I001  (before keras)
+        from .training.keras_env import import_tensorflow_quietly
+
+        if not verbose:
+            import_tensorflow_quietly()
         import keras  # noqa: F401
     except ImportError:
         raise MissingExtraError(
@@ -262,10 +261,10 @@ def export(
     """Export to ONNX, checked against Keras; temperature and rejection threshold fitted on validation.
     A line model (from `letters train-lines`) is exported with its decoding metadata."""
     _need_train_extra()
+    import json
+
     from .training.export import export_line_model, export_onnx
     from .training.line_model import is_line_model
-
-    import json
 
     figures = dict(item.split("=", 1) for item in measured or [] if "=" in item)
     if len(figures) != len(measured or []):

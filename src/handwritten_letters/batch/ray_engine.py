@@ -86,6 +86,8 @@ def join(ray, address: str | None) -> None:
     (RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or Ray's default token file) and RAY_AUTH_MODE is not
     set, token mode is turned on. A cluster that cannot be joined is one line saying what to set.
     """
+    if address and address != "auto":
+        _reachable(address)
     token_at_hand = bool(os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH")
                          or DEFAULT_TOKEN_FILE.exists())
     if address and token_at_hand and "RAY_AUTH_MODE" not in os.environ:
@@ -98,6 +100,23 @@ def join(ray, address: str | None) -> None:
             f"--address {address}: cannot join the Ray cluster ({reason}). If the cluster uses token "
             f"authentication, set RAY_AUTH_MODE=token and its token: RAY_AUTH_TOKEN, or the file that "
             f"`ray get-auth-token` shows on the head node copied to {DEFAULT_TOKEN_FILE}"
+        ) from None
+
+
+def _reachable(address: str, seconds: float = 5.0) -> None:
+    """Ray retries an unreachable address for minutes; a plain TCP connection tells at once."""
+    import socket
+
+    host, _, port = address.split("://")[-1].rpartition(":")
+    if not port.isdigit():
+        raise LettersError(f"--address {address}: expected HOST:PORT (the head's GCS port, 6379 by default)")
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=seconds).close()
+    except OSError as exc:
+        raise LettersError(
+            f"--address {address}: cannot join the Ray cluster (nothing answers there: {exc.strerror or exc}). "
+            f"Start one with `ray start --head`, or give its head's address; if it uses token authentication, "
+            f"also set RAY_AUTH_MODE=token and its token (RAY_AUTH_TOKEN, or {DEFAULT_TOKEN_FILE})"
         ) from None
 
 

@@ -22,11 +22,7 @@ from ..labels import CLASS_NAMES, IMAGE_SIZE
 from ..reading.calibration import choose_rejection_threshold, fit_temperature, operating_point, softmax
 from ..reading.preprocess import PREPROCESS_VERSION
 from ..reading.recognize import iter_batches
-from . import (
-    data,
-    keras_env,  # noqa: F401  (before keras)
-    redraw,
-)
+from . import data, redraw
 from .model import logits_model
 from .train import VALIDATION_VARIANT_SEED
 

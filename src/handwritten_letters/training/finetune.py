@@ -29,10 +29,7 @@ from ..errors import ImageError, LettersError
 from ..labels import CLASS_NAMES, NUM_CASED_CLASSES, NUM_CLASSES
 from ..reading.preprocess import preprocess
 from ..reading.recognize import bundled_path, iter_image_files
-from . import (
-    data,
-    keras_env,  # noqa: F401  (before keras)
-)
+from . import data
 from .train import (
     BEST_MODEL,
     EpochBatches,

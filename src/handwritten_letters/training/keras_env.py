@@ -1,18 +1,14 @@
-"""Imported before Keras anywhere in the package: a quiet, deterministic TensorFlow backend.
-
-TensorFlow reads these variables once, when it is first imported, so they are set here and
-every module that needs Keras imports this module first.
-"""
+"""A quiet, deterministic TensorFlow backend: imported by the training package before anything in
+it imports Keras (TensorFlow reads these variables once, when it is first imported)."""
 
 import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # C++ log lines are noise for users; errors still raise
 os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")  # same seed, same machine -> same weights
-VERBOSE = os.environ.get("LETTERS_VERBOSE", "") not in ("", "0")  # `--verbose`: TensorFlow's own logs too
 
 
-def _import_tensorflow_quietly() -> None:
+def import_tensorflow_quietly() -> None:
     """TensorFlow's C++ start-up lines (oneDNN notices, absl's "before InitializeLog") ignore
     TF_CPP_MIN_LOG_LEVEL; they go to the process's stderr while it is pointed elsewhere."""
     import logging
@@ -31,6 +27,3 @@ def _import_tensorflow_quietly() -> None:
         os.dup2(saved, 2)
         os.close(saved)
 
-
-if not VERBOSE:
-    _import_tensorflow_quietly()

@@ -23,7 +23,6 @@ from keras import layers
 
 from ..labels import NUM_LINE_CLASSES
 from ..reading.preprocess import LINE_HEIGHT
-from . import keras_env  # noqa: F401  (before keras)
 from .model import BN_MOMENTUM
 
 LINE_STRIDE = 2  # line pixels per output column

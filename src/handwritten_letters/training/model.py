@@ -14,7 +14,6 @@ import keras
 from keras import layers
 
 from ..labels import IMAGE_SIZE, NUM_CASED_CLASSES, NUM_CLASSES
-from . import keras_env  # noqa: F401  (before keras)
 
 INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE)
 LOGITS_LAYER = "logits"

@@ -12,7 +12,6 @@ from dataclasses import dataclass, replace
 
 import keras
 
-from . import keras_env  # noqa: F401  (before keras)
 from .model import CasedLetterLoss, SparseCategoricalCrossentropyWithSmoothing, build_model, letter_accuracy
 
 

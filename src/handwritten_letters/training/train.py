@@ -31,12 +31,7 @@ import numpy as np
 from .. import __version__
 from ..errors import LettersError
 from ..labels import CLASS_NAMES, NUM_CLASSES, SAME_SHAPE_CASES
-from . import (
-    data,
-    font_letters,
-    keras_env,  # noqa: F401  (before keras)
-    redraw,
-)
+from . import data, font_letters, redraw
 from .recipes import RECIPES, Recipe, build_training_model, variant
 
 BEST_MODEL = "Best_Model.keras"

@@ -25,11 +25,7 @@ import numpy as np
 from ..errors import LettersError
 from ..words import ctc
 from ..words.ctc import decode_indices
-from . import (
-    keras_env,  # noqa: F401  (before keras)
-    redraw,
-    train,
-)
+from . import redraw, train
 from .line_model import build_line_model, compile_line_model
 from .recipes import RECIPES
 from .synthetic_lines import LineComposer, batch_of_lines

@@ -1,0 +1,84 @@
+"""`letters predict --engine ray --address` joins a real cluster started the way Ray users start one
+(`ray start --head`, then `ray start --address` on a second node; Ray's defaults, token
+authentication included), and reads what the local engine reads."""
+
+import csv
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import letter_png
+
+pytest.importorskip("ray", reason="needs the [ray] extra")
+pytestmark = pytest.mark.slow
+RAY = shutil.which("ray", path=str(Path(sys.executable).parent)) or shutil.which("ray")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def cluster(tmp_path):
+    """A head and a second node on the loopback, each with one CPU; stopped by its processes afterwards."""
+    port = free_port()
+    home = tmp_path / "home"  # Ray's token file, if its defaults make one, stays in this test
+    home.mkdir()
+    environment = {**os.environ, "HOME": str(home), "RAY_USAGE_STATS_ENABLED": "0"}
+    temp_dir = f"/tmp/ray-test-{port}"  # short: Ray's socket paths must stay under 107 characters
+    common = ["--num-cpus", "1", "--node-ip-address", "127.0.0.1", "--disable-usage-stats"]
+    started = []
+    try:
+        head = subprocess.run([RAY, "start", "--head", "--port", str(port), "--include-dashboard=false",
+                               "--temp-dir", temp_dir, *common], env=environment, capture_output=True, text=True,
+                              timeout=180)
+        assert head.returncode == 0, head.stderr[-2000:]
+        started.append("head")
+        node = subprocess.run([RAY, "start", "--address", f"127.0.0.1:{port}", *common], env=environment,
+                              capture_output=True, text=True, timeout=180)
+        assert node.returncode == 0, node.stderr[-2000:]
+        yield f"127.0.0.1:{port}", environment
+    finally:
+        if started:
+            subprocess.run([RAY, "stop", "--force"], env=environment, capture_output=True, timeout=120)
+        shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def rows(result) -> list[dict]:
+    assert result.returncode in (0, 1), result.stderr[-2000:]
+    return list(csv.DictReader(io.StringIO(result.stdout)))
+
+
+def test_a_cluster_started_with_ray_start_is_joined_and_reads_as_the_local_engine(cluster, tmp_path):
+    address, environment = cluster
+    folder = tmp_path / "letters"
+    folder.mkdir()
+    for i in range(12):
+        (folder / f"{i:02d}.png").write_bytes(letter_png(size=60 + 10 * i))
+    (folder / "broken.png").write_bytes(b"not an image")
+    command = [sys.executable, "-m", "handwritten_letters.cli", "predict", "--format", "csv", str(folder)]
+    on_cluster = rows(subprocess.run([*command, "--engine", "ray", "--address", address], env=environment,
+                                     capture_output=True, text=True, timeout=600))
+    local = rows(subprocess.run(command, capture_output=True, text=True, timeout=300))
+    assert len(on_cluster) == len(local) == 13
+    assert [(r["path"], r["label"], r["case"], r["confidence"], bool(r["error"])) for r in on_cluster] == \
+        [(r["path"], r["label"], r["case"], r["confidence"], bool(r["error"])) for r in local]
+
+
+def test_an_unreachable_cluster_is_one_line_saying_what_to_set(tmp_path):
+    (tmp_path / "a.png").write_bytes(letter_png())
+    environment = {**os.environ, "HOME": str(tmp_path), "RAY_USAGE_STATS_ENABLED": "0"}
+    result = subprocess.run([sys.executable, "-m", "handwritten_letters.cli", "predict", "--engine", "ray",
+                             "--address", f"127.0.0.1:{free_port()}", str(tmp_path / "a.png")], env=environment,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "cannot join the Ray cluster" in errors[0] and "RAY_AUTH_MODE=token" in errors[0]
+    assert "Traceback" not in result.stderr
