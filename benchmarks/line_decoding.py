@@ -18,8 +18,8 @@ from rapidfuzz.distance import Levenshtein
 from words import CONDITIONS, compose, letters_for, sample_lines
 
 from handwritten_letters.words import line_reader
+from handwritten_letters.words.lexicon import Lexicon
 from handwritten_letters.words.line_reader import LineModel, TextReader
-from handwritten_letters.words.segment import Lexicon
 
 CHOSEN = ("5 px gaps", "overlap 1 px", "overlap 2-3 px", "slant", "random strings")
 
@@ -64,7 +64,7 @@ def main() -> None:
         print(f"{'greedy' if width == 1 else f'beam {width}':<22} " + " ".join(f"{scores[n]:>15.3f}" for n in CHOSEN)
               + f" {np.mean(list(scores.values())):>7.3f}")
     for margin in (0.5, 1.0, 2.0, 4.0):
-        line_reader.LEXICON_MARGIN = margin
+        line_reader.LINE_LEXICON_MARGIN = margin
         scores = accuracy(readers[8], lexicon)
         print(f"{f'beam 8 + lexicon {margin}':<22} " + " ".join(f"{scores[n]:>15.3f}" for n in CHOSEN)
               + f" {np.mean(list(scores.values())):>7.3f}")

@@ -44,8 +44,8 @@ from rapidfuzz.distance import Levenshtein
 from handwritten_letters.reading.preprocess import INK_THRESHOLD, load_ink
 from handwritten_letters.training import data
 from handwritten_letters.training.synthetic_lines import sheared, trimmed  # gaps and slant as in training lines
+from handwritten_letters.words.lexicon import Lexicon
 from handwritten_letters.words.line_reader import TextReader
-from handwritten_letters.words.segment import Lexicon
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 TEST = SHARED / "emnist-letters" / "emnist-letters-test14800-images-idx3-ubyte.gz"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gzip
 import io
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -98,3 +100,14 @@ def assert_json_error(response, status, error=None):
         assert body["error"] == error
 
 
+
+
+def huge_png(width, height):
+    """A real 1x1 PNG whose header claims width x height: a decompression bomb's calling card."""
+    buffer = io.BytesIO()
+    Image.new("L", (1, 1), 255).save(buffer, "PNG")
+    png = bytearray(buffer.getvalue())
+    ihdr = png.index(b"IHDR")
+    png[ihdr + 4 : ihdr + 12] = struct.pack(">II", width, height)
+    png[ihdr + 17 : ihdr + 21] = struct.pack(">I", zlib.crc32(bytes(png[ihdr : ihdr + 17])))
+    return bytes(png)

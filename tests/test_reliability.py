@@ -11,9 +11,8 @@ import time
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from helpers import assert_json_error, letter_png
+from helpers import assert_json_error, huge_png, letter_png
 from PIL import Image, ImageDraw
-from test_preprocess import huge_png
 
 from handwritten_letters.reading.preprocess import preprocess
 from handwritten_letters.reading.recognize import Recognizer

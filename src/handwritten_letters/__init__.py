@@ -24,8 +24,8 @@ __version__ = "0.1.0"
 _PUBLIC = {
     "Recognizer": "reading.recognize", "Prediction": "reading.recognize", "bundled_model_path": "reading.recognize",
     "TextReader": "words.line_reader", "bundled_line_model_path": "words.line_reader",
-    "Lexicon": "words.segment", "TextReading": "words.segment", "LineReading": "words.segment",
-    "WordReading": "words.segment", "LetterReading": "words.segment",
+    "Lexicon": "words.lexicon", "TextReading": "words.results", "LineReading": "words.results",
+    "WordReading": "words.results", "LetterReading": "words.results",
 }
 __all__ = ["__version__", *_PUBLIC]
 

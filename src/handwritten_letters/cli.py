@@ -379,8 +379,8 @@ def read(
 
     from .errors import ImageError
     from .server.schemas import TextResult
+    from .words.lexicon import Lexicon
     from .words.line_reader import TextReader
-    from .words.segment import Lexicon
 
     if output_format not in ("text", "json"):
         raise LettersError(f"--format: expected text or json, got {output_format!r}")

@@ -2,11 +2,10 @@
 
 import io
 import re
-import struct
-import zlib
 
 import numpy as np
 import pytest
+from helpers import huge_png
 from PIL import Image, ImageDraw
 
 from handwritten_letters.errors import ImageError
@@ -199,15 +198,6 @@ def test_non_images_are_refused_by_content(payload):
 def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(ImageError, match="nope.png: cannot read file"):
         preprocess(tmp_path / "nope.png")
-
-
-def huge_png(width, height):
-    """A real 1x1 PNG whose header claims width x height: a decompression bomb's calling card."""
-    png = bytearray(encode(Image.new("L", (1, 1), 255), "PNG"))
-    ihdr = png.index(b"IHDR")
-    png[ihdr + 4 : ihdr + 12] = struct.pack(">II", width, height)
-    png[ihdr + 17 : ihdr + 21] = struct.pack(">I", zlib.crc32(bytes(png[ihdr : ihdr + 17])))
-    return bytes(png)
 
 
 @pytest.mark.parametrize("width, height", [(MAX_SIDE + 1, 10), (50_000, 50_000)])

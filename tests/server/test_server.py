@@ -65,7 +65,7 @@ def test_corrupt_image_is_422(client):
 
 
 def test_huge_dimensions_are_refused_before_decoding(client):
-    from test_preprocess import huge_png
+    from helpers import huge_png
 
     assert_json_error(client.post("/api/v1/letters", files={"file": ("x.png", huge_png(30000, 30000), "image/png")}),
                       413, "image_too_large")

@@ -334,7 +334,7 @@ def test_a_line_run_can_start_from_another_runs_weights_and_refuses_another_shap
 
 def test_combine_fuses_each_word_both_readers_lay_out_alike_and_keeps_the_line_reading_elsewhere():
     from handwritten_letters.words.line_reader import combine
-    from handwritten_letters.words.segment import LetterReading, LineReading, TextReading, WordReading
+    from handwritten_letters.words.results import LetterReading, LineReading, TextReading, WordReading
 
     def letter(ranked, box):
         return LetterReading(ranked[0][0], ranked[0][1], ranked, box)
@@ -366,7 +366,7 @@ def test_combine_fuses_each_word_both_readers_lay_out_alike_and_keeps_the_line_r
 
 def test_auto_reads_with_the_line_model_given_a_lexicon_and_with_both_models_without(monkeypatch):
     from handwritten_letters.words import line_reader
-    from handwritten_letters.words.segment import Lexicon
+    from handwritten_letters.words.lexicon import Lexicon
 
     calls = []
     real_combine = line_reader.combine

@@ -12,7 +12,9 @@ from rapidfuzz.distance import Levenshtein
 
 from handwritten_letters.errors import ImageError
 from handwritten_letters.reading.recognize import Recognizer
-from handwritten_letters.words.segment import Lexicon, _blobs, _cut_points, find_lines, read_text
+from handwritten_letters.words.lexicon import Lexicon
+from handwritten_letters.words.page import find_lines
+from handwritten_letters.words.segment import _blobs, _cut_points, read_text
 
 
 @pytest.fixture(scope="module")

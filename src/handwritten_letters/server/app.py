@@ -19,10 +19,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from ..reading.recognize import Recognizer
+from ..words.lexicon import Lexicon
 from ..words.line_reader import TextReader
 from . import metrics
 from .limits import MAX_BODY_BYTES, BodySizeLimit, SecurityHeaders
-from .routes import MAX_IMAGES_PER_REQUEST, ApiError, english, router  # noqa: F401  (MAX_IMAGES_PER_REQUEST: part of the API)
+from .routes import MAX_IMAGES_PER_REQUEST, ApiError, router  # noqa: F401  (MAX_IMAGES_PER_REQUEST: part of the API)
 
 STATIC = Path(str(resources.files("handwritten_letters") / "server" / "static"))
 SWAGGER_UI_FILES = ("swagger-ui.css", "swagger-ui-bundle.js")  # Swagger UI 5 from the fastapi-offline package, no CDN
@@ -47,7 +48,7 @@ def create_app(model_path: str | Path | None = None, cors_origins: list[str] | N
                              line_model=os.environ.get("LETTERS_LINE_MODEL") or None, threads=1)
     text_reader.warm_up()
     # the word list (~30 MB, 0.4 s) at start-up, not in the first /words request: memory stays flat under load
-    english()
+    Lexicon.english()  # built once per worker, shared by every request
     app = FastAPI(
         title="handwritten-letters", version=__version__,
         description="Read handwritten letters a-z. Upload images or send canvas drawings as data URLs.",

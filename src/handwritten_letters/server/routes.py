@@ -21,8 +21,8 @@ from ..errors import CorruptImageError, ImageError, ImageTooLargeError, ReadingT
 from ..labels import CLASS_NAMES
 from ..reading.preprocess import preprocess
 from ..reading.recognize import Prediction, Recognizer
+from ..words.lexicon import Lexicon
 from ..words.line_reader import TextReader
-from ..words.segment import Lexicon
 from . import metrics
 from .schemas import (
     ErrorBody,
@@ -166,22 +166,12 @@ async def read_letters(request: Request) -> Response:
     return json_response(results[0] if len(results) == 1 else LettersResponse(results=results))
 
 
-_lexicons: dict[str, Lexicon] = {}
-
-
-def english() -> Lexicon:
-    """The English word list, loaded once per worker (the app loads it at start-up, see create_app)."""
-    if "en" not in _lexicons:
-        _lexicons["en"] = Lexicon.english()
-    return _lexicons["en"]
-
-
 def _read_all(reader: TextReader, files: list[tuple[str, bytes]], use_lexicon: bool) -> list[TextResult]:
     deadline = time.monotonic() + WORDS_TIME_BUDGET
     results = []
     for name, content in files:
         try:
-            reading = reader.read(content, english() if use_lexicon else None, name=name, deadline=deadline)
+            reading = reader.read(content, Lexicon.english() if use_lexicon else None, name=name, deadline=deadline)
         except ImageError as exc:
             raise image_error(exc) from None
         results.append(TextResult.of(reading))

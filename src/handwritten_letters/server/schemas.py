@@ -11,7 +11,7 @@ from typing import Any, Literal, Optional
 from pydantic import BaseModel, Field
 
 from ..reading.recognize import Prediction
-from ..words.segment import TextReading
+from ..words.results import TextReading
 
 
 class TopK(BaseModel):

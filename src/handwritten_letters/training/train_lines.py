@@ -25,6 +25,7 @@ import numpy as np
 from ..errors import LettersError
 from ..words import ctc
 from ..words.ctc import decode_indices
+from ..words.lexicon import english_words
 from . import redraw, train
 from .line_model import build_line_model, compile_line_model
 from .recipes import RECIPES
@@ -84,12 +85,6 @@ def validation_lines(val_letters, config: LineTrainConfig, words: list[str]):
     """The run's validation lines, composed once from validation letters only (training and export alike)."""
     composer = LineComposer(as_composed(val_letters, config, config.seed + VALIDATION_SEED_OFFSET), words)
     return validation_batches(composer, config.validation_lines, config.batch_size, config.seed)
-
-
-def english_words() -> list[str]:
-    from english_words import get_english_words_set
-
-    return sorted(get_english_words_set(["gcide"], lower=True, alpha=True))
 
 
 class LineBatches(keras.utils.PyDataset):

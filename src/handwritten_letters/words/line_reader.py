@@ -9,7 +9,7 @@
 4. With a lexicon, each word's raw reading is compared with the lexicon words closest to it
    (edit distance, via RapidFuzz), each scored by the CTC probability of the word over the
    word's own columns; a lexicon word replaces the raw reading if it loses at most
-   ``LEXICON_MARGIN`` nats a letter. Both readings are reported.
+   ``LINE_LEXICON_MARGIN`` nats a letter. Both readings are reported.
 """
 
 from __future__ import annotations
@@ -26,24 +26,15 @@ from ..reading.preprocess import INK_THRESHOLD, LINE_HEIGHT, PREPROCESS_VERSION,
 from ..reading.recognize import bundled_path, open_session
 from . import ctc
 from .ctc import encode
-from .segment import (
-    InkPage,
-    LetterReading,
-    Lexicon,
-    LineReading,
-    TextReading,
-    WordReading,
-    _in_source_pixels,
-    check_deadline,
-    ink_page,
-    pieces_by_line,
-    read_page,
-)
+from .lexicon import Lexicon
+from .page import InkPage, check_deadline, ink_page, pieces_by_line
+from .results import LetterReading, LineReading, TextReading, WordReading, in_source_pixels
+from .segment import read_page
 
 DEFAULT_LINE_MODEL = "lines-ctc.onnx"
 SPACE = 1
-BEAM_WIDTH = 4  # as good as 8 and 16 on validation lines, faster (benchmarks/line_decoding.py)
-LEXICON_MARGIN = 2.0  # nats per letter a lexicon word may lose against the raw reading (best of 0.5-4 on validation)
+LINE_BEAM_WIDTH = 4  # CTC prefix beam; as good as 8 and 16 on validation lines, faster (benchmarks/line_decoding.py)
+LINE_LEXICON_MARGIN = 2.0  # CTC nats per letter a lexicon word may lose against the raw reading (best of 0.5-4 on validation)
 LEXICON_DISTANCE = 0.34  # lexicon words within this share of the raw word's length (edits) are tried
 LEXICON_CANDIDATES = 30
 READERS = ("lines", "segment", "combined")
@@ -116,7 +107,7 @@ def _letter_spans(centres: list[float], start: float, stop: float) -> list[tuple
 class LineReader:
     """Reads text with the line model; the same results shape as ``segment.read_text``."""
 
-    def __init__(self, model: LineModel | str | Path | None = None, beam_width: int = BEAM_WIDTH):
+    def __init__(self, model: LineModel | str | Path | None = None, beam_width: int = LINE_BEAM_WIDTH):
         self.model = model if isinstance(model, LineModel) else LineModel(model)
         self.beam_width = beam_width
 
@@ -144,7 +135,7 @@ class LineReader:
             stop = decoded.columns[members[-1] + 1][0] if members[-1] + 1 < len(decoded.labels) else len(log_probs)
             if lexicon is not None:
                 window = log_probs[start:stop]
-                text = _with_lexicon(raw, window, lexicon)
+                text = _lexicon_word(raw, window, lexicon)
                 if text != raw:
                     columns = [(a + start, b + start) for a, b in ctc.align(window, encode(text))]
             if len(columns) != len(text):  # cannot happen for a text the columns were scored on
@@ -165,7 +156,7 @@ class LineReader:
         return LineReading.of(readings)
 
 
-def _with_lexicon(raw: str, log_probs: np.ndarray, lexicon: Lexicon) -> str:
+def _lexicon_word(raw: str, log_probs: np.ndarray, lexicon: Lexicon) -> str:
     """The lexicon word closest to the raw reading that the columns find likely enough, or the raw reading."""
     from rapidfuzz import process
     from rapidfuzz.distance import Levenshtein
@@ -177,7 +168,7 @@ def _with_lexicon(raw: str, log_probs: np.ndarray, lexicon: Lexicon) -> str:
         return raw
     raw_score = ctc.text_log_probability(log_probs, encode(raw))
     score, word = max((ctc.text_log_probability(log_probs, encode(word)), word) for word, _, _ in found)
-    return word if score >= raw_score - LEXICON_MARGIN * len(raw) else raw
+    return word if score >= raw_score - LINE_LEXICON_MARGIN * len(raw) else raw
 
 
 def read_page_lines(page: InkPage, reader: LineReader, lexicon: Lexicon | None = None, top_k: int = 3,
@@ -202,7 +193,7 @@ def read_page_lines(page: InkPage, reader: LineReader, lexicon: Lexicon | None =
         line = reader.read_line(log_probs, prepared, band_ink, band_top, lexicon, top_k)
         if line is not None:
             lines.append(line)
-    return _in_source_pixels(TextReading(lines, None if lines else "no letters found"), page.scale)
+    return in_source_pixels(TextReading(lines, None if lines else "no letters found"), page.scale)
 
 
 class TextReader:
@@ -213,7 +204,7 @@ class TextReader:
 
     def __init__(self, kind: str = "auto", letter_model: str | Path | None = None,
                  line_model: str | Path | None = None, recognizer=None, threads: int | None = None,
-                 beam_width: int = BEAM_WIDTH):
+                 beam_width: int = LINE_BEAM_WIDTH):
         from ..errors import LettersError
         from ..reading.recognize import Recognizer
 
@@ -297,7 +288,7 @@ def combine(by_lines: TextReading, by_pieces: TextReading, lexicon: Lexicon | No
             probabilities = [dict(l.top_k) for l in letters]
             if lexicon is not None:
                 found = lexicon.best(np.log(np.array([[p.get(c, 1e-6) for c in CLASS_NAMES] for p in probabilities])))
-                if found and found[1] >= sum(np.log(max(l.confidence, 1e-6)) for l in letters) - LEXICON_MARGIN * len(raw):
+                if found and found[1] >= sum(np.log(max(l.confidence, 1e-6)) for l in letters) - LINE_LEXICON_MARGIN * len(raw):
                     text = found[0]
             letters = [LetterReading(ch, p.get(ch, 0.0), l.top_k[:top_k], l.box)
                        for ch, p, l in zip(text, probabilities, letters)]

@@ -15,20 +15,20 @@
 from __future__ import annotations
 
 import heapq
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
 
-from ..errors import ReadingTooLongError
 from ..labels import CLASS_NAMES
-from ..reading.preprocess import INK_THRESHOLD, ImageSource, ink_to_model_input, load_ink, to_source_pixels
+from ..reading.preprocess import ImageSource, ink_to_model_input
 from ..reading.recognize import Recognizer
+from .lexicon import Lexicon
+from .page import InkPage, check_deadline, ink_page, pieces_by_line
+from .results import LetterReading, LineReading, TextReading, WordReading, enclosing, in_source_pixels
 
 MAX_PIECES_PER_LETTER = 4
-BEAM_WIDTH = 8
+SEGMENT_BEAM_WIDTH = 8  # ways of grouping pieces into letters kept at each piece
 MAX_LETTER_WIDTH = 1.5  # x line height: wider groups are not one letter
 MIN_CUT_SPACING = 0.15  # x line height between cuts of a touching blob
 CUT_DEPTH = 0.8  # a cut column holds at most this share of the blob's median column ink
@@ -40,113 +40,9 @@ LETTER_BONUS = 0.8  # nats per letter: without it, fewer (merged) letters always
 WIDE_PENALTY = 3.0  # per line height beyond one: one letter is rarely wider than the line is high
 CUT_BASE, CUT_INK = 0.8, 10.0  # cost of cutting through ink: a base plus per line height of ink cut
 GAP_PENALTY = 15.0  # per line height of empty columns inside one letter: separate blobs are rarely one letter
-LEXICON_MARGIN = 1.2  # nats per letter the lexicon word may lose against the raw reading
-MAX_PIECES_PER_IMAGE = 300  # pieces of ink on one page: a few lines of words; more is not a request to read
-MAX_LINES = 40
-MIN_DOTS_FOR_REFUSAL = 8
-DOT_FILL = 0.7  # a dot or speck is squarish and solid (a disc fills 0.79 of its box; a pen's ring far less)
-DOT_SHARE = 0.8  # of the pieces being dots: a page of specks (the dots of a word of i's are half)
+SEGMENT_LEXICON_MARGIN = 1.2  # nats of letter-model probability per letter a lexicon word may lose
 
 
-@dataclass
-class LetterReading:
-    label: str
-    confidence: float
-    top_k: list[tuple[str, float]]
-    box: tuple[int, int, int, int]  # left, top, right, bottom in the image
-
-
-@dataclass
-class WordReading:
-    text: str
-    raw_text: str  # the reading without the lexicon
-    confidence: float  # probability that every letter is right (product of letter confidences)
-    box: tuple[int, int, int, int]
-    letters: list[LetterReading] = field(default_factory=list)
-
-    @classmethod
-    def of(cls, text: str, raw_text: str, letters: list[LetterReading]) -> "WordReading":
-        """A word of these letters: their product of confidences, the box around them."""
-        return cls(text, raw_text, float(np.prod([l.confidence for l in letters])),
-                   _enclosing([l.box for l in letters]), letters)
-
-
-@dataclass
-class LineReading:
-    words: list[WordReading]
-    box: tuple[int, int, int, int]
-
-    @classmethod
-    def of(cls, words: list[WordReading]) -> "LineReading":
-        return cls(words, _enclosing([w.box for w in words]))
-
-    @property
-    def text(self) -> str:
-        return " ".join(w.text for w in self.words)
-
-    @property
-    def raw_text(self) -> str:
-        return " ".join(w.raw_text for w in self.words)
-
-
-@dataclass
-class TextReading:
-    lines: list[LineReading]
-    reason: str | None = None  # why nothing was read, when nothing was
-
-    @property
-    def text(self) -> str:
-        return "\n".join(line.text for line in self.lines)
-
-    @property
-    def raw_text(self) -> str:
-        return "\n".join(line.raw_text for line in self.lines)
-
-
-# --------------------------------------------------------------------------- lexicon
-
-
-class Lexicon:
-    """Words grouped by length as letter-index arrays, for vectorised scoring against a reading."""
-
-    def __init__(self, words):
-        by_length: dict[int, list[str]] = {}
-        for word in {w.strip().lower() for w in words}:
-            if word and word.isascii() and word.isalpha():
-                by_length.setdefault(len(word), []).append(word)
-        self.words = {n: sorted(ws) for n, ws in by_length.items()}
-        self.codes = {n: np.array([[ord(c) - 97 for c in w] for w in ws]) for n, ws in self.words.items()}
-
-    def __len__(self) -> int:
-        return sum(len(ws) for ws in self.words.values())
-
-    @classmethod
-    def from_file(cls, path: str | Path) -> "Lexicon":
-        from ..errors import LettersError
-
-        try:
-            lexicon = cls(Path(path).read_text(encoding="utf-8", errors="replace").split())
-        except OSError as exc:
-            raise LettersError(f"{path}: cannot read lexicon ({exc.strerror or exc})") from None
-        if not len(lexicon):
-            raise LettersError(f"{path}: no words (expected one word of letters a-z per line)")
-        return lexicon
-
-    @classmethod
-    def english(cls) -> "Lexicon":
-        """GCIDE (GNU Collaborative International Dictionary of English) words, via `english-words`."""
-        from english_words import get_english_words_set
-
-        return cls(get_english_words_set(["gcide"], lower=True, alpha=True))
-
-    def best(self, log_probabilities: np.ndarray) -> tuple[str, float] | None:
-        """The word of this length whose letters the model finds most likely, and that score."""
-        codes = self.codes.get(len(log_probabilities))
-        if codes is None:
-            return None
-        scores = log_probabilities[np.arange(len(log_probabilities)), codes].sum(axis=1)
-        best = int(np.argmax(scores))
-        return self.words[len(log_probabilities)][best], float(scores[best])
 
 
 # --------------------------------------------------------------------------- segmentation
@@ -163,28 +59,6 @@ class Piece:
     @property
     def height(self) -> int:
         return self.box[3] - self.box[1]
-
-
-def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
-    padded = np.concatenate([[False], flags, [False]])
-    edges = np.flatnonzero(padded[1:] != padded[:-1])
-    return list(zip(edges[::2], edges[1::2]))
-
-
-def find_lines(mask: np.ndarray) -> list[tuple[int, int]]:
-    """Row bands holding text; thin bands (dots, accents) join the nearest tall band."""
-    bands = _runs(mask.any(axis=1))
-    if not bands:
-        return []
-    tallest = max(b - a for a, b in bands)
-    tall = [band for band in bands if band[1] - band[0] >= 0.4 * tallest]
-    merged = {band: [band[0], band[1]] for band in tall}
-    for a, b in bands:
-        if (a, b) in merged:
-            continue
-        nearest = min(tall, key=lambda t: min(abs(a - t[1]), abs(t[0] - b)))
-        merged[nearest][0], merged[nearest][1] = min(merged[nearest][0], a), max(merged[nearest][1], b)
-    return sorted((a, b) for a, b in merged.values())
 
 
 def _blobs(labels: np.ndarray, slices, ids: list[int]) -> list[list[int]]:
@@ -238,11 +112,6 @@ def _pieces_of_blob(labels: np.ndarray, slices, members: list[int], line_height:
     return pieces
 
 
-def _enclosing(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
-    """The smallest (left, top, right, bottom) box holding all the given boxes."""
-    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
-
-
 def _empty_columns(pieces: list[Piece]) -> int:
     """Columns between the pieces of a group that no piece covers."""
     left = min(p.box[0] for p in pieces)
@@ -253,7 +122,7 @@ def _empty_columns(pieces: list[Piece]) -> int:
 
 
 def _union(pieces: list[Piece], ink: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-    left, top, right, bottom = _enclosing([p.box for p in pieces])
+    left, top, right, bottom = enclosing([p.box for p in pieces])
     mask = np.zeros((bottom - top, right - left), dtype=bool)
     for p in pieces:
         mask[p.box[1] - top : p.box[3] - top, p.box[0] - left : p.box[2] - left] |= p.mask
@@ -316,7 +185,7 @@ def _letter_scores(pieces: list[Piece], candidates: _Candidates, line_height: in
 
 
 def _beam_search(pieces: list[Piece], scores: dict[tuple[int, int], float], line_height: int) -> list[_Path]:
-    """The best ways (at most BEAM_WIDTH) to group all the pieces into letters, small pieces maybe dropped."""
+    """The best ways (at most SEGMENT_BEAM_WIDTH) to group all the pieces into letters, small pieces maybe dropped."""
     n = len(pieces)
     beams: list[list[_Path]] = [[] for _ in range(n + 1)]
     beams[0] = [_Path(0.0)]
@@ -328,12 +197,12 @@ def _beam_search(pieces: list[Piece], scores: dict[tuple[int, int], float], line
                 if (i, j) in scores:
                     beams[j].append(_Path(path.score + scores[(i, j)], path.letters + ((i, j),)))
         for j in range(i + 1, n + 1):
-            beams[j] = heapq.nlargest(BEAM_WIDTH, beams[j])
+            beams[j] = heapq.nlargest(SEGMENT_BEAM_WIDTH, beams[j])
     return [p for p in beams[n] if p.letters]
 
 
-def _with_lexicon(finals: list[_Path], best: _Path, candidates: _Candidates, lexicon: Lexicon) -> tuple[_Path, str] | None:
-    """The beam path and word the lexicon prefers, if it loses at most LEXICON_MARGIN a letter to the raw reading."""
+def _lexicon_path(finals: list[_Path], best: _Path, candidates: _Candidates, lexicon: Lexicon) -> tuple[_Path, str] | None:
+    """The beam path and word the lexicon prefers, if it loses at most SEGMENT_LEXICON_MARGIN a letter to the raw reading."""
     options = []
     for path in finals:
         rows = [candidates.row(k) for k in path.letters]
@@ -345,7 +214,7 @@ def _with_lexicon(finals: list[_Path], best: _Path, candidates: _Candidates, lex
     if not options:
         return None
     score, word, path = max(options, key=lambda option: option[0])
-    return (path, word) if score >= best.score - LEXICON_MARGIN * len(best.letters) else None
+    return (path, word) if score >= best.score - SEGMENT_LEXICON_MARGIN * len(best.letters) else None
 
 
 def _decode_word(pieces: list[Piece], ink: np.ndarray, line_height: int, recognizer: Recognizer,
@@ -356,7 +225,7 @@ def _decode_word(pieces: list[Piece], ink: np.ndarray, line_height: int, recogni
         return None
     best = max(finals)
     raw = "".join(CLASS_NAMES[int(candidates.probabilities[candidates.row(k)].argmax())] for k in best.letters)
-    chosen = _with_lexicon(finals, best, candidates, lexicon) if lexicon is not None else None
+    chosen = _lexicon_path(finals, best, candidates, lexicon) if lexicon is not None else None
     chosen_path, chosen_text = chosen or (best, raw)
     letters = []
     for key, label in zip(chosen_path.letters, chosen_text):
@@ -365,83 +234,6 @@ def _decode_word(pieces: list[Piece], ink: np.ndarray, line_height: int, recogni
         letters.append(LetterReading(label, float(p[CLASS_NAMES.index(label)]),
                                      [(CLASS_NAMES[c], float(p[c])) for c in order], candidates.boxes[key]))
     return WordReading.of(chosen_text, raw, letters)
-
-
-def _refusal(slices, areas: np.ndarray) -> str | None:
-    """Why a page is not handwriting to read, judged before any letter is: too many pieces of
-    ink for one request, or a page of dots and specks."""
-    kept = [(i, s) for i, s in enumerate(slices, 1) if s is not None]
-    if len(kept) > MAX_PIECES_PER_IMAGE:
-        return f"not handwriting to read: {len(kept)} separate pieces of ink (at most {MAX_PIECES_PER_IMAGE})"
-    if len(kept) < MIN_DOTS_FOR_REFUSAL:
-        return None
-    heights = np.array([s[0].stop - s[0].start for _, s in kept])
-    widths = np.array([s[1].stop - s[1].start for _, s in kept])
-    fill = areas[[i for i, _ in kept]] / (heights * widths)
-    dots = (np.minimum(heights, widths) >= 0.5 * np.maximum(heights, widths)) & (fill >= DOT_FILL)
-    if dots.mean() >= DOT_SHARE:
-        return f"not handwriting to read: {int(dots.sum())} of {len(kept)} pieces of ink are dots or specks"
-    return None
-
-
-def _in_source_pixels(reading: TextReading, scale: float) -> TextReading:
-    for line in reading.lines:
-        line.box = to_source_pixels(line.box, scale)
-        for word in line.words:
-            word.box = to_source_pixels(word.box, scale)
-            for letter in word.letters:
-                letter.box = to_source_pixels(letter.box, scale)
-    return reading
-
-
-def ink_pieces(ink: np.ndarray) -> tuple[np.ndarray, list, str | None]:
-    """Connected pieces of ink (specks dropped): their label image, their slices (None for a
-    dropped label), and why the page is not handwriting to read, if it is not."""
-    labels, count = ndimage.label(ink > INK_THRESHOLD, structure=np.ones((3, 3)))
-    if count == 0:
-        return labels, [], "no ink found"
-    areas = np.bincount(labels.ravel(), minlength=count + 1)
-    areas[0] = 0
-    speck = areas < max(4, 0.02 * areas.max())
-    speck[0] = True
-    labels[speck[labels]] = 0
-    slices = ndimage.find_objects(labels)
-    return labels, slices, _refusal(slices, areas)
-
-
-def pieces_by_line(labels: np.ndarray, slices) -> list[list[int]]:
-    """The labels of the pieces of ink on each line (at most MAX_LINES), top to bottom."""
-    lines = []
-    for top, bottom in find_lines(labels > 0)[:MAX_LINES]:
-        ids = [i + 1 for i, s in enumerate(slices) if s is not None and top <= (s[0].start + s[0].stop) / 2 < bottom]
-        if ids:
-            lines.append(ids)
-    return lines
-
-
-@dataclass
-class InkPage:
-    """An image's ink map and its pieces of ink: where every reader of text starts."""
-
-    ink: np.ndarray  # 1 = ink
-    labels: np.ndarray  # pieces of ink, specks dropped
-    slices: list  # per label, its rows and columns (None for a dropped label)
-    scale: float  # source-image pixels per ink-map pixel
-
-
-def ink_page(source: ImageSource, name: str = "image") -> InkPage | str:
-    """Decode an image into its ink and pieces, or say why there is nothing to read (no ink, a
-    page of specks, too many pieces)."""
-    ink, reason, scale = load_ink(source, name)
-    if ink is None:
-        return reason
-    labels, slices, refusal = ink_pieces(ink)
-    return refusal or InkPage(ink, labels, slices, scale)
-
-
-def check_deadline(deadline: float | None, name: str) -> None:
-    if deadline is not None and time.monotonic() > deadline:
-        raise ReadingTooLongError(f"{name}: reading stopped after its time budget; send fewer lines or words")
 
 
 def read_text(source: ImageSource, recognizer: Recognizer, lexicon: Lexicon | None = None,
@@ -483,4 +275,4 @@ def read_page(page: InkPage, recognizer: Recognizer, lexicon: Lexicon | None = N
                 readings.append(reading)
         if readings:
             lines.append(LineReading.of(readings))
-    return _in_source_pixels(TextReading(lines, None if lines else "no letters found"), page.scale)
+    return in_source_pixels(TextReading(lines, None if lines else "no letters found"), page.scale)
