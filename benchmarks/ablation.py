@@ -28,7 +28,8 @@ from robustness import paper, rotate, stroke
 from handwritten_letters.reading.preprocess import preprocess
 from handwritten_letters.training import data
 from handwritten_letters.training.recipes import RECIPES, variant
-from handwritten_letters.training.train import BEST_MODEL, TrainConfig, read_history, train
+from handwritten_letters.training.run_files import BEST_MODEL, read_history
+from handwritten_letters.training.train import TrainConfig, train
 
 SHIFTS = [("rot ±20°", rotate(20)), ("thin", stroke("thin"))]
 

@@ -11,7 +11,8 @@ import pytest
 
 pytest.importorskip("keras", reason="training needs the [train] extra")
 
-from handwritten_letters.training.train import BEST_MODEL, TrainConfig, read_history, train  # noqa: E402
+from handwritten_letters.training.run_files import BEST_MODEL, read_history  # noqa: E402
+from handwritten_letters.training.train import TrainConfig, train  # noqa: E402
 
 
 def test_short_run_learns_far_above_chance_and_writes_every_artifact(trained_run):

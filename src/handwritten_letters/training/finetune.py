@@ -30,16 +30,8 @@ from ..labels import CLASS_NAMES, NUM_CASED_CLASSES, NUM_CLASSES
 from ..reading.preprocess import preprocess
 from ..reading.recognize import bundled_path, iter_image_files
 from . import data
-from .train import (
-    BEST_MODEL,
-    EpochBatches,
-    _atomic_save_model,
-    _atomic_write_text,
-    balanced_class_weights,
-    package_versions,
-    plot_curves,
-    write_history,
-)
+from .run_files import BEST_MODEL, atomic_save_model, atomic_write_text, package_versions, plot_curves, write_history
+from .train import EpochBatches, balanced_class_weights
 
 BUNDLED_KERAS = "letters-cnn.keras"
 REPLAY_SAMPLE = "replay-sample.npz"
@@ -243,7 +235,7 @@ def finetune(config: FinetuneConfig) -> FinetuneResult:
               epochs=config.epochs, shuffle=False, verbose=0,
               callbacks=[keras.callbacks.LambdaCallback(on_epoch_begin=lambda e, _: batches.start_epoch(e)), log])
     after = {"user_holdout": _accuracy(model, holdout), "emnist_check": _accuracy(model, check)}
-    _atomic_save_model(model, out_dir / BEST_MODEL)
+    atomic_save_model(model, out_dir / BEST_MODEL)
     write_history(out_dir / "history.csv", log.history)
     plot_curves(log.history, out_dir / "curves.png")
 
@@ -266,8 +258,8 @@ def finetune(config: FinetuneConfig) -> FinetuneResult:
                            calibration=calibration)
     report["temperature"], report["rejection_threshold"] = exported.temperature, exported.rejection_threshold
     report["seconds"] = round(time.time() - started, 1)
-    _atomic_write_text(out_dir / "report.json", json.dumps(report, indent=2))
-    _atomic_write_text(out_dir / "run.json", json.dumps({
+    atomic_write_text(out_dir / "report.json", json.dumps(report, indent=2))
+    atomic_write_text(out_dir / "run.json", json.dumps({
         "kind": "finetune", "config": asdict(config), "base_model": str(base_path), "replay": replay_source,
         "n_user_letters": len(user), "user_files": names, "history": log.history, "versions": package_versions(),
         "seconds": report["seconds"]}, indent=2))

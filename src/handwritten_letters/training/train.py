@@ -14,7 +14,6 @@ from the last one.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import platform
@@ -28,16 +27,21 @@ from typing import Callable
 import keras
 import numpy as np
 
-from .. import __version__
 from ..errors import LettersError
 from ..labels import CLASS_NAMES, NUM_CLASSES, SAME_SHAPE_CASES
 from . import data, font_letters, redraw
 from .recipes import RECIPES, Recipe, build_training_model, variant
+from .run_files import (
+    BEST_MODEL,
+    CHECKPOINT_DIR,
+    atomic_save_model,
+    atomic_write_text,
+    package_versions,
+    plot_curves,
+    write_history,
+)
 
-BEST_MODEL = "Best_Model.keras"
-CHECKPOINT_DIR = "checkpoint"
 VALIDATION_VARIANT_SEED = 1000  # offset of the seed that redraws validation letters (export redraws them the same)
-HISTORY_COLUMNS = ["epoch", "accuracy", "loss", "val_accuracy", "val_loss", "learning_rate", "seconds"]
 
 
 @dataclass
@@ -69,24 +73,6 @@ class TrainResult:
     epochs_run: int
     interrupted: bool = False
     history: list[dict] = field(default_factory=list)
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    try:
-        temporary.write_text(text)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)  # a full disk leaves the previous file, not a partial one
-
-
-def _atomic_save_model(model: keras.Model, path: Path) -> None:
-    temporary = path.with_name(path.stem + ".tmp.keras")
-    try:
-        model.save(temporary)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def balanced_class_weights(labels: np.ndarray) -> dict[int, float]:
@@ -124,12 +110,12 @@ class RunState(keras.callbacks.Callback):
         self.history.append(row)
         if row.get("val_accuracy", -1.0) > self.best:
             self.best = row["val_accuracy"]
-            _atomic_save_model(self.model, self.out_dir / BEST_MODEL)
+            atomic_save_model(self.model, self.out_dir / BEST_MODEL)
         write_history(self.out_dir / "history.csv", self.history)
         checkpoint = self.out_dir / CHECKPOINT_DIR
         checkpoint.mkdir(exist_ok=True)
         name = f"epoch-{epoch + 1:03d}.keras"
-        _atomic_save_model(self.model, checkpoint / name)
+        atomic_save_model(self.model, checkpoint / name)
         state = {
             "epoch": epoch + 1,
             "model": name,
@@ -142,7 +128,7 @@ class RunState(keras.callbacks.Callback):
                 "wait": self.reduce_lr.wait, "best": _float_or_none(self.reduce_lr.best),
                 "cooldown_counter": self.reduce_lr.cooldown_counter},
         }
-        _atomic_write_text(checkpoint / "state.json", json.dumps(state, indent=1))
+        atomic_write_text(checkpoint / "state.json", json.dumps(state, indent=1))
         self.saved_epoch = epoch + 1
         for old in checkpoint.glob("epoch-*.keras"):
             if old.name != name:
@@ -169,50 +155,6 @@ def restore_seed_generator_states(model: keras.Model, states: dict[str, list[int
 
 def _float_or_none(value) -> float | None:
     return None if value is None else float(value)
-
-
-def write_history(path: Path, history: list[dict]) -> None:
-    lines = [",".join(HISTORY_COLUMNS)]
-    lines += [",".join(str(row.get(c, "")) for c in HISTORY_COLUMNS) for row in history]
-    _atomic_write_text(path, "\n".join(lines) + "\n")
-
-
-def read_history(path: Path) -> list[dict]:
-    with open(path) as f:
-        return [{k: float(v) if k != "epoch" else int(v) for k, v in row.items() if v != ""} for row in csv.DictReader(f)]
-
-
-def plot_curves(history: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    epochs = [row["epoch"] for row in history]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for ax, metric in zip(axes, ("accuracy", "loss")):
-        ax.plot(epochs, [r.get(metric) for r in history], marker="o", label="train")
-        ax.plot(epochs, [r.get("val_" + metric) for r in history], marker="o", label="validation")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(metric)
-        ax.set_title(f"{metric.capitalize()}: train vs validation")
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def package_versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    versions = {"python": platform.python_version(), "handwritten-letters": __version__}
-    for name in ("keras", "tensorflow-cpu", "tensorflow", "numpy", "onnxruntime"):
-        try:
-            versions[name] = version(name)
-        except PackageNotFoundError:
-            pass
-    return versions
 
 
 def _data_fingerprint(config: TrainConfig) -> dict[str, str]:
@@ -456,7 +398,7 @@ def finish_run(out_dir: Path, run_info: dict, history: list[dict], n_train: int,
             "train_images_per_second": round(n_train * len(history) / max(train_seconds, 1e-9), 1),
         },
     )
-    _atomic_write_text(out_dir / "run.json", json.dumps(run_info, indent=2))
+    atomic_write_text(out_dir / "run.json", json.dumps(run_info, indent=2))
     return best_row
 
 
@@ -503,7 +445,7 @@ def train(config: TrainConfig) -> TrainResult:
         if config.init_from:
             start_from_weights(model, config.init_from)
     callbacks = make_callbacks(recipe, config, out_dir, state)
-    _atomic_write_text(out_dir / "run.json", json.dumps(run_info, indent=2))
+    atomic_write_text(out_dir / "run.json", json.dumps(run_info, indent=2))
 
     initial_epoch = state["epoch"] if state else 0
     stopped_early = bool(state) and state["early_stopping"]["wait"] >= recipe.early_stopping_patience

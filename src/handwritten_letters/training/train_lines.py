@@ -26,7 +26,7 @@ from ..errors import LettersError
 from ..words import ctc
 from ..words.ctc import decode_indices
 from ..words.lexicon import english_words
-from . import redraw, train
+from . import redraw, run_files, train
 from .line_model import build_line_model, compile_line_model
 from .recipes import RECIPES
 from .synthetic_lines import LineComposer, batch_of_lines
@@ -178,7 +178,7 @@ def train_lines(config: LineTrainConfig) -> train.TrainResult:
         "settings": _settings(config),
         "data_sha256": train._data_fingerprint(letter_config),
         "split": split,
-        "versions": train.package_versions(),
+        "versions": run_files.package_versions(),
         "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count()},
         "status": "running",
     }
@@ -186,7 +186,7 @@ def train_lines(config: LineTrainConfig) -> train.TrainResult:
     state = train.load_resume_state(out_dir, run_info, tuple(run_info["settings"])) if config.resume else None
     keras.utils.set_random_seed(config.seed)
     if state:
-        model = keras.models.load_model(out_dir / train.CHECKPOINT_DIR / state["model"])
+        model = keras.models.load_model(out_dir / run_files.CHECKPOINT_DIR / state["model"])
         train.restore_seed_generator_states(model, state.get("seed_generators", {}))
     else:
         model = compile_line_model(build_line_model(config.width), config.learning_rate,
@@ -195,7 +195,7 @@ def train_lines(config: LineTrainConfig) -> train.TrainResult:
             train.start_from_weights(model, config.init_from)
     validation = validation_lines(val_letters, config, words)
     callbacks = train.make_callbacks(_Schedule(config.early_stopping_patience), letter_config, out_dir, state)
-    train._atomic_write_text(out_dir / "run.json", json.dumps(run_info, indent=2))
+    run_files.atomic_write_text(out_dir / "run.json", json.dumps(run_info, indent=2))
     line_seed = config.seed if config.line_seed is None else config.line_seed
     batches = LineBatches(composer, config.batch_size, config.steps_per_epoch, line_seed)
     order = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: batches.start_epoch(epoch))
@@ -212,7 +212,7 @@ def train_lines(config: LineTrainConfig) -> train.TrainResult:
     history = callbacks[-1].history
     best_row = train.finish_run(out_dir, run_info, history, config.steps_per_epoch * config.batch_size, started,
                                 interrupted)
-    return train.TrainResult(out_dir=out_dir, best_model=out_dir / train.BEST_MODEL, best_epoch=best_row["epoch"],
+    return train.TrainResult(out_dir=out_dir, best_model=out_dir / run_files.BEST_MODEL, best_epoch=best_row["epoch"],
                              best_val_accuracy=best_row.get("val_accuracy", float("nan")),
                              epochs_run=len(history), interrupted=interrupted, history=history)
 
