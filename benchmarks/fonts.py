@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 from handwritten_letters.training import font_letters
-from handwritten_letters.training.evaluate import wilson_interval
+from handwritten_letters.reading.calibration import wilson_interval
 
 # letters whose capital has another shape (the case bar is measured on these)
 CASE_SHOWN = tuple("abdefghnqrt")

@@ -5,6 +5,8 @@ Pure numpy/scipy, so the serving path can use it without TensorFlow.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -90,3 +92,14 @@ def operating_point(probabilities: np.ndarray, labels: np.ndarray, threshold: fl
     correct = probabilities.argmax(axis=1) == labels
     return {"threshold": threshold, "coverage": float(answered.mean()),
             "selective_accuracy": float(correct[answered].mean()) if answered.any() else float("nan")}
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% confidence interval for a proportion (Wilson score)."""
+    if n == 0:
+        return (math.nan, math.nan)
+    p = successes / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return (centre - half, centre + half)

@@ -20,6 +20,7 @@ from ..errors import LettersError, ModelError
 from ..labels import CLASS_NAMES, IMAGE_SIZE, SAME_SHAPE_CASES
 from .calibration import softmax
 from .preprocess import PREPROCESS_VERSION, ImageSource, Preprocessed, preprocess
+from .profile import WriterProfile, profile_path
 
 DEFAULT_MODEL = "letters-cnn.onnx"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")  # what a folder search picks up
@@ -78,6 +79,7 @@ class OnnxModel:
 
         # a cased model has a second output: each letter's log-odds of upper against lower case
         self.cased = len(self.session.get_outputs()) > 1
+        self.has_features = len(self.session.get_outputs()) > 2
 
     def outputs(self, images: np.ndarray) -> list[np.ndarray]:
         batch = np.asarray(images, dtype=np.float32).reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
@@ -89,11 +91,23 @@ class OnnxModel:
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         return softmax(self.logits(images), self.temperature)
 
-    def probabilities_and_case(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """Letters' probabilities and, for a cased model, each letter's probability of being upper case."""
+    def probabilities_and_case(self, images: np.ndarray, profile: WriterProfile | None = None
+                               ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Letters' probabilities (leaning toward a writer's ``profile`` when given) and, for a cased
+        model, each letter's probability of being upper case."""
         outputs = self.outputs(images)
         upper = 1.0 / (1.0 + np.exp(-outputs[1])) if self.cased else None
-        return softmax(outputs[0], self.temperature), upper
+        logits = outputs[0] / self.temperature
+        if profile is not None and len(profile):
+            logits = logits + profile.evidence(outputs[2])
+        return softmax(logits), upper
+
+    def features(self, images: np.ndarray) -> np.ndarray:
+        """What the network's last layer reads of each letter (N, D): what writers' profiles compare."""
+        if not self.has_features:
+            raise ModelError(f"{self.path}: this model does not give the features a writer's profile needs "
+                             "(export a cased model with `letters export`)")
+        return self.outputs(images)[2]
 
 
 LETTER, NOT_SURE, NOT_A_LETTER = "letter", "not_sure", "not_a_letter"
@@ -138,8 +152,15 @@ class Prediction:
 class Recognizer:
     """Letters from images: preprocess, batch through ONNX Runtime, calibrate, reject."""
 
-    def __init__(self, model_path: str | Path | None = None, threads: int | None = None):
+    def __init__(self, model_path: str | Path | None = None, threads: int | None = None,
+                 profile: WriterProfile | None = None):
+        """``profile``: a writer's letters to lean toward; by default the one saved beside the model
+        (``model.profile.npz``, as ``letters finetune`` writes it), if any."""
         self.model = OnnxModel(model_path or bundled_model_path(), threads)
+        beside = profile_path(self.model.path)
+        self.profile = profile if profile is not None else (WriterProfile.load(beside) if beside.exists() else None)
+        if self.profile is not None and len(self.profile) and not self.model.has_features:
+            raise ModelError(f"{self.model.path}: a writer's profile needs a model that gives its features")
 
     @classmethod
     def default(cls) -> "Recognizer":
@@ -181,7 +202,7 @@ class Recognizer:
         if not len(images):
             empty = np.zeros((0, len(CLASS_NAMES)), dtype=np.float32)
             return empty, (empty if self.model.cased else None)
-        parts = [self.model.probabilities_and_case(images[s]) for s in iter_batches(len(images), BATCH)]
+        parts = [self.model.probabilities_and_case(images[s], self.profile) for s in iter_batches(len(images), BATCH)]
         upper = np.concatenate([u for _, u in parts]) if self.model.cased else None
         return np.concatenate([p for p, _ in parts]), upper
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..labels import CLASS_NAMES, NUM_CLASSES
-from ..reading.calibration import reliability, softmax
+from ..reading.calibration import reliability, softmax, wilson_interval
 from ..reading.recognize import iter_batches
 from . import data
 
@@ -32,17 +32,6 @@ def model_logits(model_path: str | Path):
 
     keras_model = load_keras_logits_model(model_path)
     return (lambda images: keras_model.predict(images, batch_size=BATCH, verbose=0)), 1.0
-
-
-def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95% confidence interval for a proportion (Wilson score)."""
-    if n == 0:
-        return (math.nan, math.nan)
-    p = successes / n
-    denominator = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denominator
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    return (centre - half, centre + half)
 
 
 def compare_paired(predicted: np.ndarray, baseline_predicted: np.ndarray, labels: np.ndarray) -> dict:

@@ -192,7 +192,8 @@ def _write_onnx(network, validation, real, check_images, keras_logits, model_pat
         "class_names": json.dumps(list(CLASS_NAMES)),
         "input": "float32 (N, 28, 28), raw pixel values 0..255, white ink on black, upright",
         "output": "logits (N, 26); probabilities = softmax(logits / temperature)"
-                  + ("; second output: each letter's log-odds of upper against lower case (N, 26)"
+                  + ("; second output: each letter's log-odds of upper against lower case (N, 26); third: "
+                     "the features the last layer reads (N, 256), for writers' profiles"
                      if len(network.outputs) > 1 else ""),
         "preprocess_version": PREPROCESS_VERSION,
         "onnx_vs_keras_max_abs_difference": f"{difference:.3e}",

@@ -15,7 +15,6 @@ The run directory holds ``Best_Model.keras`` (the fine-tuned network), ``model.o
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 import time
@@ -25,10 +24,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from ..errors import ImageError, LettersError
+from ..errors import LettersError
 from ..labels import CLASS_NAMES, NUM_CASED_CLASSES, NUM_CLASSES
-from ..reading.preprocess import preprocess
-from ..reading.recognize import bundled_path, iter_image_files
+from ..reading.recognize import bundled_path
+from ..reading.writer_letters import read_writer_letters
 from . import data
 from .run_files import BEST_MODEL, atomic_save_model, atomic_write_text, package_versions, plot_curves, write_history
 from .train import EpochBatches, balanced_class_weights
@@ -63,57 +62,10 @@ class FinetuneResult:
 # ----------------------------------------------------------------------------- user letters
 
 
-def _label_of(name: str) -> str | None:
-    name = name.strip().lower()
-    return name if len(name) == 1 and name in CLASS_NAMES else None
-
-
-def _labelled_files(folder: Path) -> tuple[list[tuple[Path, str]], list[tuple[str, str]]]:
-    labelled, skipped = [], []
-    labels_csv = folder / "labels.csv"
-    if labels_csv.exists():
-        with open(labels_csv, newline="") as f:
-            for line, row in enumerate(csv.DictReader(f), start=2):
-                path, label = folder / (row.get("filename") or ""), _label_of(row.get("label") or "")
-                if not row.get("filename"):
-                    skipped.append((f"{labels_csv}:{line}", "no filename"))
-                elif label is None:
-                    skipped.append((str(path), f"unknown label {row.get('label')!r}; expected a letter a-z"))
-                else:
-                    labelled.append((path, label))
-        return labelled, skipped
-    for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
-        label = _label_of(sub.name)
-        files = iter_image_files([sub])
-        if label is None:
-            skipped += [(str(f), f"folder {sub.name!r} is not a letter a-z") for f in files]
-        else:
-            labelled += [(f, label) for f in files]
-    return labelled, skipped
-
-
 def read_user_letters(folder: str | Path) -> tuple[data.Dataset, list[str], list[tuple[str, str]]]:
     """The user's letters as the model sees them, their file names, and every skipped file with why."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise LettersError(f"{folder}: not a folder; expected one sub-folder per letter (a/, b/, ...) or a labels.csv")
-    labelled, skipped = _labelled_files(folder)
-    images, labels, names = [], [], []
-    for path, label in labelled:
-        try:
-            item = preprocess(path)
-        except ImageError as exc:
-            skipped.append((str(path), str(exc)))
-            continue
-        if item.rejected:
-            skipped.append((str(path), item.rejected))
-            continue
-        images.append(item.pixels)
-        labels.append(CLASS_NAMES.index(label))
-        names.append(str(path))
-    if not images:
-        raise LettersError(f"{folder}: no readable letters (expected a/, b/, ... folders of images, or labels.csv)")
-    return data.Dataset(np.stack(images), np.array(labels, dtype=np.int64)), names, skipped
+    letters = read_writer_letters(folder)
+    return data.Dataset(letters.pixels, letters.labels), letters.names, letters.skipped
 
 
 # ----------------------------------------------------------------------------- replay

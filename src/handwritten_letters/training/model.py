@@ -271,20 +271,24 @@ def build_model(architecture: str = "seed", augment: bool = False, aspect: float
 
 def logits_model(model: keras.Model) -> keras.Model:
     """The trained network for serving: no augmentation, no softmax (export serves logits); a
-    cased network serves two outputs, the letters' logits and their case log-odds (LetterAndCase).
+    cased network serves three outputs: the letters' logits, their case log-odds (LetterAndCase),
+    and the features the last layer reads (for writers' profiles).
 
     The networks here are a single chain of layers, so the chain is re-applied to a new input,
     sharing the trained layers and skipping the training-only augmentation block.
     """
     inputs = keras.Input(shape=INPUT_SHAPE, name="image")
-    x = inputs
+    x = embedding = inputs
     for layer in model.layers[1:]:
         if layer.name == "augmentation":
             continue
+        if layer.name == LOGITS_LAYER:
+            embedding = x
         x = layer(x)
         if layer.name == LOGITS_LAYER:
             break
     if is_cased(model):
+        # a third output, the features the last layer reads: what a writer's profile compares letters by
         letters, case = LetterAndCase(name="letter_and_case")(x)
-        return keras.Model(inputs, [letters, case], name=model.name + "_logits")
+        return keras.Model(inputs, [letters, case, embedding], name=model.name + "_logits")
     return keras.Model(inputs, x, name=model.name + "_logits")
