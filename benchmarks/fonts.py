@@ -21,8 +21,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from handwritten_letters.training import font_letters
 from handwritten_letters.reading.calibration import wilson_interval
+from handwritten_letters.training import font_letters
 
 # letters whose capital has another shape (the case bar is measured on these)
 CASE_SHOWN = tuple("abdefghnqrt")

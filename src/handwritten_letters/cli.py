@@ -303,9 +303,18 @@ def finetune(
     holdout: float = typer.Option(0.3, min=0.05, max=0.9, help="Share of your letters held out to measure."),
     seed: int = typer.Option(42),
     verbose: bool = typer.Option(False, "--verbose", help="Show TensorFlow's own start-up and warning logs."),
+    method: str = typer.Option("profile", help="profile (seconds, no TensorFlow: your letters kept as the "
+                                                "network's features, answers lean toward them) or deep (retrain the "
+                                                "network's weights: minutes, needs the [train] extra)."),
 ):
-    """Fine-tune the recognizer on your own letters; prints before/after on held-out letters."""
+    """Teach the recognizer your handwriting; prints before/after on your own held-out letters.
+
+    Writes RUN/model.onnx, which `letters predict`, `read` and `serve` take with --model."""
     _must_exist([data_path], "your letters")
+    if method not in ("profile", "deep"):
+        raise LettersError(f"--method: expected profile or deep, got {method!r}")
+    if method == "profile":
+        return _teach_profile(data_path, out, base)
     _need_train_extra(verbose)
     from .training.finetune import FinetuneConfig
     from .training.finetune import finetune as run_finetune
@@ -323,6 +332,27 @@ def finetune(
     typer.echo(f"{'':<34}{'before':>8}{'after':>8}")
     for key, title in (("user_holdout", "your held-out letters"), ("emnist_check", "EMNIST letters (forgetting)")):
         typer.echo(f"{title:<34}{report['before'][key]:>8.3f}{report['after'][key]:>8.3f}")
+    typer.echo(f"model: {result.model_onnx}  (letters predict --model {result.model_onnx} ...)")
+
+
+def _teach_profile(data_path: Path, out: Path, base: Optional[Path]) -> None:
+    from .reading.teach import teach
+
+    result = teach(data_path, out, base if base and base.suffix == ".onnx" else None)
+    for file, reason in result.skipped:
+        typer.echo(f"skipped {file}: {reason}", err=True)
+    report = result.report
+    typer.echo(f"{report['letters']} letters read ({report['skipped']} skipped), "
+               f"{len(report['letters_taught'])} letters taught; {report['seconds']:.1f} s")
+    before, after = report["before"], report["after"]
+    if before["n"]:
+        typer.echo(f"your held-out letters ({before['n']}, each read without itself): "
+                   f"before {before['right']}/{before['n']} = {before['accuracy']:.3f} "
+                   f"(95% {before['ci95'][0]:.3f}-{before['ci95'][1]:.3f}), "
+                   f"after {after['right']}/{after['n']} = {after['accuracy']:.3f} "
+                   f"(95% {after['ci95'][0]:.3f}-{after['ci95'][1]:.3f})")
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     typer.echo(f"model: {result.model_onnx}  (letters predict --model {result.model_onnx} ...)")
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import LettersError, ModelError
-from ..labels import CLASS_NAMES, IMAGE_SIZE, SAME_SHAPE_CASES
+from ..labels import CASE_UNTOLD, CLASS_NAMES, IMAGE_SIZE
 from .calibration import softmax
 from .preprocess import PREPROCESS_VERSION, ImageSource, Preprocessed, preprocess
 from .profile import WriterProfile, profile_path
@@ -116,7 +116,7 @@ UPPER, LOWER, EITHER = "upper", "lower", "either"
 
 def letter_case(letter: str, upper_probability: float) -> tuple[str, float | None]:
     """The case of an answer and its probability; EITHER (no probability) where both cases share a shape."""
-    if letter in SAME_SHAPE_CASES:
+    if letter in CASE_UNTOLD:
         return EITHER, None
     return (UPPER, upper_probability) if upper_probability >= 0.5 else (LOWER, 1.0 - upper_probability)
 
