@@ -56,7 +56,8 @@ def main() -> None:
         else:
             measure.append(path)
     started = time.perf_counter()
-    run = letters("finetune", str(adapt_dir), "--out", str(args.out / "run"), "--epochs", str(args.epochs))
+    run = letters("finetune", str(adapt_dir), "--out", str(args.out / "run"), "--epochs", str(args.epochs),
+                  "--method", "deep")
     seconds = time.perf_counter() - started
     if run.returncode:
         raise SystemExit(run.stderr)

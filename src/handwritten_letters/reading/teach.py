@@ -1,11 +1,11 @@
 """Teach the recognizer one person's hand in seconds, without training: a writer's profile
 (``profile.py``) from a folder of their letters, measured on their own letters before it is kept.
 
-Measurement: every letter whose letter was taught at least twice is read once by the base model
-and once with the profile built from all the *other* letters (leave-one-out), so each is a letter
-the profile never saw. A letter taught only once cannot be measured that way (without it, its
-letter has no example), so a folder of one example per letter is written with a warning, not a
-figure.
+Measurement: every letter taught at least twice in its case is read once by the base model and
+once with the profile built from all the *other* letters (leave-one-out), so each is a letter the
+profile never saw. A letter taught only once cannot be measured that way (without it, its letter
+has no example in that shape), so a folder of one example per letter is written with a warning,
+not a figure.
 """
 
 from __future__ import annotations
@@ -42,10 +42,11 @@ def _share(right: int, n: int) -> dict:
 
 
 def leave_one_out(model: OnnxModel, profile: WriterProfile, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For each measurable letter (its letter taught at least twice): the base model's answer and the
-    answer with a profile of every other letter. Returns (which letters, before, after)."""
-    counts = np.bincount(profile.labels, minlength=26)
-    measurable = np.flatnonzero(counts[profile.labels] >= 2)
+    """For each measurable letter (taught at least twice in its case): the base model's answer and
+    the answer with a profile of every other letter. Returns (which letters, before, after)."""
+    kinds = profile.labels * 3 + profile.cases
+    counts = np.bincount(kinds, minlength=26 * 3)
+    measurable = np.flatnonzero(counts[kinds] >= 2)
     if not len(measurable):
         return measurable, np.zeros(0, np.int64), np.zeros(0, np.int64)
     outputs = model.outputs(pixels[measurable])
@@ -87,7 +88,8 @@ def teach(folder: str | Path, out_dir: str | Path, base_model: str | Path | None
     warnings = []
     if len(measured) < MIN_MEASURED:
         warnings.append(f"only {len(measured)} of your {len(letters.labels)} letters can be measured (a letter needs "
-                        f"at least 2 examples): too few to say whether the profile helps; teach 2-5 of each letter")
+                        f"at least 2 examples in its case): too few to say whether the profile helps; "
+                        f"teach 2-5 of each letter")
     if len(measured) and report["after"]["right"] < report["before"]["right"]:
         raise LettersError(
             f"{folder}: not written: with the profile, {report['after']['right']} of your {len(measured)} held-out "

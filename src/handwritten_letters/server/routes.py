@@ -207,6 +207,10 @@ async def model_info(request: Request) -> Response:
     meta = recognizer.metadata
     accuracy = measured_figures(meta)
     lineage = {}
+    if recognizer.profile is not None and len(recognizer.profile):
+        lineage["writer_profile"] = {"letters": len(recognizer.profile),
+                                     "letters_taught": sorted(recognizer.profile.taught()),
+                                     "how": "answers lean toward the letters of one writer (letters finetune)"}
     if meta.get("base_model"):
         lineage = {"base_model": meta["base_model"], "finetune_letters": _number_or_text(meta["finetune_letters"]),
                    **json.loads(meta.get("finetune_before_after") or "{}")}
