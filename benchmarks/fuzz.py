@@ -3,7 +3,7 @@ requests to a real `letters serve` (uvicorn, loopback).
 
     python benchmarks/fuzz.py [--images 10000] [--requests 10000] [--workers 2] [--concurrency 8]
 
-Prints counts by outcome. What must hold (issue 13): preprocessing ends in a result or an
+Prints counts by outcome. What must hold: preprocessing ends in a result or an
 ImageError, never another exception; the server answers every request with 2xx or a JSON 4xx
 within 5 s, never a 5xx, and is alive afterwards. Figures only: nothing here passes or fails.
 """

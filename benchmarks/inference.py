@@ -4,8 +4,8 @@
 
 Prints:
 - one letter, end to end (128x128 PNG bytes -> decode -> preprocess -> ONNX Runtime -> answer),
-  1 thread, p50 and p99; beside it the bare ONNX Runtime call on the letter's 28x28 (ratio:
-  issue 14 asks <= 1.6x) and decode + preprocess now vs the previous preprocessing path
+  1 thread, p50 and p99; beside it the bare ONNX Runtime call on the letter's 28x28 (ratio;
+  the goal is <= 1.6x) and decode + preprocess now vs the previous preprocessing path
   (``preprocess.py`` as of PREVIOUS_PREPROCESS, loaded from git);
 - the same network in Keras (the bundled letters-cnn.keras, needs the [train] extra): the seed
   notebook's ``model.predict``, and the fair baselines ``predict_on_batch`` and
@@ -39,7 +39,7 @@ from handwritten_letters.reading.preprocess import decode_grey, preprocess, prep
 from handwritten_letters.reading.recognize import Recognizer
 
 ROOT = Path(__file__).resolve().parents[1]
-PREVIOUS_PREPROCESS = "c4c9549"  # the last commit before preprocessing moved to OpenCV (issue 14)
+PREVIOUS_PREPROCESS = "c4c9549"  # the last commit before preprocessing moved to OpenCV
 SHARED_TRAIN = (Path(__file__).resolve().parents[2] / "shared" / "data" / "emnist-letters"
                 / "emnist-letters-train-rec085264-088799-images-idx3-ubyte.gz")
 
@@ -144,7 +144,7 @@ def main() -> None:
                      percentiles(time_each(lambda: previous(png), args.repeats))))
     for name, (p50, p99) in rows:
         print(f"{name:<62} {p50:>8.3f} {p99:>8.3f}")
-    print(f"ratio end to end / bare ONNX Runtime: {end_to_end[0] / bare[0]:.2f}x (issue 14: <= 1.6x, which leaves "
+    print(f"ratio end to end / bare ONNX Runtime: {end_to_end[0] / bare[0]:.2f}x (goal: <= 1.6x, which leaves "
           f"{0.6 * bare[0]:.3f} ms around this model; decode + preprocess alone take {decode_only[0] + preprocess_only[0]:.3f})")
     if previous is not None:
         print(f"ratio previous / current decode + preprocess: {rows[-1][1][0] / now[0]:.2f}x")
@@ -220,7 +220,7 @@ def main() -> None:
             subprocess.run([letters_command, "predict", *model, "--format", "csv", "--jobs", str(jobs), str(files)],
                            check=True, capture_output=True)
             print(f"`letters predict --format csv --jobs {jobs}` on {min(len(letters), 10_000):,} 64x64 PNG files: "
-                  f"{time.perf_counter() - start:.2f} s wall, start-up included (issue 14: <= 3 s)")
+                  f"{time.perf_counter() - start:.2f} s wall, start-up included (goal: <= 3 s)")
 
 
 if __name__ == "__main__":

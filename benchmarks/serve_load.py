@@ -3,7 +3,7 @@
     python benchmarks/serve_load.py [--workers 1] [--clients 1 64] [--seconds 10]
 
 For each client count: requests/s, latency p50/p99, errors, and the server's resident memory
-(per worker). Targets (issue 5, 2 cores): single-client p50 <= 5 ms, >= 500 req/s and 0 errors
+(per worker). Targets (2 cores): single-client p50 <= 5 ms, >= 500 req/s and 0 errors
 with 64 concurrent clients, RSS <= 150 MB per worker. The load generator shares the machine's
 cores with the server, so figures are a floor. Figures only: nothing here passes or fails.
 """

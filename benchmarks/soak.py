@@ -4,7 +4,7 @@ p99 latency and the workers' memory before and after.
 
     python benchmarks/soak.py [--clients 500] [--seconds 60] [--workers 2]
 
-What must hold (issue 13): 0 5xx, every error JSON, RSS growth <= 10%. The clients share the
+What must hold: 0 5xx, every error JSON, RSS growth <= 10%. The clients share the
 2 cores with the server, so latencies are a floor. Figures only: nothing here passes or fails.
 """
 

@@ -174,6 +174,11 @@ def write_output(rows: Iterator[dict], output_format: str, out_path: Path | None
         raise LettersError(f"{out_path}: cannot write results ({exc.strerror or exc})") from None
 
 
+def default_jobs() -> int:
+    """Processes that read, preprocess and recognize: one per core (measured best: docs/speed.md)."""
+    return os.cpu_count() or 1
+
+
 PARALLEL_FROM = 256  # files: below this, starting worker processes costs more than it saves
 
 
@@ -188,7 +193,7 @@ def run_predict(paths: Sequence[Path], model: Path | None, top_k: int, output_fo
     if not files:
         raise NoImagesError(f"{', '.join(map(str, paths))}: no image files found (looked for "
                             f"{', '.join(IMAGE_SUFFIXES)})")
-    jobs = jobs or os.cpu_count() or 1
+    jobs = jobs or default_jobs()
 
     def shown(rows: Iterator[dict]) -> Iterator[dict]:
         return iter(tqdm(rows, total=len(files), unit="img", file=sys.stderr,
