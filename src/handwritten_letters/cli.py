@@ -128,7 +128,7 @@ def train(
                                             "real-wide (real on a net with 1.5x the channels), hands (real, also on handwriting "
                                             "fonts, upper and lower case)."),
     val_fraction: float = typer.Option(0.1, min=0.01, max=0.5, help="Share of the data held out for validation."),
-    epochs: Optional[int] = typer.Option(None, min=1, help="Default: the recipe's (seed 25, best 30)."),
+    epochs: Optional[int] = typer.Option(None, min=1, help="Default: the recipe's own (docs/training.md lists them)."),
     batch_size: int = typer.Option(128, min=1),
     seed: int = typer.Option(42),
     learning_rate: Optional[float] = typer.Option(None, help="Default: the recipe's."),
@@ -469,27 +469,21 @@ def serve(
     import uvicorn
 
     from .reading.recognize import Recognizer
+    from .server.settings import ServeSettings
     from .words.line_reader import TextReader
 
     # fail here, with one line, if a model cannot be loaded
     TextReader(reader, recognizer=Recognizer(model), line_model=line_model)
-    if model:
-        os.environ["LETTERS_MODEL"] = str(model)
-    os.environ["LETTERS_READER"] = reader
-    if line_model:
-        os.environ["LETTERS_LINE_MODEL"] = str(line_model)
-    if cors_origin:
-        os.environ["LETTERS_CORS_ORIGINS"] = ",".join(cors_origin)
+    if feedback_db and not collect_feedback:
+        raise LettersError("--feedback-db needs --collect-feedback")
+    stored_at = None
     if collect_feedback:
         from .server.feedback import FeedbackStore, default_path
 
-        store = FeedbackStore(feedback_db or default_path())  # fail here, with one line, if it cannot be opened
-        os.environ["LETTERS_FEEDBACK_DB"] = str(store.path)
-        typer.echo(f"storing corrections from the page in {store.path}", err=True)
-    elif feedback_db:
-        raise LettersError("--feedback-db needs --collect-feedback")
-    if access_log:
-        os.environ["LETTERS_ACCESS_LOG"] = "1"
+        stored_at = str(FeedbackStore(feedback_db or default_path()).path)  # fail here if it cannot be opened
+        typer.echo(f"storing corrections from the page in {stored_at}", err=True)
+    ServeSettings(model=str(model) if model else None, reader=reader, line_model=str(line_model) if line_model else None,
+                  cors_origins=tuple(cors_origin or ()), feedback_db=stored_at, access_log=access_log).to_environment()
     # glibc gives each thread of the request pool its own malloc arena and keeps them: resident memory
     # then creeps up under load with no leak behind it; two arenas keep it flat (read by worker processes)
     os.environ.setdefault("MALLOC_ARENA_MAX", "2")

@@ -7,7 +7,7 @@ Every error is JSON ``{"error", "detail"}`` with no stack trace.
 from __future__ import annotations
 
 import logging
-import os
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from ..words.line_reader import TextReader
 from . import metrics
 from .limits import MAX_BODY_BYTES, BodySizeLimit, SecurityHeaders
 from .routes import MAX_IMAGES_PER_REQUEST, ApiError, router  # noqa: F401  (MAX_IMAGES_PER_REQUEST: part of the API)
+from .settings import ServeSettings
 
 STATIC = Path(str(resources.files("handwritten_letters") / "server" / "static"))
 SWAGGER_UI_FILES = ("swagger-ui.css", "swagger-ui-bundle.js")  # Swagger UI 5 from the fastapi-offline package, no CDN
@@ -34,51 +35,69 @@ def swagger_ui_folder() -> Path:
 
 
 def create_app(model_path: str | Path | None = None, cors_origins: list[str] | None = None,
-               feedback_db: str | Path | None = None) -> FastAPI:
-    """The app; ``feedback_db`` (or $LETTERS_FEEDBACK_DB) turns on storing corrections there."""
-    model_path = model_path or os.environ.get("LETTERS_MODEL") or None
-    feedback_db = feedback_db or os.environ.get("LETTERS_FEEDBACK_DB") or None
-    origins = cors_origins if cors_origins is not None else [
-        o for o in os.environ.get("LETTERS_CORS_ORIGINS", "").split(",") if o
-    ]
-    # one ONNX Runtime thread per request: concurrency comes from serving requests in parallel
-    recognizer = Recognizer(model_path, threads=1)
-    recognizer.predict_arrays(np.zeros((1, 28, 28), dtype=np.uint8))  # warm-up: /ready means a prediction ran
-    text_reader = TextReader(os.environ.get("LETTERS_READER", "auto"), recognizer=recognizer,
-                             line_model=os.environ.get("LETTERS_LINE_MODEL") or None, threads=1)
-    text_reader.warm_up()
-    # the word list (~30 MB, 0.4 s) at start-up, not in the first /words request: memory stays flat under load
-    Lexicon.english()  # built once per worker, shared by every request
+               feedback_db: str | Path | None = None, settings: ServeSettings | None = None) -> FastAPI:
+    """The app, from ``settings`` (default: those `letters serve` handed its workers); the keyword
+    arguments override single settings (tests, embedding the app)."""
+    settings = settings or ServeSettings.from_environment()
+    overrides = {"model": model_path, "feedback_db": feedback_db,
+                 "cors_origins": None if cors_origins is None else tuple(cors_origins)}
+    settings = replace(settings, **{k: (str(v) if isinstance(v, Path) else v) for k, v in overrides.items()
+                                    if v is not None})
     app = FastAPI(
         title="handwritten-letters", version=__version__,
         description="Read handwritten letters a-z. Upload images or send canvas drawings as data URLs.",
         docs_url=None, redoc_url=None,  # /docs is served below from packaged assets: it works offline
     )
-    app.state.recognizer = recognizer
-    app.state.text_reader = text_reader
+    app.state.settings = settings
+    meta = _load_models(app, settings)
+    app.state.feedback = None
+    if settings.feedback_db:
+        from .feedback import FeedbackStore
+
+        app.state.feedback = FeedbackStore(settings.feedback_db)
+    _add_middleware(app, settings, meta.get("version", __version__))
+    _add_error_handlers(app)
+    app.include_router(router)
+    _add_pages(app)
     app.state.ready = True
+    return app
+
+
+def _load_models(app: FastAPI, settings: ServeSettings) -> dict[str, str]:
+    """The letter and line models, warmed up: /ready means a prediction ran. Returns the letter model's metadata."""
+    # one ONNX Runtime thread per request: concurrency comes from serving requests in parallel
+    recognizer = Recognizer(settings.model, threads=1)
+    recognizer.predict_arrays(np.zeros((1, 28, 28), dtype=np.uint8))
+    text_reader = TextReader(settings.reader, recognizer=recognizer, line_model=settings.line_model, threads=1)
+    text_reader.warm_up()
+    # the word list (~30 MB, 0.4 s) at start-up, not in the first /words request: memory stays flat under load
+    Lexicon.english()
+    app.state.recognizer, app.state.text_reader = recognizer, text_reader
     meta = recognizer.metadata
     metrics.record_model(meta.get("name", "unknown"), meta.get("version", __version__))
-    if os.environ.get("LETTERS_ACCESS_LOG") == "1" and not metrics.access_log.handlers:
+    return meta
+
+
+def _add_middleware(app: FastAPI, settings: ServeSettings, model_version: str) -> None:
+    if settings.access_log and not metrics.access_log.handlers:
         handler = logging.StreamHandler()  # stderr, one JSON object a line
         handler.setFormatter(logging.Formatter("%(message)s"))
         metrics.access_log.addHandler(handler)
         metrics.access_log.setLevel(logging.INFO)
         metrics.access_log.propagate = False
-    if feedback_db:
-        from .feedback import FeedbackStore
-
-        app.state.feedback = FeedbackStore(feedback_db)
-    else:
-        app.state.feedback = None
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     # outermost: it counts, times and logs every answer, the limits' 413s included
-    app.add_middleware(metrics.Observability, model_version=meta.get("version", __version__))
-    if origins:
+    app.add_middleware(metrics.Observability, model_version=model_version)
+    if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
-        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"], allow_headers=["*"])
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
+                           allow_headers=["*"])
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """Every error is JSON {"error", "detail"}; a stack trace never leaves the server."""
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError):
@@ -107,7 +126,9 @@ def create_app(model_path: str | Path | None = None, cors_origins: list[str] | N
     async def unexpected(request: Request, exc: Exception):  # never leak a stack trace
         return JSONResponse({"error": "internal_error", "detail": type(exc).__name__}, status_code=500)
 
-    app.include_router(router)
+
+def _add_pages(app: FastAPI) -> None:
+    """The drawing page, its static files, and the API documentation (all from the package)."""
 
     @app.get("/", include_in_schema=False)
     async def page():
@@ -129,5 +150,3 @@ def create_app(model_path: str | Path | None = None, cors_origins: list[str] | N
         if "/" in name or name.startswith(".") or not path.is_file():
             raise ApiError(404, "not_found", f"/static/{name}")
         return FileResponse(path)
-
-    return app

@@ -186,7 +186,6 @@ def _write_onnx(network, validation, real, check_images, keras_logits, model_pat
     if difference >= MAX_ABS_DIFFERENCE:
         float_path.unlink()
         raise ModelError(f"{out_path}: ONNX logits differ from Keras by {difference:.2e} (limit {MAX_ABS_DIFFERENCE})")
-
     metadata = {
         "name": model_name or model_path.stem,
         "class_names": json.dumps(list(CLASS_NAMES)),
@@ -198,43 +197,18 @@ def _write_onnx(network, validation, real, check_images, keras_logits, model_pat
         "preprocess_version": PREPROCESS_VERSION,
         "onnx_vs_keras_max_abs_difference": f"{difference:.3e}",
     }
+
     def validation_accuracy(logits: np.ndarray) -> float:
         return float((logits[: len(real)].argmax(axis=1) == validation.labels).mean())
 
     served_path, served_logits = float_path, float_logits
     if quantize:
-        served_path = out_path.with_name(out_path.stem + ".int8.tmp.onnx")
-        float_accuracy = validation_accuracy(float_logits)
-        for op_types in (None, CONV_AND_DENSE_ONLY):
-            quantize_int8(float_path, served_path, check_images[: min(len(real), 2048)], op_types)
-            served_logits = _run(ort.InferenceSession(str(served_path), providers=["CPUExecutionProvider"]),
-                                 check_images)
-            int8_accuracy = validation_accuracy(served_logits)
-            if int8_accuracy >= float_accuracy - MAX_QUANTIZATION_LOSS:
-                break
-        else:
-            raise ModelError(
-                f"{out_path}: not written: int8 quantization reads {int8_accuracy:.1%} of the validation letters "
-                f"against {float_accuracy:.1%} in float32 (more than {MAX_QUANTIZATION_LOSS:.0%} lost, also with "
-                f"batch normalisation left in float32); export without --quantize to serve float32"
-            )
-        metadata.update(
-            quantization="int8, static QDQ, per-channel weights, calibrated on 2,048 validation images"
-                         + ("" if op_types is None else "; batch normalisation in float32 (all-int8 lost accuracy)"),
-            float_validation_accuracy=f"{float_accuracy:.6f}",
-        )
-        float_path.unlink()
-
+        served_path, served_logits = _quantized(float_path, float_logits, out_path, check_images, len(real),
+                                                validation_accuracy, metadata)
     temperature, threshold, accuracy = 1.0, 0.0, None
     if validation is not None:  # calibrate the model that will be served, on data it never trained on
-        validation_logits = served_logits[: len(real)]
-        temperature = fit_temperature(validation_logits, validation.labels)
-        validation_probabilities = softmax(validation_logits, temperature)
-        threshold = choose_rejection_threshold(validation_probabilities, validation.labels)
+        temperature, threshold = _calibrate(served_logits[: len(real)], validation, metadata)
         accuracy = validation_accuracy(served_logits)
-        point = operating_point(validation_probabilities, validation.labels, threshold)
-        metadata["operating_point"] = (f"answers {point['coverage']:.1%} of validation letters, "
-                                       f"{point['selective_accuracy']:.1%} of those right")
         metadata["validation_data"] = validation_description(model_path, len(validation))
     metadata.update(
         temperature=f"{temperature:.6f}", rejection_threshold=f"{threshold:.2f}",
@@ -243,6 +217,46 @@ def _write_onnx(network, validation, real, check_images, keras_logits, model_pat
     _save_with_metadata(served_path, out_path, metadata)
     return ExportResult(out_path, difference, len(check_images), temperature, threshold, accuracy,
                         metadata.get("quantization"))
+
+
+def _quantized(float_path: Path, float_logits: np.ndarray, out_path: Path, check_images: np.ndarray,
+               validation_count: int, validation_accuracy, metadata: dict) -> tuple[Path, np.ndarray]:
+    """The int8 model (and its logits on the check images): every op quantized, or, when that loses
+    more than MAX_QUANTIZATION_LOSS on validation, batch normalisation left in float32; refused if both lose."""
+    import onnxruntime as ort
+
+    served_path = out_path.with_name(out_path.stem + ".int8.tmp.onnx")
+    float_accuracy = validation_accuracy(float_logits)
+    for op_types in (None, CONV_AND_DENSE_ONLY):
+        quantize_int8(float_path, served_path, check_images[: min(validation_count, 2048)], op_types)
+        served_logits = _run(ort.InferenceSession(str(served_path), providers=["CPUExecutionProvider"]), check_images)
+        int8_accuracy = validation_accuracy(served_logits)
+        if int8_accuracy >= float_accuracy - MAX_QUANTIZATION_LOSS:
+            break
+    else:
+        raise ModelError(
+            f"{out_path}: not written: int8 quantization reads {int8_accuracy:.1%} of the validation letters "
+            f"against {float_accuracy:.1%} in float32 (more than {MAX_QUANTIZATION_LOSS:.0%} lost, also with "
+            f"batch normalisation left in float32); export without --quantize to serve float32"
+        )
+    metadata.update(
+        quantization="int8, static QDQ, per-channel weights, calibrated on 2,048 validation images"
+                     + ("" if op_types is None else "; batch normalisation in float32 (all-int8 lost accuracy)"),
+        float_validation_accuracy=f"{float_accuracy:.6f}",
+    )
+    float_path.unlink()
+    return served_path, served_logits
+
+
+def _calibrate(validation_logits: np.ndarray, validation: data.Dataset, metadata: dict) -> tuple[float, float]:
+    """Temperature and rejection threshold fitted on held-out letters, and the operating point they give."""
+    temperature = fit_temperature(validation_logits, validation.labels)
+    validation_probabilities = softmax(validation_logits, temperature)
+    threshold = choose_rejection_threshold(validation_probabilities, validation.labels)
+    point = operating_point(validation_probabilities, validation.labels, threshold)
+    metadata["operating_point"] = (f"answers {point['coverage']:.1%} of validation letters, "
+                                   f"{point['selective_accuracy']:.1%} of those right")
+    return temperature, threshold
 
 
 def _make_parent(out_path: Path) -> None:
