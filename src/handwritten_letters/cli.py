@@ -462,6 +462,8 @@ def serve(
     access_log: bool = typer.Option(True, help="One JSON line per request on stderr (request id, route, status, ms)."),
     reader: str = typer.Option("auto", help="How /api/v1/words reads: lines, segment, combined or auto (as `letters read`)."),
     line_model: Optional[Path] = typer.Option(None, help="Line ONNX model for the lines reader (default: bundled)."),
+    profiles_db: Optional[Path] = typer.Option(None, help="SQLite file for writers' profiles taught on the page "
+                                                          "(default: user data folder)."),
 ):
     """Serve the drawing page at / and the JSON API at /api/v1 (OpenAPI docs at /docs)."""
     import os
@@ -483,7 +485,8 @@ def serve(
         stored_at = str(FeedbackStore(feedback_db or default_path()).path)  # fail here if it cannot be opened
         typer.echo(f"storing corrections from the page in {stored_at}", err=True)
     ServeSettings(model=str(model) if model else None, reader=reader, line_model=str(line_model) if line_model else None,
-                  cors_origins=tuple(cors_origin or ()), feedback_db=stored_at, access_log=access_log).to_environment()
+                  cors_origins=tuple(cors_origin or ()), feedback_db=stored_at, access_log=access_log,
+                  profiles_db=str(_profiles_store(profiles_db))).to_environment()
     # glibc gives each thread of the request pool its own malloc arena and keeps them: resident memory
     # then creeps up under load with no leak behind it; two arenas keep it flat (read by worker processes)
     os.environ.setdefault("MALLOC_ARENA_MAX", "2")
@@ -500,6 +503,13 @@ def serve(
     typer.echo(f"handwritten-letters: open http://{host}:{port}/ (API docs at /docs)", err=True)
     uvicorn.run("handwritten_letters.server.app:create_app", factory=True, host=host, port=port,
                 workers=workers, log_level="warning")
+
+
+def _profiles_store(path: Optional[Path]) -> Path:
+    """Where writers' profiles are kept, opened once here so a bad path fails with one line."""
+    from .server.profiles import ProfileStore, default_path
+
+    return Path(ProfileStore(path or default_path()).path)
 
 
 def main() -> None:

@@ -300,3 +300,45 @@ def test_nothing_sticks_out_sideways_at_phone_width(browser, server_url):
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert page.locator("#clear").bounding_box()["x"] + page.locator("#clear").bounding_box()["width"] <= 390
     context.close()
+
+
+def test_a_correction_teaches_that_profile_and_no_other(browser, server_url, tmp_path):
+    """One person corrects an answer on the page: their next answer changes; another person's does not."""
+    mine = browser.new_context(viewport={"width": 1000, "height": 760})
+    page = mine.new_page()
+    page.goto(server_url + "/")
+    draw(page, X_STROKES)
+    expect(page.locator("#status")).to_contain_text("Read as", timeout=30_000)
+    assert page.locator("#label").text_content().strip() == "x"
+    page.select_option("#teach-label", "k")  # "Not right? It is k": teaches this browser's profile
+    expect(page.locator("#status")).to_contain_text("your writing now has this", timeout=10_000)
+    expect(page.locator("#profile-count")).to_contain_text("1 letters taught")
+    page.click("#clear")
+    draw(page, X_STROKES)
+    expect(page.locator("#status")).to_contain_text("with your writing (1 letters)", timeout=30_000)
+    assert page.locator("#label").text_content().strip() == "k"
+    shot(page, "profile-correction.png", tmp_path)
+
+    other = browser.new_context(viewport={"width": 1000, "height": 760})  # another person: own browser storage
+    second = other.new_page()
+    second.goto(server_url + "/")
+    draw(second, X_STROKES)
+    expect(second.locator("#status")).to_contain_text("Read as", timeout=30_000)
+    assert second.locator("#label").text_content().strip() == "x"
+    assert "with your writing" not in second.locator("#status").text_content()
+    mine.close()
+    other.close()
+
+
+def test_teach_mode_asks_for_letters_and_keeps_them(page, tmp_path):
+    page.check("input[name=mode][value=teach]")
+    expect(page.locator("#teach-letter")).to_have_text("a")
+    draw(page, [[(0.3, 0.3), (0.7, 0.3), (0.7, 0.8), (0.3, 0.8), (0.3, 0.3)], [(0.7, 0.5), (0.75, 0.85)]])
+    page.click("#teach-save")
+    expect(page.locator("#teach-status")).to_contain_text("Kept \u201ca\u201d (1 taught)", timeout=10_000)
+    expect(page.locator("#teach-letter")).to_have_text("b")
+    page.click("#teach-skip")
+    expect(page.locator("#teach-letter")).to_have_text("c")
+    shot(page, "teach-mode.png", tmp_path)
+    page.click("#profile-forget")
+    expect(page.locator("#profile-line")).to_be_hidden()

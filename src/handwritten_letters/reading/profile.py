@@ -80,6 +80,21 @@ class WriterProfile:
             evidence[:, letter] = np.maximum(0.0, closest - self.floor) / self.spread
         return self.weight * evidence
 
+    def closest_case(self, features: np.ndarray) -> np.ndarray:
+        """(N, 26): 1 where a letter's closest taught example that speaks for it is a capital, 0 where it
+        is small, NaN where no example speaks or its case was not given (the network's case stands)."""
+        result = np.full((len(features), len(CLASS_NAMES)), np.nan, np.float32)
+        if not len(self):
+            return result
+        similarity = unit_rows(features) @ self.features.T
+        for letter in np.unique(self.labels):
+            members = np.flatnonzero(self.labels == letter)
+            best = members[similarity[:, members].argmax(axis=1)]
+            close = similarity[np.arange(len(features)), best] > self.floor
+            known = self.cases[best] != CASES["unknown"]
+            result[close & known, letter] = (self.cases[best] == CASES["upper"])[close & known]
+        return result
+
     def save(self, path: str | Path) -> Path:
         path = Path(path)
         temporary = path.with_name(path.name + ".tmp.npz")

@@ -100,6 +100,9 @@ class OnnxModel:
         logits = outputs[0] / self.temperature
         if profile is not None and len(profile):
             logits = logits + profile.evidence(outputs[2])
+            if upper is not None:  # a letter matched to one the writer taught takes that letter's case
+                taught_case = profile.closest_case(outputs[2])
+                upper = np.where(np.isnan(taught_case), upper, taught_case)
         return softmax(logits), upper
 
     def features(self, images: np.ndarray) -> np.ndarray:
@@ -178,7 +181,9 @@ class Recognizer:
         """
         return self.predict_preprocessed([preprocess(image) for image in as_image_list(images)], top_k)
 
-    def predict_preprocessed(self, items: Sequence[Preprocessed], top_k: int = 3) -> list[Prediction]:
+    def predict_preprocessed(self, items: Sequence[Preprocessed], top_k: int = 3,
+                             profile: WriterProfile | None = None) -> list[Prediction]:
+        """``profile``: a writer's profile for these letters only (default: the recognizer's own, if any)."""
         accepted = [i for i, item in enumerate(items) if item.rejected is None]
         results: list[Prediction] = [
             Prediction(None, 0.0, rejected=True, reason=item.rejected, pixels=item.pixels, box=item.box,
@@ -186,7 +191,7 @@ class Recognizer:
             for item in items
         ]
         if accepted:
-            probabilities, upper = self.predict_arrays_with_case(np.stack([items[i].pixels for i in accepted]))
+            probabilities, upper = self.predict_arrays_with_case(np.stack([items[i].pixels for i in accepted]), profile)
             for row, i in enumerate(accepted):
                 results[i] = self._decide(probabilities[row], top_k, items[i],
                                           None if upper is None else upper[row])
@@ -196,13 +201,15 @@ class Recognizer:
         """Calibrated probabilities for images already in model form (N, 28, 28), batched."""
         return self.predict_arrays_with_case(images)[0]
 
-    def predict_arrays_with_case(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    def predict_arrays_with_case(self, images: np.ndarray, profile: WriterProfile | None = None
+                                 ) -> tuple[np.ndarray, np.ndarray | None]:
         """``predict_arrays`` and, from a cased model, each letter's probability of upper case (else None)."""
+        profile = profile if profile is not None else self.profile
         images = np.asarray(images).reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
         if not len(images):
             empty = np.zeros((0, len(CLASS_NAMES)), dtype=np.float32)
             return empty, (empty if self.model.cased else None)
-        parts = [self.model.probabilities_and_case(images[s], self.profile) for s in iter_batches(len(images), BATCH)]
+        parts = [self.model.probabilities_and_case(images[s], profile) for s in iter_batches(len(images), BATCH)]
         upper = np.concatenate([u for _, u in parts]) if self.model.cased else None
         return np.concatenate([p for p, _ in parts]), upper
 

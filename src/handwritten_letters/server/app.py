@@ -23,6 +23,7 @@ from ..words.lexicon import Lexicon
 from ..words.line_reader import TextReader
 from . import metrics
 from .limits import MAX_BODY_BYTES, BodySizeLimit, SecurityHeaders
+from .profiles import ProfileStore
 from .routes import MAX_IMAGES_PER_REQUEST, ApiError, router  # noqa: F401  (MAX_IMAGES_PER_REQUEST: part of the API)
 from .settings import ServeSettings
 
@@ -55,6 +56,7 @@ def create_app(model_path: str | Path | None = None, cors_origins: list[str] | N
         from .feedback import FeedbackStore
 
         app.state.feedback = FeedbackStore(settings.feedback_db)
+    app.state.profiles = ProfileStore(settings.profiles_db)
     _add_middleware(app, settings, meta.get("version", __version__))
     _add_error_handlers(app)
     app.include_router(router)

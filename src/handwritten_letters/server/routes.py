@@ -8,10 +8,12 @@ import base64
 import binascii
 import io
 import json
+import re
 import time
-from typing import Any
+from typing import Any, Optional
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
 from PIL import Image
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -20,10 +22,13 @@ from .. import __version__
 from ..errors import CorruptImageError, ImageError, ImageTooLargeError, ReadingTooLongError, UnsupportedImageError
 from ..labels import CLASS_NAMES
 from ..reading.preprocess import preprocess
+from ..reading.profile import WriterProfile
 from ..reading.recognize import Prediction, Recognizer
+from ..reading.writer_letters import CASE_UPPER, label_of
 from ..words.lexicon import Lexicon
 from ..words.line_reader import TextReader
 from . import metrics
+from .profiles import MAX_LETTERS_PER_PROFILE, ProfileFull, ProfileStore
 from .schemas import (
     ErrorBody,
     FeedbackPayload,
@@ -34,6 +39,8 @@ from .schemas import (
     LetterResult,
     LettersResponse,
     ModelInfo,
+    ProfileInfo,
+    TeachPayload,
     TextResult,
     TextsResponse,
 )
@@ -142,27 +149,33 @@ def recognizer_of(request: Request) -> Recognizer:
     return request.app.state.recognizer
 
 
-def _recognize_all(recognizer: Recognizer, files: list[tuple[str, bytes]], top_k: int) -> list[Prediction]:
+def _recognize_all(recognizer: Recognizer, files: list[tuple[str, bytes]], top_k: int,
+                   profile: WriterProfile | None = None) -> list[Prediction]:
     items = []
     for name, content in files:
         try:
             items.append(preprocess(content, name=name))
         except ImageError as exc:
             raise image_error(exc) from None
-    return recognizer.predict_preprocessed(items, top_k)
+    return recognizer.predict_preprocessed(items, top_k, profile)
 
 
 @router.post("/api/v1/letters", response_model=LetterResult | LettersResponse, responses=IMAGE_ERRORS,
              openapi_extra=IMAGE_REQUEST_BODY)
-async def read_letters(request: Request) -> Response:
+async def read_letters(request: Request, profile: Optional[str] = Query(
+        None, description="a writer's profile id: answers lean toward the letters that writer taught")) -> Response:
     """Read one letter per image: image files (multipart) or canvas data URLs (JSON).
 
     One image gives one result object; several give ``{"results": [...]}`` in request order.
     """
+    writer = None
+    if profile is not None:
+        writer = await run_in_threadpool(profiles_of(request).writer_profile, _known_profile(request, profile))
     files, top_k = await read_images(request)
-    predictions = await run_in_threadpool(_recognize_all, recognizer_of(request), files, top_k)
+    predictions = await run_in_threadpool(_recognize_all, recognizer_of(request), files, top_k, writer)
     metrics.record_predictions(predictions)
-    results = [LetterResult.of(p, png_data_url(p.pixels)) for p in predictions]
+    taught = None if profile is None else (len(writer) if writer is not None else 0)
+    results = [LetterResult.of(p, png_data_url(p.pixels), taught) for p in predictions]
     return json_response(results[0] if len(results) == 1 else LettersResponse(results=results))
 
 
@@ -298,3 +311,105 @@ async def store_feedback(request: Request) -> Response:
     except ImageError as exc:
         raise image_error(exc) from None
     return json_response(FeedbackStored(id=row_id))
+
+
+# ----------------------------------------------------------------------------- writers' profiles
+
+PROFILE_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def profiles_of(request: Request) -> ProfileStore:
+    return request.app.state.profiles
+
+
+def _known_profile(request: Request, profile_id: str) -> str:
+    if not PROFILE_ID.match(profile_id) or not profiles_of(request).exists(profile_id):
+        raise ApiError(404, "no_such_profile", "no profile with that id (it may have been deleted)")
+    return profile_id
+
+
+def _profile_info(store: ProfileStore, profile_id: str) -> ProfileInfo:
+    counts = store.counts(profile_id)
+    return ProfileInfo(id=profile_id, letters=sum(counts.values()), per_letter=counts, limit=MAX_LETTERS_PER_PROFILE)
+
+
+@router.post("/api/v1/profiles", response_model=ProfileInfo, status_code=201, responses=errors(507))
+async def create_profile(request: Request) -> Response:
+    """A new, empty writer's profile. Its id is the only key to it: keep it (the page keeps it in the browser)."""
+    try:
+        profile_id = await run_in_threadpool(profiles_of(request).create)
+    except ProfileFull as exc:
+        raise ApiError(507, "too_many_profiles", str(exc)) from None
+    return JSONResponse(_profile_info(profiles_of(request), profile_id).model_dump(), status_code=201)
+
+
+@router.get("/api/v1/profiles/{profile_id}", response_model=ProfileInfo, responses=errors(404))
+async def get_profile(request: Request, profile_id: str) -> Response:
+    """What a profile holds: how many letters, by letter."""
+    return json_response(_profile_info(profiles_of(request), _known_profile(request, profile_id)))
+
+
+@router.delete("/api/v1/profiles/{profile_id}", response_model=Health, responses=errors(404))
+async def delete_profile(request: Request, profile_id: str) -> Response:
+    """Forget a profile and every letter it holds."""
+    await run_in_threadpool(profiles_of(request).delete, _known_profile(request, profile_id))
+    return json_response(Health(status="deleted"))
+
+
+@router.post("/api/v1/profiles/{profile_id}/letters", response_model=ProfileInfo,
+             responses=errors(404, 413, 415, 422, 507))
+async def teach_letter(request: Request, profile_id: str) -> Response:
+    """Teach a profile one letter (a drawing and what it is); the next answer read with the profile uses it."""
+    store = profiles_of(request)
+    _known_profile(request, profile_id)
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        raise ApiError(415, "unsupported_media_type", "send JSON {\"image\": \"data:image/png;base64,...\", \"label\": \"a\"}")
+    try:
+        payload = TeachPayload.model_validate_json(await request.body())
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ApiError(422, "invalid_request", f"{'.'.join(str(p) for p in first.get('loc', ())) or 'body'}: "
+                                               f"{first['msg']}") from None
+    label = label_of(payload.label)
+    if label is None:
+        raise ApiError(422, "invalid_label", f"label: expected one letter a-z or A-Z, got {payload.label!r}")
+    image = decode_data_url(payload.image, 0)
+    await run_in_threadpool(_store_letter, recognizer_of(request), store, profile_id, label, image)
+    return json_response(_profile_info(store, profile_id))
+
+
+def _store_letter(recognizer: Recognizer, store: ProfileStore, profile_id: str, label: tuple[str, int],
+                  image: bytes) -> None:
+    try:
+        item = preprocess(image, name="image")
+    except ImageError as exc:
+        raise image_error(exc) from None
+    if item.rejected:
+        raise ApiError(422, "not_a_letter", item.rejected)
+    if not recognizer.model.has_features:
+        raise ApiError(409, "model_without_features", "the served model cannot learn a writer's letters")
+    try:
+        store.add(profile_id, label[0], label[1], image, recognizer.model.features(item.pixels[None])[0])
+    except ProfileFull as exc:
+        raise ApiError(507, "profile_full", str(exc)) from None
+
+
+@router.get("/api/v1/profiles/{profile_id}/export", responses=errors(404))
+async def export_profile(request: Request, profile_id: str) -> Response:
+    """The profile's letters as a zip of a/, b/, ... (A/ for capitals) folders: what `letters finetune` reads."""
+    letters = await run_in_threadpool(profiles_of(request).letters, _known_profile(request, profile_id))
+    body = await run_in_threadpool(_zip_letters, letters)
+    return Response(body, media_type="application/zip",
+                    headers={"Content-Disposition": "attachment; filename=my-letters.zip"})
+
+
+def _zip_letters(letters: list[tuple[str, int, bytes]]) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for index, (label, letter_case, image) in enumerate(letters):
+            folder = label.upper() if letter_case == CASE_UPPER else label
+            archive.writestr(f"{folder}/{index:04d}.png", image)
+    return buffer.getvalue()

@@ -39,13 +39,15 @@ class LetterResult(BaseModel):
         description="letter: answered; not_sure: a letter, but the top candidates are too close to pick one "
                     "(see top_k); not_a_letter: blank, scribble or texture")
     preprocessed: str = Field(description="the 28x28 image the model saw, as a PNG data URL")
+    profile_letters: Optional[int] = Field(None, description="read with a writer's profile of this many taught "
+                                                             "letters (?profile=ID); null: read without one")
 
     @classmethod
-    def of(cls, prediction: Prediction, preprocessed: str) -> "LetterResult":
+    def of(cls, prediction: Prediction, preprocessed: str, profile_letters: int | None = None) -> "LetterResult":
         return cls(label=prediction.label, case=prediction.case, case_probability=prediction.case_probability,
                    text=prediction.text, confidence=round(prediction.confidence, 6), top_k=_top_k(prediction.top_k),
                    rejected=prediction.rejected, reason=prediction.reason, verdict=prediction.verdict,
-                   preprocessed=preprocessed)
+                   preprocessed=preprocessed, profile_letters=profile_letters)
 
 
 class LettersResponse(BaseModel):
@@ -141,3 +143,15 @@ class Health(BaseModel):
 class ErrorBody(BaseModel):
     error: str = Field(description="a stable machine-readable name, e.g. corrupt_image")
     detail: str = Field(description="what was wrong and what was expected")
+
+
+class ProfileInfo(BaseModel):
+    id: str = Field(description="the profile's id: keep it secret, it is the only key to the profile")
+    letters: int = Field(description="letters taught")
+    per_letter: dict[str, int] = Field(default_factory=dict, description="letters taught, by letter")
+    limit: int = Field(description="letters a profile can hold")
+
+
+class TeachPayload(BaseModel):
+    image: str = Field(description="the letter as drawn, a data URL (or bare base64)")
+    label: str = Field(description="the letter it is: a-z, or A-Z for a capital")

@@ -18,6 +18,7 @@ class ServeSettings:
     cors_origins: tuple[str, ...] = ()  # cross-origin requests allowed from these origins only
     feedback_db: str | None = None  # SQLite file for corrections from the page; None: not stored
     access_log: bool = False  # one JSON line per request on stderr
+    profiles_db: str = ":memory:"  # SQLite file for writers' profiles; ":memory:" keeps them in this process only
 
     def to_environment(self) -> None:
         os.environ[ENVIRONMENT] = json.dumps(asdict(self))

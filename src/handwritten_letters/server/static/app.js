@@ -15,6 +15,13 @@ const feedbackView = document.getElementById("feedback");
 const rightButton = document.getElementById("right");
 const correctLabel = document.getElementById("correct-label");
 const feedbackStatus = document.getElementById("feedback-status");
+const teachView = document.getElementById("teach");
+const teachLetterView = document.getElementById("teach-letter");
+const teachStatus = document.getElementById("teach-status");
+const teachCorrect = document.getElementById("teach-correct");
+const teachLabel = document.getElementById("teach-label");
+const profileLine = document.getElementById("profile-line");
+const profileCount = document.getElementById("profile-count");
 
 const strokes = [];
 let current = null;
@@ -57,7 +64,8 @@ function redraw() {
 canvas.addEventListener("pointerdown", (event) => {
   event.preventDefault();
   canvas.setPointerCapture(event.pointerId);
-  current = { width: Number(penWidth.value) * (canvas.width / 320), points: [canvasPoint(event)] };
+  // the same pen in image pixels in every mode: the word canvas is wider, not a bigger drawing of a letter
+  current = { width: Number(penWidth.value), points: [canvasPoint(event)] };
   strokes.push(current);
   redraw();
 });
@@ -111,16 +119,19 @@ for (const radio of document.querySelectorAll("input[name=mode]")) {
     canvas.width = mode() === "word" ? 640 : 320;
     canvas.classList.toggle("wide", mode() === "word");
     document.querySelector("main").classList.toggle("word-mode", mode() === "word");
-    document.querySelector(".seen").classList.toggle("hidden", mode() === "word");
+    document.querySelector(".seen").classList.toggle("hidden", mode() !== "letter");
     canvas.setAttribute("aria-label", mode() === "word"
       ? "Drawing area: write one word" : "Drawing area: draw one letter with a mouse, finger or pen");
     clearBoard();
     if (mode() === "word") statusLine.textContent = "Write a word.";
+    teachView.classList.toggle("hidden", mode() !== "teach");
+    if (mode() === "teach") showTeachPrompt();
   });
 }
 
 function showEmpty(message) {
   statusLine.textContent = message;
+  teachCorrect.classList.add("hidden");
   feedbackView.classList.add("hidden");
   labelView.textContent = "\u00a0";
   labelView.classList.remove("rejected");
@@ -142,6 +153,7 @@ async function post(url, options) {
   }
   if (number !== requestNumber) return; // a newer drawing is already on its way
   if (!response.ok) {
+    if (body.error === "no_such_profile") { forgetProfileLocally(); recognizeCanvas(); return; }
     showEmpty(body.detail || body.error || `Error ${response.status}`);
     return;
   }
@@ -149,11 +161,17 @@ async function post(url, options) {
   else showLetter(body.results ? body.results[0] : body);
 }
 
+function lettersUrl() {
+  const profile = profileId();
+  return profile ? `/api/v1/letters?profile=${encodeURIComponent(profile)}` : "/api/v1/letters";
+}
+
 function recognizeCanvas() {
   if (!strokes.length && !backgroundImage) return;
+  if (mode() === "teach") return; // teaching: the drawing is saved, not read
   const image = canvas.toDataURL("image/png");
   lastImage = image;
-  const url = mode() === "word" ? "/api/v1/words" : "/api/v1/letters";
+  const url = mode() === "word" ? "/api/v1/words" : lettersUrl();
   post(url, { headers: { "Content-Type": "application/json" }, body: JSON.stringify({ image, top_k: 5 }) });
 }
 
@@ -199,8 +217,11 @@ function showLetter(result) {
     labelView.textContent = result.text || result.label;  // "A" for a capital
     labelView.classList.remove("rejected", "word");
     confidenceView.textContent = `${Math.round(result.confidence * 100)}% sure`;
-    statusLine.textContent = `Read as \u201c${result.text || result.label}\u201d` + caseNote(result) + ".";
+    statusLine.textContent = `Read as \u201c${result.text || result.label}\u201d` + caseNote(result)
+      + (result.profile_letters ? `, with your writing (${result.profile_letters} letters)` : "") + ".";
   }
+  teachCorrect.classList.toggle("hidden", mode() !== "letter");
+  teachLabel.value = "";
 }
 
 function showWord(result) {
@@ -242,7 +263,7 @@ function uploadFile(file) {
   const form = new FormData();
   form.append("file", file, file.name);
   form.append("top_k", "5");
-  post(mode() === "word" ? "/api/v1/words" : "/api/v1/letters", { body: form });
+  post(mode() === "word" ? "/api/v1/words" : lettersUrl(), { body: form });
 }
 
 fileInput.addEventListener("change", () => uploadFile(fileInput.files[0]));
@@ -289,5 +310,95 @@ rightButton.addEventListener("click", () => sendFeedback(lastResult && lastResul
 correctLabel.addEventListener("change", () => sendFeedback(correctLabel.value));
 fetch("/api/v1/feedback").then((r) => r.json()).then((body) => { collectingFeedback = Boolean(body.collecting); })
   .catch(() => { collectingFeedback = false; });
+
+// ----------------------------------------------------------------------------- your writing
+// A profile on the server, known only by its unguessable id, kept in this browser.
+
+const PROFILE_KEY = "handwritten-letters-profile";
+const TEACH_ORDER = [..."abcdefghijklmnopqrstuvwxyz", ..."ABCDEFGHIJKLMNOPQRSTUVWXYZ"];
+const TEACH_ROUNDS = 2;
+let teachIndex = 0;
+
+function profileId() { return localStorage.getItem(PROFILE_KEY); }
+function forgetProfileLocally() { localStorage.removeItem(PROFILE_KEY); showProfile(null); }
+
+function showProfile(info) {
+  profileLine.classList.toggle("hidden", !info);
+  if (info) profileCount.textContent = `Your writing: ${info.letters} letters taught.`;
+}
+
+async function ensureProfile() {
+  if (profileId()) return profileId();
+  const response = await fetch("/api/v1/profiles", { method: "POST" });
+  const body = await response.json();
+  if (!response.ok) throw new Error(body.detail || "no profile");
+  localStorage.setItem(PROFILE_KEY, body.id);
+  return body.id;
+}
+
+async function teachLetter(image, label) {
+  const id = await ensureProfile();
+  const response = await fetch(`/api/v1/profiles/${encodeURIComponent(id)}/letters`, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ image, label }),
+  });
+  const body = await response.json();
+  if (body.error === "no_such_profile") { forgetProfileLocally(); return teachLetter(image, label); }
+  if (!response.ok) throw new Error(body.detail || "not kept");
+  showProfile(body);
+  return body;
+}
+
+function showTeachPrompt() {
+  const label = TEACH_ORDER[teachIndex % TEACH_ORDER.length];
+  teachLetterView.textContent = label;
+  statusLine.textContent = `Draw \u201c${label}\u201d as you write it (round ${Math.floor(teachIndex / TEACH_ORDER.length) + 1} `
+    + `of ${TEACH_ROUNDS}), then save.`;
+}
+
+function nextTeachLetter() {
+  teachIndex = (teachIndex + 1) % (TEACH_ORDER.length * TEACH_ROUNDS);
+  strokes.length = 0;
+  redraw();
+  showTeachPrompt();
+}
+
+document.getElementById("teach-save").addEventListener("click", async () => {
+  if (!strokes.length) { teachStatus.textContent = "Draw the letter first."; return; }
+  const label = TEACH_ORDER[teachIndex % TEACH_ORDER.length];
+  try {
+    const body = await teachLetter(canvas.toDataURL("image/png"), label);
+    teachStatus.textContent = `Kept \u201c${label}\u201d (${body.letters} taught).`;
+  } catch (error) {
+    teachStatus.textContent = `Not kept: ${error.message}`;
+  }
+  nextTeachLetter();
+});
+document.getElementById("teach-skip").addEventListener("click", nextTeachLetter);
+
+for (const letter of TEACH_ORDER) {
+  const option = document.createElement("option");
+  option.value = letter;
+  option.textContent = letter;
+  teachLabel.append(option);
+}
+teachLabel.addEventListener("change", async () => {
+  const label = teachLabel.value;
+  if (!label || !lastImage) return;
+  try {
+    await teachLetter(lastImage, label);
+    statusLine.textContent = `Thanks: your writing now has this as \u201c${label}\u201d.`;
+  } catch (error) {
+    statusLine.textContent = `Not kept: ${error.message}`;
+  }
+});
+document.getElementById("profile-forget").addEventListener("click", async () => {
+  const id = profileId();
+  if (id) await fetch(`/api/v1/profiles/${encodeURIComponent(id)}`, { method: "DELETE" }).catch(() => null);
+  forgetProfileLocally();
+});
+if (profileId()) {
+  fetch(`/api/v1/profiles/${encodeURIComponent(profileId())}`).then((r) => (r.ok ? r.json() : null))
+    .then((info) => (info ? showProfile(info) : forgetProfileLocally())).catch(() => null);
+}
 
 redraw();
