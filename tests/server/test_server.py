@@ -26,7 +26,7 @@ def test_upload_reads_a_letter(client):
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"label", "case", "case_probability", "text", "confidence", "top_k", "rejected", "reason",
-                         "verdict", "preprocessed"}
+                         "verdict", "preprocessed", "profile_letters"}
     assert body["label"] == "a" and not body["rejected"] and body["verdict"] == "letter"
     assert len(body["top_k"]) == 3 and body["top_k"][0]["label"] == "a"
     assert 0 < body["confidence"] <= 1

@@ -160,7 +160,7 @@ def _recognize_all(recognizer: Recognizer, files: list[tuple[str, bytes]], top_k
     return recognizer.predict_preprocessed(items, top_k, profile)
 
 
-@router.post("/api/v1/letters", response_model=LetterResult | LettersResponse, responses=IMAGE_ERRORS,
+@router.post("/api/v1/letters", response_model=LetterResult | LettersResponse, responses={**IMAGE_ERRORS, **errors(404)},
              openapi_extra=IMAGE_REQUEST_BODY)
 async def read_letters(request: Request, profile: Optional[str] = Query(
         None, description="a writer's profile id: answers lean toward the letters that writer taught")) -> Response:
@@ -357,7 +357,7 @@ async def delete_profile(request: Request, profile_id: str) -> Response:
 
 
 @router.post("/api/v1/profiles/{profile_id}/letters", response_model=ProfileInfo,
-             responses=errors(404, 413, 415, 422, 507))
+             responses=errors(404, 409, 413, 415, 422, 507))
 async def teach_letter(request: Request, profile_id: str) -> Response:
     """Teach a profile one letter (a drawing and what it is); the next answer read with the profile uses it."""
     store = profiles_of(request)
