@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from .. import __version__
 from ..reading.recognize import Recognizer
@@ -110,11 +111,12 @@ def _add_error_handlers(app: FastAPI) -> None:
         name = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(exc.status_code, "http_error")
         headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 405:
-            # Starlette lists only the first matching route's methods, and a path may have a GET and a
-            # POST route: the methods documented for the path are the ones it allows
-            documented = app.openapi().get("paths", {}).get(request.url.path, {})
-            if documented:
-                headers["Allow"] = ", ".join(sorted(method.upper() for method in documented))
+            # Starlette lists only the first matching route's methods, and a path may have several
+            # routes (GET, POST, DELETE): the methods documented for every template the path matches
+            allowed = {method.upper() for template, methods in app.openapi().get("paths", {}).items()
+                       if compile_path(template)[0].match(request.url.path) for method in methods}
+            if allowed:
+                headers["Allow"] = ", ".join(sorted(allowed))
         return JSONResponse({"error": name, "detail": str(exc.detail)}, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
