@@ -400,7 +400,8 @@ def read(
                                                     "(default: bundled)."),
     line_model: Optional[Path] = typer.Option(None, help="Line ONNX model, for the lines and combined readers "
                                                          "(default: bundled)."),
-    lexicon: Optional[Path] = typer.Option(None, help="Word list, one word a line (default: English, GCIDE)."),
+    lexicon: Optional[Path] = typer.Option(None, help="Your own word list, one word a line "
+                                                       "(default: everyday English with frequencies, wordfreq)."),
     no_lexicon: bool = typer.Option(False, "--no-lexicon", help="Report the raw reading only."),
     output_format: str = typer.Option("text", "--format", help="text or json (lines, words, letters, boxes)."),
 ):

@@ -174,3 +174,20 @@ def test_api_words_returns_text_and_boxes(monkeypatch):
         assert len(body["text"]) == 2 and len(letters) == 2
         assert all(len(l["box"]) == 4 and l["top_k"] for l in letters)
         assert client.post("/api/v1/words", files={"file": ("w.png", b"junk", "image/png")}).status_code == 415
+
+
+def test_the_english_list_knows_everyday_inflections_and_their_frequencies():
+    english = Lexicon.english()
+    for word in ("rocks", "dogs", "walked", "letters", "words", "tested", "notes", "apples"):
+        assert word in english, word
+    assert english.frequency("tested") > english.frequency("testes") > 0
+
+
+def test_a_listed_word_is_never_replaced_by_a_rarer_one_nor_a_sure_reading_at_all():
+    english = Lexicon.english()
+    assert not english.allows("tested", "testes", raw_probability=0.1)  # rarer: refused
+    assert english.allows("testes", "tested", raw_probability=0.1)  # commoner, and the image supports it
+    assert not english.allows("qzxv", "quiz", raw_probability=0.95)  # the models are sure: the reading stands
+    assert english.allows("qzxv", "quiz", raw_probability=0.2)
+    own = Lexicon(["alpha", "beta"])  # a user's own list: no frequencies, every word alike
+    assert own.frequency("alpha") == 0.0 and not own.allows("alpha", "beta", raw_probability=0.1)

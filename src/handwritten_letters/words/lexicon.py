@@ -1,5 +1,12 @@
-"""Word lists the readers use: the user's own (``--lexicon FILE``) or the English one. The one place
-that knows where the English words come from."""
+"""Word lists the readers use, as a prior and never as a filter: the user's own (``--lexicon
+FILE``) or everyday English. The one place that knows where the English words come from and when
+a word from the list may replace what the models read.
+
+English is `wordfreq`'s frequency-ranked list (the commonest 60,000 words, plurals and past tenses
+included), each with its frequency. A list word replaces a reading only when the readers'
+letter models support it (their own margin rules) **and** ``allows`` agrees: a reading the models
+are sure of stands, and a real word is never replaced by a rarer one.
+"""
 
 from __future__ import annotations
 
@@ -8,29 +15,47 @@ from pathlib import Path
 
 import numpy as np
 
+ENGLISH_SIZE = 60_000  # words of wordfreq's English list, commonest first
+SURE = 0.5  # a reading at least this probable is kept, whatever the list says (held-out font words)
+# a word's frequency adds this many nats per Zipf unit (log10 occurrences per billion words) when
+# list words compete for one reading: among words the image supports alike, the commoner wins
+PRIOR_WEIGHT = 0.5
+UNLISTED_ZIPF = 0.0
+
 
 @lru_cache(maxsize=1)
-def english_words() -> tuple[str, ...]:
-    """GCIDE (GNU Collaborative International Dictionary of English) words, via `english-words`:
-    the readers' English lexicon and the line model's training words."""
-    from english_words import get_english_words_set
+def english_frequencies() -> dict[str, float]:
+    """Everyday English words (a-z only) and their Zipf frequency, from `wordfreq`."""
+    from wordfreq import top_n_list, zipf_frequency
 
-    return tuple(sorted(get_english_words_set(["gcide"], lower=True, alpha=True)))
+    words = [w for w in top_n_list("en", ENGLISH_SIZE) if w.isascii() and w.isalpha()]
+    return {w.lower(): zipf_frequency(w, "en") for w in words}
+
+
+def english_words() -> tuple[str, ...]:
+    """The English words the readers know and the line model trains on."""
+    return tuple(sorted(english_frequencies()))
 
 
 class Lexicon:
     """Words grouped by length as letter-index arrays, for vectorised scoring against a reading."""
 
-    def __init__(self, words):
+    def __init__(self, words, frequencies: dict[str, float] | None = None):
         by_length: dict[int, list[str]] = {}
         for word in {w.strip().lower() for w in words}:
             if word and word.isascii() and word.isalpha():
                 by_length.setdefault(len(word), []).append(word)
         self.words = {n: sorted(ws) for n, ws in by_length.items()}
         self.codes = {n: np.array([[ord(c) - 97 for c in w] for w in ws]) for n, ws in self.words.items()}
+        self.frequencies = frequencies  # None: every listed word alike (a user's own list)
+        self.priors = {n: np.array([self.prior(w) for w in ws]) for n, ws in self.words.items()}
+        self._listed = {w for ws in self.words.values() for w in ws}
 
     def __len__(self) -> int:
         return sum(len(ws) for ws in self.words.values())
+
+    def __contains__(self, word: str) -> bool:
+        return word in self._listed
 
     @classmethod
     def from_file(cls, path: str | Path) -> "Lexicon":
@@ -46,19 +71,40 @@ class Lexicon:
 
     @classmethod
     def english(cls) -> "Lexicon":
-        """The English word list (``english_words``), built once per process and shared."""
+        """Everyday English with word frequencies, built once per process and shared."""
         return _english_lexicon()
 
+    def frequency(self, word: str) -> float:
+        """Zipf frequency (0 for a word not listed, or for every word of a list without frequencies)."""
+        if self.frequencies is None:
+            return 0.0
+        return self.frequencies.get(word, UNLISTED_ZIPF)
+
+    def prior(self, word: str) -> float:
+        """What the word's frequency adds to its score, in nats."""
+        return PRIOR_WEIGHT * self.frequency(word)
+
+    def allows(self, raw: str, word: str, raw_probability: float) -> bool:
+        """Whether ``word`` may replace the reading ``raw`` (already supported by the image): never for a
+        reading the models are sure of, never a rarer word for a listed one."""
+        if word == raw:
+            return True
+        if raw_probability >= SURE:
+            return False
+        return not (raw in self and self.frequency(word) <= self.frequency(raw))
+
     def best(self, log_probabilities: np.ndarray) -> tuple[str, float] | None:
-        """The word of this length whose letters the model finds most likely, and that score."""
+        """The word of this length whose letters the model finds most likely (frequency as a prior
+        among them), and its letters' score (without the prior)."""
         codes = self.codes.get(len(log_probabilities))
         if codes is None:
             return None
         scores = log_probabilities[np.arange(len(log_probabilities)), codes].sum(axis=1)
-        best = int(np.argmax(scores))
+        best = int(np.argmax(scores + self.priors[len(log_probabilities)]))
         return self.words[len(log_probabilities)][best], float(scores[best])
 
 
 @lru_cache(maxsize=1)
 def _english_lexicon() -> Lexicon:
-    return Lexicon(english_words())
+    frequencies = english_frequencies()
+    return Lexicon(frequencies, frequencies)

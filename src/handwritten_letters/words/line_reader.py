@@ -37,6 +37,7 @@ LINE_BEAM_WIDTH = 4  # CTC prefix beam; as good as 8 and 16 on validation lines,
 LINE_LEXICON_MARGIN = 2.0  # CTC nats per letter a lexicon word may lose against the raw reading (best of 0.5-4 on validation)
 LEXICON_DISTANCE = 0.34  # lexicon words within this share of the raw word's length (edits) are tried
 LEXICON_CANDIDATES = 30
+MIN_SUPPORT = 0.02  # a letter a list word changes must have at least this probability where it stands
 READERS = ("lines", "segment", "combined")
 # what `auto` reads with: per case, the reader that read validation lines best (mean character
 # accuracy over the 13 conditions of `benchmarks/words.py --split validation`): with a lexicon
@@ -167,8 +168,15 @@ def _lexicon_word(raw: str, log_probs: np.ndarray, lexicon: Lexicon) -> str:
     if not found:
         return raw
     raw_score = ctc.text_log_probability(log_probs, encode(raw))
-    score, word = max((ctc.text_log_probability(log_probs, encode(word)), word) for word, _, _ in found)
-    return word if score >= raw_score - LINE_LEXICON_MARGIN * len(raw) else raw
+    scored = [(ctc.text_log_probability(log_probs, encode(word)), word) for word, _, _ in found]
+    score, word = max(scored, key=lambda option: option[0] + lexicon.prior(option[1]))
+    supported = score >= raw_score - LINE_LEXICON_MARGIN * len(raw)
+    return word if supported and lexicon.allows(raw, word, float(np.exp(raw_score))) else raw
+
+
+def _letters_support(raw: str, word: str, probabilities: list[dict[str, float]]) -> bool:
+    """Every letter the word changes is among that letter's candidates with real probability."""
+    return all(a == b or probabilities[i].get(b, 0.0) >= MIN_SUPPORT for i, (a, b) in enumerate(zip(raw, word)))
 
 
 def read_page_lines(page: InkPage, reader: LineReader, lexicon: Lexicon | None = None, top_k: int = 3,
@@ -288,7 +296,10 @@ def combine(by_lines: TextReading, by_pieces: TextReading, lexicon: Lexicon | No
             probabilities = [dict(l.top_k) for l in letters]
             if lexicon is not None:
                 found = lexicon.best(np.log(np.array([[p.get(c, 1e-6) for c in CLASS_NAMES] for p in probabilities])))
-                if found and found[1] >= sum(np.log(max(l.confidence, 1e-6)) for l in letters) - LINE_LEXICON_MARGIN * len(raw):
+                raw_score = sum(np.log(max(l.confidence, 1e-6)) for l in letters)
+                if (found and found[1] >= raw_score - LINE_LEXICON_MARGIN * len(raw)
+                        and _letters_support(raw, found[0], probabilities)
+                        and lexicon.allows(raw, found[0], float(np.exp(raw_score)))):
                     text = found[0]
             letters = [LetterReading(ch, p.get(ch, 0.0), l.top_k[:top_k], l.box)
                        for ch, p, l in zip(text, probabilities, letters)]

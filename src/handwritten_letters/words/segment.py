@@ -213,8 +213,11 @@ def _lexicon_path(finals: list[_Path], best: _Path, candidates: _Candidates, lex
             options.append((path.score - raw_part + word_score, word, path))
     if not options:
         return None
-    score, word, path = max(options, key=lambda option: option[0])
-    return (path, word) if score >= best.score - SEGMENT_LEXICON_MARGIN * len(best.letters) else None
+    score, word, path = max(options, key=lambda option: option[0] + lexicon.prior(option[1]))
+    raw = "".join(CLASS_NAMES[int(candidates.log_p[candidates.row(k)].argmax())] for k in best.letters)
+    raw_probability = float(np.exp(sum(float(candidates.log_p[candidates.row(k)].max()) for k in best.letters)))
+    supported = score >= best.score - SEGMENT_LEXICON_MARGIN * len(best.letters)
+    return (path, word) if supported and lexicon.allows(raw, word, raw_probability) else None
 
 
 def _decode_word(pieces: list[Piece], ink: np.ndarray, line_height: int, recognizer: Recognizer,
