@@ -31,3 +31,16 @@ def test_base_install_in_a_fresh_venv_predicts(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[1].split(",")[1] == "a"
+    # a writer's hand is learned in the base install too (the profile method needs no TensorFlow)
+    for label in ("a", "x"):
+        (tmp_path / "mine" / label).mkdir(parents=True)
+        for k in range(2):
+            strokes = (((20, 15), (80, 90)), ((80, 15), (20, 90))) if label == "x" else \
+                (((20, 90), (50, 10)), ((50, 10), (80, 90)), ((32, 58), (68, 58)))
+            (tmp_path / "mine" / label / f"{k}.png").write_bytes(letter_png(strokes, size=90 + 20 * k))
+    taught = subprocess.run([venv / "bin" / "letters", "finetune", tmp_path / "mine", "--out", tmp_path / "run"],
+                            capture_output=True, text=True, timeout=120)
+    assert taught.returncode == 0, taught.stderr
+    read = subprocess.run([venv / "bin" / "letters", "predict", "--model", tmp_path / "run" / "model.onnx",
+                           "--format", "csv", tmp_path / "a.png"], capture_output=True, text=True, timeout=120)
+    assert read.returncode == 0 and read.stdout.splitlines()[1].split(",")[1] == "a", read.stderr
