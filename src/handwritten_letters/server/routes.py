@@ -145,6 +145,18 @@ async def read_images(request: Request) -> tuple[list[tuple[str, bytes]], int]:
     return files, top_k
 
 
+async def json_payload(request: Request, model, shape: str):
+    """A JSON body as ``model``, or the API's 415/422 naming what was expected."""
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        raise ApiError(415, "unsupported_media_type", f"send JSON {shape}")
+    try:
+        return model.model_validate_json(await request.body())
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ApiError(422, "invalid_request", f"{'.'.join(str(p) for p in first.get('loc', ())) or 'body'}: "
+                                               f"{first['msg']}") from None
+
+
 def recognizer_of(request: Request) -> Recognizer:
     return request.app.state.recognizer
 
@@ -292,14 +304,7 @@ async def store_feedback(request: Request) -> Response:
     store = request.app.state.feedback
     if store is None:
         raise ApiError(403, "feedback_off", "this server does not store corrections (start it with --collect-feedback)")
-    if not request.headers.get("content-type", "").startswith("application/json"):
-        raise ApiError(415, "unsupported_media_type", "send JSON {\"image\", \"answer\", \"top_k\", \"correct_label\"}")
-    try:
-        payload = FeedbackPayload.model_validate_json(await request.body())
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise ApiError(422, "invalid_request", f"{'.'.join(str(p) for p in first.get('loc', ())) or 'body'}: "
-                                               f"{first['msg']}") from None
+    payload = await json_payload(request, FeedbackPayload, "{\"image\", \"answer\", \"top_k\", \"correct_label\"}")
     if payload.correct_label.lower() not in CLASS_NAMES:
         raise ApiError(422, "invalid_label", f"correct_label: expected a letter a-z, got {payload.correct_label!r}")
     image = decode_data_url(payload.image, 0)
@@ -362,14 +367,7 @@ async def teach_letter(request: Request, profile_id: str) -> Response:
     """Teach a profile one letter (a drawing and what it is); the next answer read with the profile uses it."""
     store = profiles_of(request)
     _known_profile(request, profile_id)
-    if not request.headers.get("content-type", "").startswith("application/json"):
-        raise ApiError(415, "unsupported_media_type", "send JSON {\"image\": \"data:image/png;base64,...\", \"label\": \"a\"}")
-    try:
-        payload = TeachPayload.model_validate_json(await request.body())
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise ApiError(422, "invalid_request", f"{'.'.join(str(p) for p in first.get('loc', ())) or 'body'}: "
-                                               f"{first['msg']}") from None
+    payload = await json_payload(request, TeachPayload, "{\"image\": \"data:image/png;base64,...\", \"label\": \"a\"}")
     label = label_of(payload.label)
     if label is None:
         raise ApiError(422, "invalid_label", f"label: expected one letter a-z or A-Z, got {payload.label!r}")
