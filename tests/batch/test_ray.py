@@ -65,8 +65,8 @@ def test_ray_engine_writes_parquet_one_row_per_input(ray_instance, letters_folde
     out = tmp_path / "results.parquet"
     write_output(iter_rows(predict_with_ray([str(letters_folder)], actors=1)), "csv", out)
     table = pd.read_parquet(out)
-    assert len(table) == 302 and list(table.columns) == ["path", "label", "confidence", "top_k", "rejected",
-                                                         "reason", "error", "verdict"]
+    assert len(table) == 302 and list(table.columns) == ["path", "label", "case", "case_probability", "confidence",
+                                                         "top_k", "rejected", "reason", "error", "verdict"]
     assert table["error"].notna().sum() == 2
 
 

@@ -47,8 +47,33 @@ def cluster(tmp_path):
         yield f"127.0.0.1:{port}", environment
     finally:
         if started:
-            subprocess.run([RAY, "stop", "--force"], env=environment, capture_output=True, timeout=120)
+            stop_processes_of(temp_dir, port)
         shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def stop_processes_of(temp_dir: str, port: int) -> None:
+    """Stop this cluster's processes only (`ray stop` would stop every Ray on the machine): those whose
+    command line names its temporary folder or its head's port, and their children."""
+    import psutil
+
+    def ours_by(cmdline: list[str]) -> bool:
+        return any(temp_dir in part or part.endswith(f":{port}") for part in cmdline)
+
+    ours = [p for p in psutil.process_iter(["cmdline"]) if ours_by(p.info["cmdline"] or [])]
+    everyone = {p.pid: p for p in ours}
+    for process in ours:
+        try:
+            everyone.update({child.pid: child for child in process.children(recursive=True)})
+        except psutil.NoSuchProcess:
+            pass
+    for process in everyone.values():
+        try:
+            process.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(list(everyone.values()), timeout=20)
+    for process in alive:
+        process.kill()
 
 
 def rows(result) -> list[dict]:
