@@ -56,6 +56,10 @@ RECIPES["real-wide"] = replace(RECIPES["real"], name="real-wide", architecture="
 # learning case where it is known: people's hands beyond EMNIST's census forms
 RECIPES["hands"] = replace(RECIPES["real"], name="hands", cased=True, font_renderings=16, epochs=10,
                            early_stopping_patience=10, learning_rate=1e-3)
+# hands, continued with three times the font letters an epoch (a third of each epoch): does more of the
+# fonts' variety read unseen joined hands better? (docs/results.md)
+RECIPES["hands-fonts"] = replace(RECIPES["hands"], name="hands-fonts", font_renderings=48, epochs=4,
+                                 early_stopping_patience=4, learning_rate=5e-4)
 
 
 def variant(recipe: Recipe, **changes) -> Recipe:
