@@ -19,6 +19,13 @@ pytestmark = pytest.mark.slow
 RAY = shutil.which("ray", path=str(Path(sys.executable).parent)) or shutil.which("ray")
 
 
+def users_shell(home: Path) -> dict[str, str]:
+    """The environment of a user's shell: Ray's defaults. An in-process `ray.init` (the other Ray
+    tests) turns token authentication on by setting RAY_AUTH_MODE in this process's environment."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("RAY_AUTH")}
+    return {**inherited, "HOME": str(home), "RAY_USAGE_STATS_ENABLED": "0"}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -31,7 +38,7 @@ def cluster(tmp_path):
     port = free_port()
     home = tmp_path / "home"  # Ray's token file, if its defaults make one, stays in this test
     home.mkdir()
-    environment = {**os.environ, "HOME": str(home), "RAY_USAGE_STATS_ENABLED": "0"}
+    environment = users_shell(home)
     temp_dir = f"/tmp/ray-test-{port}"  # short: Ray's socket paths must stay under 107 characters
     common = ["--num-cpus", "1", "--node-ip-address", "127.0.0.1", "--disable-usage-stats"]
     started = []
@@ -99,7 +106,7 @@ def test_a_cluster_started_with_ray_start_is_joined_and_reads_as_the_local_engin
 
 def test_an_unreachable_cluster_is_one_line_saying_what_to_set(tmp_path):
     (tmp_path / "a.png").write_bytes(letter_png())
-    environment = {**os.environ, "HOME": str(tmp_path), "RAY_USAGE_STATS_ENABLED": "0"}
+    environment = users_shell(tmp_path)
     result = subprocess.run([sys.executable, "-m", "handwritten_letters.cli", "predict", "--engine", "ray",
                              "--address", f"127.0.0.1:{free_port()}", str(tmp_path / "a.png")], env=environment,
                             capture_output=True, text=True, timeout=600)

@@ -41,6 +41,9 @@ from .run_files import (
     write_history,
 )
 
+# below any validation score: a line model's character accuracy (1 - CER) is negative while it
+# inserts more characters than a line has, and its first epoch must still be kept as the best so far
+NO_SCORE = float("-inf")
 VALIDATION_VARIANT_SEED = 1000  # offset of the seed that redraws validation letters (export redraws them the same)
 
 
@@ -108,7 +111,7 @@ class RunState(keras.callbacks.Callback):
             "seconds": round(time.perf_counter() - self.epoch_started, 3),
         }
         self.history.append(row)
-        if row.get("val_accuracy", -1.0) > self.best:
+        if row.get("val_accuracy", NO_SCORE) > self.best:
             self.best = row["val_accuracy"]
             atomic_save_model(self.model, self.out_dir / BEST_MODEL)
         write_history(self.out_dir / "history.csv", self.history)
@@ -330,7 +333,7 @@ def make_callbacks(recipe: Recipe, config: TrainConfig, out_dir: Path, state: di
     reduce_lr = keras.callbacks.ReduceLROnPlateau(
         monitor="val_loss", factor=0.5, patience=config.reduce_lr_patience, min_lr=1e-5
     ) if recipe.schedule == "plateau" else None
-    history, best = [], -1.0
+    history, best = [], NO_SCORE
     if state:
         history, best = state["history"], state["best_val_accuracy"]
         es = state["early_stopping"]
@@ -384,7 +387,7 @@ def finish_run(out_dir: Path, run_info: dict, history: list[dict], n_train: int,
                interrupted: bool) -> dict:
     if not history:
         raise LettersError(f"{out_dir}: interrupted before the first epoch finished; nothing was saved")
-    best_row = max(history, key=lambda r: r.get("val_accuracy", -1.0))
+    best_row = max(history, key=lambda r: r.get("val_accuracy", NO_SCORE))
     plot_curves(history, out_dir / "curves.png")
     train_seconds = sum(r["seconds"] for r in history)
     run_info.update(
