@@ -69,12 +69,15 @@ class WriterProfile:
         return WriterProfile(self.features[keep], self.labels[keep], self.cases[keep], self.weight, self.floor,
                              self.spread)
 
-    def evidence(self, features: np.ndarray) -> np.ndarray:
-        """(N, 26): how much each letter's closest taught example speaks for it (0 where none does)."""
+    def evidence(self, features: np.ndarray, leave_out: np.ndarray | None = None) -> np.ndarray:
+        """(N, 26): how much each letter's closest taught example speaks for it (0 where none does).
+        ``leave_out[n]``: an example not to compare row n with (itself, when measuring the profile)."""
         evidence = np.zeros((len(features), len(CLASS_NAMES)), np.float32)
         if not len(self):
             return evidence
         similarity = unit_rows(features) @ self.features.T  # (N, K)
+        if leave_out is not None:
+            similarity[np.arange(len(features)), leave_out] = -np.inf
         for letter in np.unique(self.labels):
             closest = similarity[:, self.labels == letter].max(axis=1)
             evidence[:, letter] = np.maximum(0.0, closest - self.floor) / self.spread

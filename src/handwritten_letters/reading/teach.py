@@ -51,15 +51,8 @@ def leave_one_out(model: OnnxModel, profile: WriterProfile, pixels: np.ndarray) 
         return measurable, np.zeros(0, np.int64), np.zeros(0, np.int64)
     outputs = model.outputs(pixels[measurable])
     logits = outputs[0] / model.temperature
-    before = logits.argmax(axis=1)
-    similarity = (profile.features[measurable] @ profile.features.T).astype(np.float32)
-    similarity[np.arange(len(measurable)), measurable] = -np.inf  # a letter never matches itself
-    evidence = np.zeros_like(logits)
-    for letter in np.unique(profile.labels):
-        closest = similarity[:, profile.labels == letter].max(axis=1)
-        evidence[:, letter] = np.maximum(0.0, closest - profile.floor) / profile.spread
-    after = (logits + profile.weight * evidence).argmax(axis=1)
-    return measurable, before, after
+    after = logits + profile.evidence(profile.features[measurable], leave_out=measurable)  # never itself
+    return measurable, logits.argmax(axis=1), after.argmax(axis=1)
 
 
 def teach(folder: str | Path, out_dir: str | Path, base_model: str | Path | None = None) -> TeachResult:
