@@ -13,8 +13,13 @@ from typing import List, Optional
 import typer
 
 from .errors import LettersError, MissingExtraError
+from .training.config import FinetuneConfig, LineTrainConfig, TrainConfig
 
 # plain help (click's): rich markup would eat "[ray]" as a tag and cut option names at 80 columns
+# the options' defaults are the run configs' own (reading them imports no Keras)
+TRAIN, LINES = TrainConfig(train_paths=[], out_dir=""), LineTrainConfig(train_paths=[], out_dir="")
+FINETUNE = FinetuneConfig(data_path="", out_dir="")
+
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
     help="Read handwritten letters: train and evaluate models, recognize images, serve a web page.",
@@ -127,12 +132,13 @@ def train(
                                             "(best, also on letters as drawings reach the model; see README) or "
                                             "real-wide (real on a net with 1.5x the channels), hands (real, also on handwriting "
                                             "fonts, upper and lower case)."),
-    val_fraction: float = typer.Option(0.1, min=0.01, max=0.5, help="Share of the data held out for validation."),
+    val_fraction: float = typer.Option(TRAIN.val_fraction, min=0.01, max=0.5,
+                                       help="Share of the data held out for validation."),
     epochs: Optional[int] = typer.Option(None, min=1, help="Default: the recipe's own (docs/training.md lists them)."),
-    batch_size: int = typer.Option(128, min=1),
-    seed: int = typer.Option(42),
+    batch_size: int = typer.Option(TRAIN.batch_size, min=1),
+    seed: int = typer.Option(TRAIN.seed),
     learning_rate: Optional[float] = typer.Option(None, help="Default: the recipe's."),
-    class_weight: str = typer.Option("balanced", help="balanced (weight classes by 1/frequency) or none."),
+    class_weight: str = typer.Option(TRAIN.class_weight, help="balanced (weight classes by 1/frequency) or none."),
     limit: Optional[int] = typer.Option(None, min=100, help="Use only this many images (stratified)."),
     init_from: Optional[Path] = typer.Option(None, "--from", help="Start from this model's weights (the recipe's "
                                                                   "network, e.g. runs/real2/Best_Model.keras)."),
@@ -171,14 +177,15 @@ def train_lines_command(
     train_paths: Optional[List[Path]] = typer.Option(
         None, "--train", help="EMNIST letters to compose lines from (same data and split as `letters train`)."),
     out: Path = typer.Option(Path("runs/lines"), help="Run directory."),
-    epochs: int = typer.Option(20, min=1),
-    steps: int = typer.Option(400, min=1, help="Batches of freshly composed lines per epoch."),
-    batch_size: int = typer.Option(32, min=1),
-    seed: int = typer.Option(42),
-    val_fraction: float = typer.Option(0.1, min=0.01, max=0.5, help="Share of the letters held out for validation lines."),
-    learning_rate: float = typer.Option(2e-3),
-    width: int = typer.Option(64, min=8, help="The line model's size: its 2-D convolutions have width/4 to 1.5 x width channels ("
-                                              "64 ~0.5 M parameters, 96 ~1.1 M)."),
+    epochs: int = typer.Option(LINES.epochs, min=1),
+    steps: int = typer.Option(LINES.steps_per_epoch, min=1, help="Batches of freshly composed lines per epoch."),
+    batch_size: int = typer.Option(LINES.batch_size, min=1),
+    seed: int = typer.Option(LINES.seed),
+    val_fraction: float = typer.Option(LINES.val_fraction, min=0.01, max=0.5,
+                                       help="Share of the letters held out for validation lines."),
+    learning_rate: float = typer.Option(LINES.learning_rate),
+    width: int = typer.Option(LINES.width, min=8, help="The line model's size: its 2-D convolutions have width/4 to "
+                                                       "1.5 x width channels (64 ~0.5 M parameters, 96 ~1.1 M)."),
     limit: Optional[int] = typer.Option(None, min=100, help="Compose from only this many letters (stratified)."),
     init_from: Optional[Path] = typer.Option(None, "--from", help="Start from this line model's weights "
                                                                   "(e.g. runs/lines/Best_Model.keras)."),
@@ -299,9 +306,10 @@ def finetune(
                                                              "(default: the bundled model's weights)."),
     replay: Optional[List[Path]] = typer.Option(None, help="EMNIST training data to replay (default: a sample "
                                                            "shipped with the package)."),
-    epochs: int = typer.Option(12, min=1),
-    holdout: float = typer.Option(0.3, min=0.05, max=0.9, help="Share of your letters held out to measure."),
-    seed: int = typer.Option(42),
+    epochs: int = typer.Option(FINETUNE.epochs, min=1, help="--method deep: epochs."),
+    holdout: float = typer.Option(FINETUNE.holdout, min=0.05, max=0.9,
+                                  help="--method deep: share of your letters held out to measure."),
+    seed: int = typer.Option(FINETUNE.seed),
     verbose: bool = typer.Option(False, "--verbose", help="Show TensorFlow's own start-up and warning logs."),
     method: str = typer.Option("profile", help="profile (seconds, no TensorFlow: your letters kept as the "
                                                 "network's features, answers lean toward them) or deep (retrain the "

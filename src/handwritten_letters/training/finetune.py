@@ -29,26 +29,13 @@ from ..labels import CLASS_NAMES, NUM_CASED_CLASSES, NUM_CLASSES
 from ..reading.recognize import bundled_path
 from ..reading.writer_letters import read_writer_letters
 from . import data
+from .config import FinetuneConfig
 from .run_files import BEST_MODEL, atomic_save_model, atomic_write_text, package_versions, plot_curves, write_history
 from .train import EpochBatches, balanced_class_weights
 
 BUNDLED_KERAS = "letters-cnn.keras"
 REPLAY_SAMPLE = "replay-sample.npz"
 USER_WEIGHT = 8  # each user letter is seen this many times an epoch: a few hundred letters beside thousands of replay
-
-
-@dataclass
-class FinetuneConfig:
-    data_path: str  # a folder of per-letter folders, or a folder with labels.csv
-    out_dir: str
-    base: str | None = None  # a run directory or a .keras file; None: the bundled model's weights
-    replay_paths: list[str] | None = None  # EMNIST training files; None: the sample shipped with the package
-    epochs: int = 12
-    holdout: float = 0.3
-    learning_rate: float = 3e-4
-    batch_size: int = 64
-    seed: int = 42
-    progress: bool = False  # one line per epoch on stdout
 
 
 @dataclass

@@ -30,7 +30,8 @@ import numpy as np
 from ..errors import LettersError
 from ..labels import CLASS_NAMES, NUM_CLASSES, SAME_SHAPE_CASES
 from . import data, font_letters, redraw
-from .recipes import RECIPES, Recipe, build_training_model, variant
+from .config import RECIPES, Recipe, TrainConfig, variant
+from .recipes import build_training_model
 from .run_files import (
     BEST_MODEL,
     CHECKPOINT_DIR,
@@ -45,26 +46,6 @@ from .run_files import (
 # inserts more characters than a line has, and its first epoch must still be kept as the best so far
 NO_SCORE = float("-inf")
 VALIDATION_VARIANT_SEED = 1000  # offset of the seed that redraws validation letters (export redraws them the same)
-
-
-@dataclass
-class TrainConfig:
-    train_paths: list[str]
-    out_dir: str
-    recipe: str | Recipe = "seed"  # a name in recipes.RECIPES, or a Recipe (ablations)
-    val_fraction: float = 0.1
-    epochs: int | None = None  # None: the recipe's
-    batch_size: int = 128
-    seed: int = 42
-    learning_rate: float | None = None  # None: the recipe's
-    reduce_lr_patience: int = 2
-    class_weight: str = "balanced"  # "balanced" or "none"
-    limit: int | None = None  # use only this many images (stratified), for quick runs
-    init_from: str | None = None  # start from this model's weights (a .keras file of the recipe's network)
-    # the handwriting fonts, for a recipe that trains on them (None: found beside the project)
-    font_dir: str | None = None
-    resume: bool = False
-    verbose: int | None = None  # None: a progress bar on a terminal, one line per epoch otherwise
 
 
 @dataclass

@@ -27,8 +27,8 @@ from ..words import ctc
 from ..words.ctc import decode_indices
 from ..words.lexicon import english_words
 from . import redraw, run_files, train
+from .config import LineTrainConfig
 from .line_model import build_line_model, compile_line_model
-from .recipes import RECIPES
 from .synthetic_lines import LineComposer, batch_of_lines
 
 VALIDATION_SEED_OFFSET = 1000
@@ -36,31 +36,6 @@ LENGTH_GROUP = 8  # batches drawn together and sorted by text length, so a batch
 # Keras fixes the input shape from the first two batches it sees: the shortest and the longest
 # lines of a group come first, so the width is left open (None) in the traced signature
 GROUP_ORDER = (0, 7, 1, 6, 2, 5, 3, 4)
-
-
-@dataclass
-class LineTrainConfig:
-    train_paths: list[str]
-    out_dir: str
-    val_fraction: float = 0.1  # the letter split: same files, fraction and seed give the same split
-    seed: int = 42
-    epochs: int = 20
-    steps_per_epoch: int = 400
-    batch_size: int = 32
-    validation_lines: int = 1024
-    learning_rate: float = 2e-3
-    width: int = 64  # the line model's size: its 2-D convolutions have width/4 to 1.5 x width channels
-    early_stopping_patience: int = 5
-    # letters as the real recipe trains on them (redraw.as_trained): also redrawn through the serving
-    # preprocessing and with a thin pen, plus dotted i's and single-storey a's; lines of raw EMNIST
-    # alone read real letters badly, and without the single-storey a's real lines read a as o
-    variants: tuple[str, ...] = RECIPES["real"].variants
-    synthetic: tuple[str, ...] = RECIPES["real"].synthetic
-    limit: int | None = None  # letters to compose from (stratified), for quick runs
-    init_from: str | None = None  # start from this line model's weights (a .keras file) instead of random ones
-    line_seed: int | None = None  # seed of the training lines' composition (default: seed, which also splits)
-    resume: bool = False
-    verbose: int | None = None
 
 
 @dataclass

@@ -1,0 +1,122 @@
+"""What a training run is asked to do: the recipes and the three runs' settings (letters, lines,
+fine-tuning). No Keras here, so the command line takes its defaults from these dataclasses without
+starting TensorFlow; the trainers read them.
+
+A recipe names every choice that changes the result, so runs stay reproducible with
+``letters train --recipe NAME`` and the ablation benchmark can switch one piece at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    architecture: str = "seed"  # "seed", "deep" or "wide" (see model.ARCHITECTURES)
+    augment: bool = False  # model.augmentation(): rotation, shear, scale, shift, elastic, stroke width
+    aspect: float = 0.0  # augmentation also changes height/width by up to this share, either way
+    label_smoothing: float = 0.0
+    optimizer: str = "adam"  # "adam" or "adamw"
+    schedule: str = "plateau"  # "plateau" (ReduceLROnPlateau on val_loss) or "cosine"
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.0
+    epochs: int = 25
+    early_stopping_patience: int = 5
+    # each training letter as the model gets it: "raw" EMNIST, and redrawn as real letters arrive (see redraw.py)
+    variants: tuple[str, ...] = ("raw",)
+    synthetic: tuple[str, ...] = ()  # letters made from EMNIST's own and added (redraw.SYNTHETIC)
+    cased: bool = False  # 52 outputs: upper and lower case learned where known (model.CasedLetterLoss)
+    # fresh renderings of every letter of every training font, each epoch (font_letters.py); 0: none
+    font_renderings: int = 0
+
+
+RECIPES: dict[str, Recipe] = {
+    "seed": Recipe("seed"),
+    "best": Recipe(
+        "best", architecture="deep", augment=True, label_smoothing=0.1, optimizer="adamw",
+        schedule="cosine", learning_rate=2e-3, weight_decay=1e-4, epochs=30, early_stopping_patience=30,
+    ),
+}
+# best, trained also on every letter as the serving preprocessing makes it from a drawing, plus the
+# letter shapes people draw that EMNIST lacks (dotted i's, single-storey a's with a rising stem)
+RECIPES["real"] = replace(RECIPES["best"], name="real", variants=("raw", "preprocessed", "thin_pen"),
+                          synthetic=("dotted_i", "short_stem_a"), aspect=0.25, epochs=16, early_stopping_patience=16)
+# real on a net with 1.5x the channels, to test whether "real" lacks capacity (it fits its augmented
+# training letters no better than its validation letters): it does not (README, Results)
+RECIPES["real-wide"] = replace(RECIPES["real"], name="real-wide", architecture="wide")
+
+
+# real, also on letters in the training handwriting fonts (both cases, varied afresh each epoch),
+# learning case where it is known: people's hands beyond EMNIST's census forms
+RECIPES["hands"] = replace(RECIPES["real"], name="hands", cased=True, font_renderings=16, epochs=10,
+                           early_stopping_patience=10, learning_rate=1e-3)
+# hands, continued with three times the font letters an epoch (a third of each epoch): does more of the
+# fonts' variety read unseen joined hands better? (docs/results.md)
+RECIPES["hands-fonts"] = replace(RECIPES["hands"], name="hands-fonts", font_renderings=48, epochs=4,
+                                 early_stopping_patience=4, learning_rate=5e-4)
+
+
+def variant(recipe: Recipe, **changes) -> Recipe:
+    """The same recipe with some pieces changed (for ablations)."""
+    return replace(recipe, **changes)
+
+
+@dataclass
+class TrainConfig:
+    train_paths: list[str]
+    out_dir: str
+    recipe: str | Recipe = "seed"  # a name in recipes.RECIPES, or a Recipe (ablations)
+    val_fraction: float = 0.1
+    epochs: int | None = None  # None: the recipe's
+    batch_size: int = 128
+    seed: int = 42
+    learning_rate: float | None = None  # None: the recipe's
+    reduce_lr_patience: int = 2
+    class_weight: str = "balanced"  # "balanced" or "none"
+    limit: int | None = None  # use only this many images (stratified), for quick runs
+    init_from: str | None = None  # start from this model's weights (a .keras file of the recipe's network)
+    # the handwriting fonts, for a recipe that trains on them (None: found beside the project)
+    font_dir: str | None = None
+    resume: bool = False
+    verbose: int | None = None  # None: a progress bar on a terminal, one line per epoch otherwise
+
+
+@dataclass
+class LineTrainConfig:
+    train_paths: list[str]
+    out_dir: str
+    val_fraction: float = 0.1  # the letter split: same files, fraction and seed give the same split
+    seed: int = 42
+    epochs: int = 20
+    steps_per_epoch: int = 400
+    batch_size: int = 32
+    validation_lines: int = 1024
+    learning_rate: float = 2e-3
+    width: int = 64  # the line model's size: its 2-D convolutions have width/4 to 1.5 x width channels
+    early_stopping_patience: int = 5
+    # letters as the real recipe trains on them (redraw.as_trained): also redrawn through the serving
+    # preprocessing and with a thin pen, plus dotted i's and single-storey a's; lines of raw EMNIST
+    # alone read real letters badly, and without the single-storey a's real lines read a as o
+    variants: tuple[str, ...] = RECIPES["real"].variants
+    synthetic: tuple[str, ...] = RECIPES["real"].synthetic
+    limit: int | None = None  # letters to compose from (stratified), for quick runs
+    init_from: str | None = None  # start from this line model's weights (a .keras file) instead of random ones
+    line_seed: int | None = None  # seed of the training lines' composition (default: seed, which also splits)
+    resume: bool = False
+    verbose: int | None = None
+
+
+@dataclass
+class FinetuneConfig:
+    data_path: str  # a folder of per-letter folders, or a folder with labels.csv
+    out_dir: str
+    base: str | None = None  # a run directory or a .keras file; None: the bundled model's weights
+    replay_paths: list[str] | None = None  # EMNIST training files; None: the sample shipped with the package
+    epochs: int = 12
+    holdout: float = 0.3
+    learning_rate: float = 3e-4
+    batch_size: int = 64
+    seed: int = 42
+    progress: bool = False  # one line per epoch on stdout
