@@ -417,6 +417,7 @@ def read(
     import json
 
     from .errors import ImageError
+    from .reading.recognize import image_files_to_read
     from .server.schemas import TextResult
     from .words.lexicon import Lexicon
     from .words.line_reader import TextReader
@@ -427,16 +428,10 @@ def read(
         raise LettersError("--lexicon and --no-lexicon cannot be used together")
     text_reader = TextReader(reader, model, line_model)
     words = None if no_lexicon else (Lexicon.from_file(lexicon) if lexicon else Lexicon.english())
-    from .errors import NoImagesError
-    from .reading.recognize import IMAGE_SUFFIXES, iter_image_files
-
-    named = images
-    images = iter_image_files(named, keep_missing=True)  # a missing path is an error line; the others are read
-    if not images:
-        raise NoImagesError(f"{', '.join(map(str, named))}: no image files found (looked for "
-                            f"{', '.join(IMAGE_SUFFIXES)})")
+    files = image_files_to_read(images)
+    one_file = len(files) == 1 and len(images) == 1 and not images[0].is_dir()
     failures, results = 0, []
-    for path in images:
+    for path in files:
         try:
             reading = text_reader.read(path, words, name=str(path))
         except ImageError as exc:
@@ -447,15 +442,19 @@ def read(
         if output_format == "json":
             results.append({"path": str(path), **TextResult.of(reading).model_dump()})
         else:
-            shown = reading.text if reading.lines else f"({reading.reason})"
-            if words is not None and reading.raw_text != reading.text:
-                shown += f"    [without lexicon: {reading.raw_text}]"
-            typer.echo(shown if len(images) == 1 and len(named) == 1 else f"{path}\t{shown}")
+            typer.echo(_reading_line(reading, words is not None, None if one_file else path))
     if output_format == "json":
-        one_file = len(images) == 1 and len(named) == 1 and not named[0].is_dir()
         typer.echo(json.dumps(results[0] if one_file else results, indent=1))
     if failures:
         raise typer.Exit(1)
+
+
+def _reading_line(reading, with_lexicon: bool, path: Path | None) -> str:
+    """One reading as a line of text: the words (the raw reading beside them when the list changed them)."""
+    shown = reading.text if reading.lines else f"({reading.reason})"
+    if with_lexicon and reading.raw_text != reading.text:
+        shown += f"    [without lexicon: {reading.raw_text}]"
+    return shown if path is None else f"{path}\t{shown}"
 
 
 @app.command()

@@ -16,17 +16,16 @@ import sys
 from pathlib import Path
 from typing import Iterator, Sequence, TextIO
 
-from ..errors import ImageError, LettersError, MissingExtraError, NoImagesError
+from ..errors import ImageError, LettersError, MissingExtraError
 from ..reading.preprocess import Preprocessed, preprocess
 from ..reading.recognize import (
     BATCH,
-    IMAGE_SUFFIXES,
     NOT_A_LETTER,
     NOT_SURE,
     Prediction,
     Recognizer,
+    image_files_to_read,
     in_case,
-    iter_image_files,
 )
 
 COLUMNS = ["path", "label", "case", "case_probability", "confidence", "top_k", "rejected", "reason", "error",
@@ -189,10 +188,7 @@ def run_predict(paths: Sequence[Path], model: Path | None, top_k: int, output_fo
 
     from tqdm import tqdm
 
-    files = iter_image_files(paths, keep_missing=True)  # a missing path becomes an error row; the others are read
-    if not files:
-        raise NoImagesError(f"{', '.join(map(str, paths))}: no image files found (looked for "
-                            f"{', '.join(IMAGE_SUFFIXES)})")
+    files = image_files_to_read(paths)
     jobs = jobs or default_jobs()
 
     def shown(rows: Iterator[dict]) -> Iterator[dict]:

@@ -16,7 +16,7 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 from PIL import Image
 
-from ..errors import LettersError, ModelError
+from ..errors import LettersError, ModelError, NoImagesError
 from ..labels import CASE_UNTOLD, CLASS_NAMES, IMAGE_SIZE
 from .calibration import softmax
 from .preprocess import PREPROCESS_VERSION, ImageSource, Preprocessed, preprocess
@@ -255,3 +255,12 @@ def iter_image_files(paths: Iterable[str | Path], keep_missing: bool = False) ->
         else:
             raise LettersError(f"{p}: no such file or directory")
     return found
+
+
+def image_files_to_read(paths: Sequence[str | Path]) -> list[Path]:
+    """The files a command reads: folders searched, a missing path kept (reading it gives its own
+    error, so the others are still read); none at all is an error naming what was given."""
+    files = iter_image_files(paths, keep_missing=True)
+    if not files:
+        raise NoImagesError(f"{', '.join(map(str, paths))}: no image files found (looked for {', '.join(IMAGE_SUFFIXES)})")
+    return files
