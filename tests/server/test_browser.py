@@ -312,10 +312,10 @@ def test_a_correction_teaches_that_profile_and_no_other(browser, server_url, tmp
     assert page.locator("#label").text_content().strip() == "x"
     page.select_option("#teach-label", "k")  # "Not right? It is k": teaches this browser's profile
     expect(page.locator("#status")).to_contain_text("your writing now has this", timeout=10_000)
-    expect(page.locator("#profile-count")).to_contain_text("1 letters taught")
+    expect(page.locator("#profile-count")).to_contain_text("1 letter taught")
     page.click("#clear")
     draw(page, X_STROKES)
-    expect(page.locator("#status")).to_contain_text("with your writing (1 letters)", timeout=30_000)
+    expect(page.locator("#status")).to_contain_text("with your writing (1 letter)", timeout=30_000)
     assert page.locator("#label").text_content().strip() == "k"
     shot(page, "profile-correction.png", tmp_path)
 

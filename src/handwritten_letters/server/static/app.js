@@ -218,7 +218,7 @@ function showLetter(result) {
     labelView.classList.remove("rejected", "word");
     confidenceView.textContent = `${Math.round(result.confidence * 100)}% sure`;
     statusLine.textContent = `Read as \u201c${result.text || result.label}\u201d` + caseNote(result)
-      + (result.profile_letters ? `, with your writing (${result.profile_letters} letters)` : "") + ".";
+      + (result.profile_letters ? `, with your writing (${letters(result.profile_letters)})` : "") + ".";
   }
   teachCorrect.classList.toggle("hidden", mode() !== "letter");
   teachLabel.value = "";
@@ -278,6 +278,8 @@ drop.addEventListener("keydown", (event) => {
   if (event.key === "Enter" || event.key === " ") { event.preventDefault(); fileInput.click(); }
 });
 
+function letters(count) { return `${count} letter${count === 1 ? "" : "s"}`; }
+
 function caseNote(result) {
   if (result.case === "upper" || result.case === "lower") {
     return `, ${result.case} case ${Math.round(result.case_probability * 100)}%`;
@@ -324,7 +326,7 @@ function forgetProfileLocally() { localStorage.removeItem(PROFILE_KEY); showProf
 
 function showProfile(info) {
   profileLine.classList.toggle("hidden", !info);
-  if (info) profileCount.textContent = `Your writing: ${info.letters} letters taught.`;
+  if (info) profileCount.textContent = `Your writing: ${letters(info.letters)} taught.`;
 }
 
 async function ensureProfile() {
