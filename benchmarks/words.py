@@ -160,6 +160,17 @@ def score(text: str, truth_lines: list[list[str]]) -> tuple[int, int, int]:
     return Levenshtein.distance(text, truth), right, len(truth_words)
 
 
+def harmed(raw: str, with_lexicon: str, truth_lines: list[list[str]]) -> int:
+    """Words the reading got right without the word list and wrong with it."""
+    truth = [w for words in truth_lines for w in words]
+    raw_words, lexicon_words = raw.split(), with_lexicon.split()
+    if len(raw_words) != len(truth):
+        return 0
+    if len(lexicon_words) != len(truth):
+        return sum(a == b for a, b in zip(raw_words, truth))
+    return sum(r == t and w != t for r, w, t in zip(raw_words, lexicon_words, truth))
+
+
 def edits(text: str, truth_lines: list[list[str]]) -> list[str]:
     """Each edit that turns the truth into the reading: "i->l" (read l for i), "+x" (x read
     where there was nothing), "-x" (x missed); a space or line break is written as "_"."""
@@ -210,7 +221,8 @@ def main() -> None:
 
     print(f"split: {args.split} ({len(labels)} letters, {alphabet[0]}-{alphabet[-1]}); {args.words} images per "
           f"condition; letters {SCALE * 28} px tall; {len(vocabulary)} English words of 3-8 letters")
-    header = f"{'condition':<24} {'reader':<8} {'char':>6} {'word':>6} {'char+lex':>9} {'word+lex':>9} {'ms/img':>7}"
+    header = (f"{'condition':<24} {'reader':<8} {'char':>6} {'word':>6} {'char+lex':>9} {'word+lex':>9} {'harm':>6} "
+              f"{'ms/img':>7}")
     print(header)
     print("-" * len(header))
     for condition in CONDITIONS:
@@ -227,7 +239,7 @@ def main() -> None:
                 samples.append((truth, compose(truth, condition, pool, images, rng)))
         for kind, reader in readers.items():
             totals = {"raw": [0, 0], "lex": [0, 0]}
-            chars = words = 0
+            chars = words = harm = 0
             mistakes: Counter[str] = Counter()
             started = time.perf_counter()
             for truth, image in samples:
@@ -241,9 +253,10 @@ def main() -> None:
                     totals[key][1] += right
                 chars += len(as_text(truth))
                 words += count
+                harm += harmed(raw, with_lexicon, truth)
             ms = (time.perf_counter() - started) / (2 * len(samples)) * 1000
             print(f"{condition.name:<24} {kind:<8} {1 - totals['raw'][0] / chars:>6.3f} {totals['raw'][1] / words:>6.3f} "
-                  f"{1 - totals['lex'][0] / chars:>9.3f} {totals['lex'][1] / words:>9.3f} {ms:>7.1f}")
+                  f"{1 - totals['lex'][0] / chars:>9.3f} {totals['lex'][1] / words:>9.3f} {harm / words:>6.3f} {ms:>7.1f}")
             if mistakes:
                 print(f"{'':<24} {'':<8} {sum(mistakes.values())} errors: "
                       + ", ".join(f"{e} {n}" for e, n in mistakes.most_common(6)))
