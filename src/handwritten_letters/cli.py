@@ -474,7 +474,6 @@ def serve(
                                                           "(default: user data folder)."),
 ):
     """Serve the drawing page at / and the JSON API at /api/v1 (OpenAPI docs at /docs)."""
-    import os
 
     import uvicorn
 
@@ -495,6 +494,16 @@ def serve(
     ServeSettings(model=str(model) if model else None, reader=reader, line_model=str(line_model) if line_model else None,
                   cors_origins=tuple(cors_origin or ()), feedback_db=stored_at, access_log=access_log,
                   profiles_db=str(_profiles_store(profiles_db))).to_environment()
+    _prepare_worker_processes(workers)
+    typer.echo(f"handwritten-letters: open http://{host}:{port}/ (API docs at /docs)", err=True)
+    uvicorn.run("handwritten_letters.server.app:create_app", factory=True, host=host, port=port,
+                workers=workers, log_level="warning")
+
+
+def _prepare_worker_processes(workers: int) -> None:
+    """The environment every server worker inherits: memory arenas, and a shared metrics folder."""
+    import os
+
     # glibc gives each thread of the request pool its own malloc arena and keeps them: resident memory
     # then creeps up under load with no leak behind it; two arenas keep it flat (read by worker processes)
     os.environ.setdefault("MALLOC_ARENA_MAX", "2")
@@ -508,9 +517,6 @@ def serve(
         metrics_dir.mkdir(parents=True, exist_ok=True)
         for stale in metrics_dir.glob("*.db"):  # a restarted container keeps the folder: start the counts afresh
             stale.unlink()
-    typer.echo(f"handwritten-letters: open http://{host}:{port}/ (API docs at /docs)", err=True)
-    uvicorn.run("handwritten_letters.server.app:create_app", factory=True, host=host, port=port,
-                workers=workers, log_level="warning")
 
 
 def _profiles_store(path: Optional[Path]) -> Path:

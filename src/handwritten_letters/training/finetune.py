@@ -30,6 +30,7 @@ from ..reading.recognize import bundled_path
 from ..reading.writer_letters import read_writer_letters
 from . import data
 from .config import FinetuneConfig
+from .model import is_cased, letter_accuracy
 from .run_files import BEST_MODEL, atomic_save_model, atomic_write_text, package_versions, plot_curves, write_history
 from .train import EpochBatches, balanced_class_weights
 
@@ -146,6 +147,23 @@ class _EpochLog(keras.callbacks.Callback):
                   f"({row['seconds']:.1f} s)", file=self.progress, flush=True)
 
 
+def _adapt(model: keras.Model, adapt: data.Dataset, replay: data.Dataset, holdout: data.Dataset,
+           config: FinetuneConfig) -> "_EpochLog":
+    """A few epochs on the user's letters (weighted up) mixed with replayed EMNIST letters."""
+    mixed = data.Dataset(np.concatenate([np.repeat(adapt.images, USER_WEIGHT, axis=0), replay.images]),
+                         np.concatenate([np.repeat(adapt.labels, USER_WEIGHT), replay.labels]))
+    # a cased network's accuracy is its letters' (either case), as its training measured it
+    accuracy = (keras.metrics.MeanMetricWrapper(letter_accuracy, name="accuracy") if is_cased(model) else "accuracy")
+    model.compile(optimizer=keras.optimizers.AdamW(config.learning_rate, weight_decay=1e-4),
+                  loss=model.loss, metrics=[accuracy])
+    batches = EpochBatches(mixed, config.batch_size, config.seed, balanced_class_weights(mixed.labels))
+    log = _EpochLog(config.epochs, sys.stdout if config.progress else None)
+    model.fit(batches, validation_data=(holdout.images, holdout.labels) if len(holdout) else None,
+              epochs=config.epochs, shuffle=False, verbose=0,
+              callbacks=[keras.callbacks.LambdaCallback(on_epoch_begin=lambda e, _: batches.start_epoch(e)), log])
+    return log
+
+
 def finetune(config: FinetuneConfig) -> FinetuneResult:
     from .export import export_onnx
 
@@ -164,15 +182,7 @@ def finetune(config: FinetuneConfig) -> FinetuneResult:
     model = keras.models.load_model(base_path)
     before = {"user_holdout": _accuracy(model, holdout), "emnist_check": _accuracy(model, check)}
 
-    mixed = data.Dataset(np.concatenate([np.repeat(adapt.images, USER_WEIGHT, axis=0), replay.images]),
-                         np.concatenate([np.repeat(adapt.labels, USER_WEIGHT), replay.labels]))
-    model.compile(optimizer=keras.optimizers.AdamW(config.learning_rate, weight_decay=1e-4),
-                  loss=model.loss, metrics=["accuracy"])
-    batches = EpochBatches(mixed, config.batch_size, config.seed, balanced_class_weights(mixed.labels))
-    log = _EpochLog(config.epochs, sys.stdout if config.progress else None)
-    model.fit(batches, validation_data=(holdout.images, holdout.labels) if len(holdout) else None,
-              epochs=config.epochs, shuffle=False, verbose=0,
-              callbacks=[keras.callbacks.LambdaCallback(on_epoch_begin=lambda e, _: batches.start_epoch(e)), log])
+    log = _adapt(model, adapt, replay, holdout, config)
     after = {"user_holdout": _accuracy(model, holdout), "emnist_check": _accuracy(model, check)}
     atomic_save_model(model, out_dir / BEST_MODEL)
     write_history(out_dir / "history.csv", log.history)
