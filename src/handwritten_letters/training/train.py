@@ -386,20 +386,22 @@ def finish_run(out_dir: Path, run_info: dict, history: list[dict], n_train: int,
     return best_row
 
 
-def train(config: TrainConfig) -> TrainResult:
-    """Train a recipe's CNN; returns where the best model is and how good it was on validation."""
-    out_dir = Path(config.out_dir)
+def writable_run_directory(path: str) -> Path:
+    """The run directory, made and checked writable before any work is spent on the run."""
+    out_dir = Path(path)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / ".writable").touch()
         (out_dir / ".writable").unlink()
     except OSError as exc:
         raise LettersError(f"{out_dir}: cannot write the run directory ({exc.strerror or exc})") from None
-    started = time.time()
-    recipe = resolve_recipe(config)
-    epochs = config.epochs or recipe.epochs
-    train_set, val_set, split = load_split(config)
-    run_info = {
+    return out_dir
+
+
+def _run_record(config: TrainConfig, recipe: Recipe, epochs: int, train_set: data.Dataset, val_set: data.Dataset,
+                split: dict) -> dict:
+    """What run.json records of a run before it starts: settings, data hashes, the split, versions, machine."""
+    return {
         "config": asdict(config),
         "recipe": asdict(recipe),
         "settings": _run_settings(config, recipe, epochs),
@@ -414,6 +416,16 @@ def train(config: TrainConfig) -> TrainResult:
         "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count()},
         "status": "running",
     }
+
+
+def train(config: TrainConfig) -> TrainResult:
+    """Train a recipe's CNN; returns where the best model is and how good it was on validation."""
+    out_dir = writable_run_directory(config.out_dir)
+    started = time.time()
+    recipe = resolve_recipe(config)
+    epochs = config.epochs or recipe.epochs
+    train_set, val_set, split = load_split(config)
+    run_info = _run_record(config, recipe, epochs, train_set, val_set, split)
     state = load_resume_state(out_dir, run_info) if config.resume else None
     keras.utils.set_random_seed(config.seed)
     # weights from the data as it is: letters a recipe adds (dotted i's) add to their class's weight

@@ -137,11 +137,8 @@ def _settings(config: LineTrainConfig) -> dict:
 
 
 def train_lines(config: LineTrainConfig) -> train.TrainResult:
-    out_dir = Path(config.out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise LettersError(f"{out_dir}: cannot write the run directory ({exc.strerror or exc})") from None
+    """Train the line model on freshly composed lines; resumable and recorded like a letter run."""
+    out_dir = train.writable_run_directory(config.out_dir)
     started = time.time()
     letter_config = _letter_config(config)
     train_letters, val_letters, split = train.load_split(letter_config)
