@@ -286,15 +286,32 @@ class LineExportResult:
     validation_character_accuracy: float | None
 
 
+def _line_model_metadata(name: str, difference: float, accuracy: float | None) -> dict[str, str]:
+    """What a reader needs to decode a line model's output, stored in the ONNX file."""
+    from ..labels import LINE_ALPHABET
+    from ..words import ctc
+    from .line_model import LINE_STRIDE
+
+    return {
+        "kind": "line-ctc",
+        "name": name,
+        "alphabet": json.dumps(LINE_ALPHABET),
+        "blank": str(ctc.BLANK),
+        "stride": str(LINE_STRIDE),
+        "input": "float32 (N, 32, W), W a multiple of 4, values 0..255, white ink on black (preprocess.prepare_line)",
+        "output": "logits (N, W / stride, 1 + len(alphabet)); class 0 is the CTC blank",
+        "preprocess_version": PREPROCESS_VERSION,
+        "onnx_vs_keras_max_abs_difference": f"{difference:.3e}",
+        "validation_character_accuracy": "" if accuracy is None else f"{accuracy:.6f}",
+    }
+
+
 def export_line_model(model_path: str | Path, out_path: str | Path, model_name: str | None = None,
                       extra_metadata: dict[str, str] | None = None) -> LineExportResult:
     """Export a line (CTC) model, checked against Keras on the run's validation lines (rebuilt
     from run.json: validation letters only), with what decoding needs in its metadata."""
     import onnxruntime as ort
 
-    from ..labels import LINE_ALPHABET
-    from ..words import ctc
-    from .line_model import LINE_STRIDE
     from .train_lines import character_accuracy, rebuild_validation_lines
 
     model_path, out_path = Path(model_path), Path(out_path)
@@ -320,20 +337,8 @@ def export_line_model(model_path: str | Path, out_path: str | Path, model_name: 
             raise ModelError(f"{out_path}: ONNX logits differ from Keras by {difference:.2e}")
         texts = [t for _, _, chunk in batches for t in chunk]
         accuracy = character_accuracy(onnx_logits, texts) if texts else None
-        metadata = {
-            "kind": "line-ctc",
-            "name": model_name or model_path.parent.name,
-            "alphabet": json.dumps(LINE_ALPHABET),
-            "blank": str(ctc.BLANK),
-            "stride": str(LINE_STRIDE),
-            "input": "float32 (N, 32, W), W a multiple of 4, values 0..255, white ink on black (preprocess.prepare_line)",
-            "output": "logits (N, W / stride, 1 + len(alphabet)); class 0 is the CTC blank",
-            "preprocess_version": PREPROCESS_VERSION,
-            "onnx_vs_keras_max_abs_difference": f"{difference:.3e}",
-            "validation_character_accuracy": "" if accuracy is None else f"{accuracy:.6f}",
-            **(extra_metadata or {}),
-        }
-        _save_with_metadata(temporary, out_path, metadata)
+        metadata = _line_model_metadata(model_name or model_path.parent.name, difference, accuracy)
+        _save_with_metadata(temporary, out_path, {**metadata, **(extra_metadata or {})})
     except OSError as exc:
         raise ModelError(f"{out_path}: cannot write the model ({exc.strerror or exc})") from None
     finally:

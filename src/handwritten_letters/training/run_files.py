@@ -82,3 +82,8 @@ def package_versions() -> dict[str, str]:
         except PackageNotFoundError:
             pass
     return versions
+
+
+def machine() -> dict[str, str | int | None]:
+    """The machine a run ran on, as run.json records it."""
+    return {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count()}

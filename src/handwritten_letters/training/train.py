@@ -15,8 +15,6 @@ from the last one.
 from __future__ import annotations
 
 import json
-import os
-import platform
 import signal
 import sys
 import time
@@ -37,6 +35,7 @@ from .run_files import (
     CHECKPOINT_DIR,
     atomic_save_model,
     atomic_write_text,
+    machine,
     package_versions,
     plot_curves,
     write_history,
@@ -141,7 +140,7 @@ def _float_or_none(value) -> float | None:
     return None if value is None else float(value)
 
 
-def _data_fingerprint(config: TrainConfig) -> dict[str, str]:
+def data_fingerprint(config: TrainConfig) -> dict[str, str]:
     files = []
     for path in data.expand_paths(config.train_paths, "train"):
         files.append(path)
@@ -406,14 +405,14 @@ def _run_record(config: TrainConfig, recipe: Recipe, epochs: int, train_set: dat
         "recipe": asdict(recipe),
         "settings": _run_settings(config, recipe, epochs),
         "epochs": epochs,
-        "data_sha256": _data_fingerprint(config),
+        "data_sha256": data_fingerprint(config),
         "split": split,
         "n_train": len(train_set),
         "n_validation": len(val_set),
         "train_class_counts": train_set.class_counts().tolist(),
         **({"fonts": _fonts_record(config)} if recipe.font_renderings else {}),
         "versions": package_versions(),
-        "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count()},
+        "machine": machine(),
         "status": "running",
     }
 

@@ -12,8 +12,6 @@ uninterrupted one would have.
 from __future__ import annotations
 
 import json
-import os
-import platform
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -136,6 +134,20 @@ def _settings(config: LineTrainConfig) -> dict:
     return json.loads(json.dumps({k: getattr(config, k) for k in keep}))  # as run.json holds them
 
 
+def _run_record(config: LineTrainConfig, letter_config: train.TrainConfig, split: dict) -> dict:
+    """What run.json records of a line run before it starts."""
+    return {
+        "kind": "lines",
+        "config": asdict(config),
+        "settings": _settings(config),
+        "data_sha256": train.data_fingerprint(letter_config),
+        "split": split,
+        "versions": run_files.package_versions(),
+        "machine": run_files.machine(),
+        "status": "running",
+    }
+
+
 def train_lines(config: LineTrainConfig) -> train.TrainResult:
     """Train the line model on freshly composed lines; resumable and recorded like a letter run."""
     out_dir = train.writable_run_directory(config.out_dir)
@@ -144,16 +156,7 @@ def train_lines(config: LineTrainConfig) -> train.TrainResult:
     train_letters, val_letters, split = train.load_split(letter_config)
     words = english_words()
     composer = LineComposer(as_composed(train_letters, config, config.seed), words)
-    run_info = {
-        "kind": "lines",
-        "config": asdict(config),
-        "settings": _settings(config),
-        "data_sha256": train._data_fingerprint(letter_config),
-        "split": split,
-        "versions": run_files.package_versions(),
-        "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count()},
-        "status": "running",
-    }
+    run_info = _run_record(config, letter_config, split)
     # every setting must match: the cosine schedule is laid out over the planned epochs
     state = train.load_resume_state(out_dir, run_info, tuple(run_info["settings"])) if config.resume else None
     keras.utils.set_random_seed(config.seed)
