@@ -72,8 +72,8 @@ def test_a_profile_that_reads_the_writers_letters_worse_is_refused(tmp_path, mon
     folder = write_letters(tmp_path / "mine")
     real = teach_module.leave_one_out
 
-    def worse(model, profile, pixels):
-        measured, before, after = real(model, profile, pixels)
+    def worse(logits, profile):
+        measured, before, after = real(logits, profile)
         truth = profile.labels[measured]
         return measured, truth.copy(), (truth + 1) % 26  # every held-out letter right before, wrong after
 

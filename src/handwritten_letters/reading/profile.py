@@ -69,34 +69,38 @@ class WriterProfile:
         return WriterProfile(self.features[keep], self.labels[keep], self.cases[keep], self.weight, self.floor,
                              self.spread)
 
-    def evidence(self, features: np.ndarray, leave_out: np.ndarray | None = None) -> np.ndarray:
-        """(N, 26): how much each letter's closest taught example speaks for it (0 where none does).
-        ``leave_out[n]``: an example not to compare row n with (itself, when measuring the profile)."""
-        evidence = np.zeros((len(features), len(CLASS_NAMES)), np.float32)
-        if not len(self):
-            return evidence
+    def _closest(self, features: np.ndarray, leave_out: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """(N, 26) each: every taught letter's closest example to each row (its similarity, and which
+        example it is); similarity -inf for letters not taught. One comparison serves both uses."""
         similarity = unit_rows(features) @ self.features.T  # (N, K)
         if leave_out is not None:
             similarity[np.arange(len(features)), leave_out] = -np.inf
-        for letter in np.unique(self.labels):
-            closest = similarity[:, self.labels == letter].max(axis=1)
-            evidence[:, letter] = np.maximum(0.0, closest - self.floor) / self.spread
-        return self.weight * evidence
-
-    def closest_case(self, features: np.ndarray) -> np.ndarray:
-        """(N, 26): 1 where a letter's closest taught example that speaks for it is a capital, 0 where it
-        is small, NaN where no example speaks or its case was not given (the network's case stands)."""
-        result = np.full((len(features), len(CLASS_NAMES)), np.nan, np.float32)
-        if not len(self):
-            return result
-        similarity = unit_rows(features) @ self.features.T
+        closeness = np.full((len(features), len(CLASS_NAMES)), -np.inf, np.float32)
+        example = np.zeros((len(features), len(CLASS_NAMES)), np.int64)
         for letter in np.unique(self.labels):
             members = np.flatnonzero(self.labels == letter)
-            best = members[similarity[:, members].argmax(axis=1)]
-            close = similarity[np.arange(len(features)), best] > self.floor
-            known = self.cases[best] != CASES["unknown"]
-            result[close & known, letter] = (self.cases[best] == CASES["upper"])[close & known]
-        return result
+            example[:, letter] = members[similarity[:, members].argmax(axis=1)]
+            closeness[:, letter] = similarity[np.arange(len(features)), example[:, letter]]
+        return closeness, example
+
+    def lean(self, features: np.ndarray, leave_out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """For each row, (N, 26) each: how much each letter's closest taught example speaks for it
+        (0 where none does), and that example's case as 1 (capital) or 0 (small) where it speaks and
+        its case was given, NaN elsewhere (the network's case stands). ``leave_out[n]``: an example
+        not to compare row n with (itself, when measuring the profile)."""
+        evidence = np.zeros((len(features), len(CLASS_NAMES)), np.float32)
+        case = np.full((len(features), len(CLASS_NAMES)), np.nan, np.float32)
+        if not len(self):
+            return evidence, case
+        closeness, example = self._closest(features, leave_out)
+        evidence = self.weight * np.maximum(0.0, closeness - self.floor) / self.spread
+        speaks = (closeness > self.floor) & (self.cases[example] != CASES["unknown"])
+        case[speaks] = (self.cases[example] == CASES["upper"])[speaks]
+        return evidence.astype(np.float32), case
+
+    def evidence(self, features: np.ndarray, leave_out: np.ndarray | None = None) -> np.ndarray:
+        """The first half of ``lean``: how much each letter's closest taught example speaks for it."""
+        return self.lean(features, leave_out)[0]
 
     def save(self, path: str | Path) -> Path:
         path = Path(path)

@@ -99,9 +99,9 @@ class OnnxModel:
         upper = 1.0 / (1.0 + np.exp(-outputs[1])) if self.cased else None
         logits = outputs[0] / self.temperature
         if profile is not None and len(profile):
-            logits = logits + profile.evidence(outputs[2])
+            evidence, taught_case = profile.lean(outputs[2])
+            logits = logits + evidence
             if upper is not None:  # a letter matched to one the writer taught takes that letter's case
-                taught_case = profile.closest_case(outputs[2])
                 upper = np.where(np.isnan(taught_case), upper, taught_case)
         return softmax(logits), upper
 

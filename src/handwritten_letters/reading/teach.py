@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import LettersError
-from .calibration import softmax, wilson_interval
+from .calibration import wilson_interval
 from .profile import WriterProfile, profile_path
 from .recognize import OnnxModel, bundled_model_path
 from .writer_letters import read_writer_letters
@@ -41,18 +41,18 @@ def _share(right: int, n: int) -> dict:
     return {"right": right, "n": n, "accuracy": right / n if n else None, "ci95": [low, high] if n else None}
 
 
-def leave_one_out(model: OnnxModel, profile: WriterProfile, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For each measurable letter (taught at least twice in its case): the base model's answer and
-    the answer with a profile of every other letter. Returns (which letters, before, after)."""
+def leave_one_out(logits: np.ndarray, profile: WriterProfile) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each measurable letter (taught at least twice in its case): the base model's answer (from
+    its calibrated ``logits``, one row per taught letter) and the answer with a profile of every other
+    letter. Returns (which letters, before, after)."""
     kinds = profile.labels * 3 + profile.cases
     counts = np.bincount(kinds, minlength=26 * 3)
     measurable = np.flatnonzero(counts[kinds] >= 2)
     if not len(measurable):
         return measurable, np.zeros(0, np.int64), np.zeros(0, np.int64)
-    outputs = model.outputs(pixels[measurable])
-    logits = outputs[0] / model.temperature
-    after = logits + profile.evidence(profile.features[measurable], leave_out=measurable)  # never itself
-    return measurable, logits.argmax(axis=1), after.argmax(axis=1)
+    before = logits[measurable]
+    after = before + profile.evidence(profile.features[measurable], leave_out=measurable)  # never itself
+    return measurable, before.argmax(axis=1), after.argmax(axis=1)
 
 
 def teach(folder: str | Path, out_dir: str | Path, base_model: str | Path | None = None) -> TeachResult:
@@ -66,16 +66,16 @@ def teach(folder: str | Path, out_dir: str | Path, base_model: str | Path | None
         raise LettersError(f"{base_model}: this model does not give the features a writer's profile needs; "
                            "use the bundled model or one exported from a cased run, or --method deep")
     letters = read_writer_letters(folder)
-    features = model.features(letters.pixels)
+    logits, _, features = model.outputs(letters.pixels)  # one pass: the answers and the features
     profile = WriterProfile.empty(features.shape[1]).added(features, letters.labels, letters.cases)
-    measured, before, after = leave_one_out(model, profile, letters.pixels)
+    measured, before, after = leave_one_out(logits / model.temperature, profile)
     truth = letters.labels[measured]
     report = {
         "method": "profile", "base_model": str(base_model), "letters": len(letters.labels),
         "letters_taught": sorted(profile.taught()), "skipped": len(letters.skipped),
         "before": _share(int((before == truth).sum()), len(measured)),
         "after": _share(int((after == truth).sum()), len(measured)),
-        "protocol": "each letter whose letter was taught at least twice, read by the base model and by the "
+        "protocol": "each letter taught at least twice in its case, read by the base model and by the "
                     "profile of every other letter (leave-one-out); refusals are not applied",
     }
     warnings = []
@@ -99,9 +99,3 @@ def teach(folder: str | Path, out_dir: str | Path, base_model: str | Path | None
     except OSError as exc:
         raise LettersError(f"{out_dir}: cannot write the run ({exc.strerror or exc})") from None
     return TeachResult(out_dir, model_onnx, report, letters.skipped, warnings)
-
-
-def probabilities_with(model: OnnxModel, profile: WriterProfile, pixels: np.ndarray) -> np.ndarray:
-    """Letters' probabilities with a profile (for measurements outside the CLI)."""
-    outputs = model.outputs(pixels)
-    return softmax(outputs[0] / model.temperature + profile.evidence(outputs[2]))
