@@ -1,9 +1,11 @@
 """Predict over files and folders: batched, one row per file, stable documented columns.
 
-Columns (csv and json): ``path, label, confidence, top_k, rejected, reason, error, verdict``.
-``label`` is a lowercase letter, empty when rejected or failed; ``top_k`` is
-``a:0.912 o:0.051 d:0.020``; ``error`` is set when the file could not be read, and the run
-goes on with the next file; ``verdict`` is ``letter``, ``not_sure`` (a letter, but its top
+Columns (csv and json): ``path, label, case, case_probability, confidence, top_k, rejected,
+reason, error, verdict``. ``label`` is a lowercase letter, empty (null in JSON) when rejected or
+failed; ``case`` is ``upper``, ``lower`` or ``either`` (capital and small letter look alike) with
+``case_probability`` (null for ``either``); ``top_k`` is a list of ``{label, probability}`` in
+JSON and ``a:0.912 o:0.051 d:0.020`` in CSV; ``error`` is set when the file could not be read (the
+run goes on with the next file); ``verdict`` is ``letter``, ``not_sure`` (a letter, but its top
 candidates are too close: ``reason`` names them) or ``not_a_letter`` (blank, scribble, texture).
 """
 
