@@ -1,6 +1,7 @@
 """The ``letters`` command: thin shells over functions that tests call directly.
 
-Errors a user can fix (``LettersError``) print one line on stderr and exit with status 2.
+Errors a user can fix (``LettersError``) print one line on stderr and exit with the error's status:
+2 for usage, 1 when there was nothing to read (``errors.py``).
 Heavy imports (TensorFlow for train/evaluate/export) happen inside the commands that need them.
 """
 

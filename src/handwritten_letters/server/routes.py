@@ -126,12 +126,7 @@ async def read_images(request: Request) -> tuple[list[tuple[str, bytes]], int]:
                  if hasattr(v, "read")]
         top_k = _top_k_field(form["top_k"]) if "top_k" in form else 3
     elif content_type.startswith("application/json"):
-        try:
-            payload = ImagePayload.model_validate_json(await request.body())
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first.get("loc", ())) or "body"
-            raise ApiError(422, "invalid_request", f"{where}: {first['msg']}") from None
+        payload = parsed(ImagePayload, await request.body())
         texts = ([payload.image] if payload.image else []) + (payload.images or [])
         files = [(f"image {i}", decode_data_url(t, i)) for i, t in enumerate(texts)]
         top_k = payload.top_k
@@ -145,16 +140,21 @@ async def read_images(request: Request) -> tuple[list[tuple[str, bytes]], int]:
     return files, top_k
 
 
+def parsed(model, body: bytes):
+    """A JSON body as the pydantic ``model``, or a 422 naming the first field that is wrong."""
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "body"
+        raise ApiError(422, "invalid_request", f"{where}: {first['msg']}") from None
+
+
 async def json_payload(request: Request, model, shape: str):
     """A JSON body as ``model``, or the API's 415/422 naming what was expected."""
     if not request.headers.get("content-type", "").startswith("application/json"):
         raise ApiError(415, "unsupported_media_type", f"send JSON {shape}")
-    try:
-        return model.model_validate_json(await request.body())
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise ApiError(422, "invalid_request", f"{'.'.join(str(p) for p in first.get('loc', ())) or 'body'}: "
-                                               f"{first['msg']}") from None
+    return parsed(model, await request.body())
 
 
 def recognizer_of(request: Request) -> Recognizer:
