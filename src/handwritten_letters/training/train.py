@@ -232,6 +232,8 @@ class EpochBatches(keras.utils.PyDataset):
         super().__init__()
         self.dataset, self.cased, self.fresh, self.class_weight = dataset, cased, fresh, class_weight
         self.batch_size, self.seed = batch_size, seed
+        self.epoch = None
+        self._use(dataset)
         self.start_epoch(0)
 
     def _use(self, dataset: data.Dataset) -> None:
@@ -240,8 +242,11 @@ class EpochBatches(keras.utils.PyDataset):
                                  dtype=np.float32)[dataset.labels] if self.class_weight else None)
 
     def start_epoch(self, epoch: int) -> None:
-        # letters made afresh each epoch (fonts) join the fixed ones; their count never changes
-        self._use(self.dataset if self.fresh is None else data.concatenate([self.dataset, self.fresh(epoch)]))
+        if epoch == self.epoch:  # prepared already (the constructor prepares epoch 0, then fit asks for it)
+            return
+        self.epoch = epoch
+        if self.fresh is not None:  # letters made afresh each epoch (fonts) join the fixed ones; same count
+            self._use(data.concatenate([self.dataset, self.fresh(epoch)]))
         self.order = np.random.default_rng([self.seed, epoch]).permutation(len(self.labels))
 
     def __len__(self) -> int:
