@@ -192,11 +192,16 @@ def train_lines_command(
                                                                   "(e.g. runs/lines/Best_Model.keras)."),
     line_seed: Optional[int] = typer.Option(None, help="Seed of the training lines (default: --seed, which also "
                                                        "splits the letters: keep --seed to keep the split)."),
+    font_share: float = typer.Option(LINES.font_share, min=0.0, max=1.0, help="Share of lines written in the "
+                                     "handwriting fonts (whole words; held-out fonts validate). 0.5 for the bundled model."),
+    fonts: Optional[Path] = typer.Option(None, help="The handwriting fonts folder (holds fonts.csv; default: found "
+                                                    "beside the project or $LETTERS_FONTS)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last epoch."),
     verbose: bool = typer.Option(False, "--verbose", help="Show TensorFlow's own start-up and warning logs."),
 ):
-    """Train the line reader (CTC) on synthetic lines of EMNIST letters; export it with `letters export`."""
-    _must_exist([*(train_paths or []), *([init_from] if init_from else [])], "train-lines")
+    """Train the line reader (CTC) on synthetic lines of EMNIST letters and handwriting fonts; export it with
+    `letters export`."""
+    _must_exist([*(train_paths or []), *([init_from] if init_from else []), *([fonts] if fonts else [])], "train-lines")
     _need_train_extra(verbose)
     from .training.train_lines import LineTrainConfig, train_lines
 
@@ -204,7 +209,8 @@ def train_lines_command(
         train_paths=[str(p) for p in (train_paths or _default_train_paths())], out_dir=str(out), epochs=epochs,
         steps_per_epoch=steps, batch_size=batch_size, seed=seed, val_fraction=val_fraction,
         learning_rate=learning_rate, width=width, limit=limit, resume=resume,
-        init_from=str(init_from) if init_from else None, line_seed=line_seed,
+        init_from=str(init_from) if init_from else None, line_seed=line_seed, font_share=font_share,
+        font_dir=str(fonts) if fonts else None,
     )
     _report_run(train_lines(config), "validation character accuracy", out)
 

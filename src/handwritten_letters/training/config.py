@@ -104,6 +104,10 @@ class LineTrainConfig:
     limit: int | None = None  # letters to compose from (stratified), for quick runs
     init_from: str | None = None  # start from this line model's weights (a .keras file) instead of random ones
     line_seed: int | None = None  # seed of the training lines' composition (default: seed, which also splits)
+    # share of lines written in handwriting fonts (whole words, joined hands with their joins; training
+    # fonts for training lines, held-out fonts for validation lines); the rest composed from EMNIST letters
+    font_share: float = 0.0
+    font_dir: str | None = None  # the handwriting fonts (None: found beside the project)
     resume: bool = False
     verbose: int | None = None
 

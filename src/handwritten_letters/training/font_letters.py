@@ -118,6 +118,7 @@ class Variation:
     aspect: float = 0.25  # height/width change
     wobble: float = 1.2  # elastic displacement, pixels at the drawn size
     broken: float = 0.15  # share of renderings with a short gap cut into a stroke
+    whole_line: bool = False  # a line of letters: ``height`` is the line's, however wide it is
 
 
 def _disk(radius: int) -> np.ndarray:
@@ -150,7 +151,8 @@ def _pen(ink: np.ndarray, rng: np.random.Generator, variation: Variation) -> np.
 def _geometry(ink: np.ndarray, rng: np.random.Generator, variation: Variation) -> np.ndarray:
     """Scale to the drawn height, then slant, rotate and stretch in one affine warp, on a margin."""
     height = rng.uniform(*variation.height)
-    scale = height / ink.shape[0] if ink.shape[0] > 0.5 * ink.shape[1] else height / max(ink.shape) * 1.2
+    tall = variation.whole_line or ink.shape[0] > 0.5 * ink.shape[1]
+    scale = height / ink.shape[0] if tall else height / max(ink.shape) * 1.2
     stretch = np.exp(rng.uniform(-1, 1) * np.log1p(variation.aspect))
     sx, sy = scale / np.sqrt(stretch), scale * np.sqrt(stretch)
     angle = np.radians(rng.uniform(-variation.rotation, variation.rotation))

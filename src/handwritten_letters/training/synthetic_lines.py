@@ -19,11 +19,13 @@ from scipy import ndimage
 from ..labels import CLASS_NAMES
 from ..reading.preprocess import LINE_HEIGHT, prepare_line
 from ..words.ctc import encode
-from .data import Dataset
+from .data import CASE_LOWER, CASE_UPPER, Dataset
 
 MAX_LETTERS = 30
 MAX_LABEL = 40  # characters (letters and spaces) a training line holds; labels are padded to it
 INK_COLUMN = 20  # grey level above which a column of an EMNIST letter holds ink
+ASCENDERS, DESCENDERS = frozenset("bdfhklt"), frozenset("gjpqy")
+CAP_HEIGHT = 28  # at EMNIST's scale: a capital or an ascender stands this tall on the baseline
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,9 @@ class LineStyle:
     stroke_change: float = 0.4  # share of lines drawn with a thicker or thinner pen
     noise: float = 0.3  # share of lines with sensor noise
     random_strings: float = 0.3  # share of words that are random letters, not English
+    # share of lines whose letters of known case stand at handwriting proportions (x-height, ascenders,
+    # descenders, capitals) instead of each filling the 28-px box as EMNIST keeps them
+    proportions: float = 0.6
 
 
 TRAINING_STYLE = LineStyle()
@@ -51,11 +56,33 @@ def trimmed(letter: np.ndarray) -> np.ndarray:
     return letter[:, cols[0] : cols[-1] + 1] if cols.size else letter[:, 12:16]
 
 
+def _scaled(letter: np.ndarray, height: int) -> np.ndarray:
+    width = max(1, round(letter.shape[1] * height / letter.shape[0]))
+    return np.asarray(Image.fromarray(letter).resize((width, height), Image.BILINEAR))
+
+
+def proportioned(letter: np.ndarray, name: str, case: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """An EMNIST letter of known case at handwriting proportions: the letter (trimmed to its ink)
+    and how far its top stands above the baseline. Capitals and ascenders stand CAP_HEIGHT tall,
+    small letters at an x-height of 55-70% of it, descenders reach 35% below the baseline."""
+    rows = np.flatnonzero(letter.max(axis=1) > INK_COLUMN)
+    ink = trimmed(letter[rows[0] : rows[-1] + 1]) if rows.size else trimmed(letter)
+    x_height = CAP_HEIGHT * rng.uniform(0.55, 0.7)
+    if case == CASE_UPPER or name in ASCENDERS:
+        return _scaled(ink, CAP_HEIGHT), CAP_HEIGHT
+    if name in DESCENDERS:
+        return _scaled(ink, round(x_height + 0.35 * CAP_HEIGHT)), round(x_height)
+    if name == "i":  # its dot above the x-height
+        return _scaled(ink, round(x_height * 1.35)), round(x_height * 1.35)
+    return _scaled(ink, round(x_height)), round(x_height)
+
+
 class LineComposer:
     """Composes lines from one split's letters; every draw comes from the given generator."""
 
     def __init__(self, letters: Dataset, words: list[str], style: LineStyle = TRAINING_STYLE):
         self.images = letters.images
+        self.cases = letters.cases
         self.pool = [np.flatnonzero(letters.labels == c) for c in range(len(CLASS_NAMES))]
         missing = [CLASS_NAMES[c] for c, rows in enumerate(self.pool) if rows.size == 0]
         if missing:
@@ -78,31 +105,42 @@ class LineComposer:
             letters += len(word)
         return " ".join(words)
 
+    def _letter(self, ch: str, rng: np.random.Generator, proportions: bool) -> tuple[np.ndarray, int | None]:
+        """One letter for ``ch``: its ink, and its top's height above the baseline (None: centred)."""
+        pool = self.pool[CLASS_NAMES.index(ch)]
+        row = pool[int(rng.integers(pool.size))]
+        case = self.cases[row] if self.cases is not None else 0
+        if proportions and case in (CASE_LOWER, CASE_UPPER):
+            return proportioned(self.images[row], ch, int(case), rng)
+        return trimmed(self.images[row]), None
+
     def compose(self, text: str, rng: np.random.Generator, style: LineStyle | None = None) -> np.ndarray:
         """The line's ink at 28-px letter scale, float32 in [0, 1] (1 = ink)."""
         style = style or self.style
         base_gap = int(rng.integers(style.gap[0], style.gap[1] + 1))
         amplitude = int(rng.integers(style.jitter[0], style.jitter[1] + 1))
         vary_size = rng.random() < style.size_variation
+        proportions = rng.random() < style.proportions
         margin = 8 + amplitude
+        baseline = margin + CAP_HEIGHT
         tiles, x = [], margin
         for index, ch in enumerate(text):
             if ch == " ":
                 x += int(rng.integers(style.word_gap[0], style.word_gap[1] + 1))
                 continue
-            pool = self.pool[CLASS_NAMES.index(ch)]
-            letter = trimmed(self.images[pool[int(rng.integers(pool.size))]])
+            letter, rise = self._letter(ch, rng, proportions)
             if vary_size:
                 scale = rng.uniform(*style.size)
-                size = (max(1, round(letter.shape[1] * scale)), max(1, round(28 * scale)))
-                letter = np.asarray(Image.fromarray(letter).resize(size, Image.BILINEAR))
-            top = margin + (28 - letter.shape[0]) // 2 + int(rng.integers(-amplitude, amplitude + 1))
+                letter = _scaled(letter, max(1, round(letter.shape[0] * scale))) if rise is None else letter
+            top = margin + (28 - letter.shape[0]) // 2 if rise is None else baseline - rise
+            top += int(rng.integers(-amplitude, amplitude + 1))
             if index and text[index - 1] != " ":
                 x += base_gap + int(rng.integers(-1, 2))
                 x = max(x, tiles[-1][0] + 2) if tiles else x  # a letter never starts left of the one before
-            tiles.append((x, top, letter))
+            tiles.append((x, max(0, top), letter))
             x += letter.shape[1]
-        canvas = np.zeros((28 + 2 * margin, x + margin), dtype=np.uint8)
+        height = max([baseline + margin] + [top + letter.shape[0] + margin for _, top, letter in tiles])
+        canvas = np.zeros((height, x + margin), dtype=np.uint8)
         for left, top, letter in tiles:
             region = canvas[top : top + letter.shape[0], left : left + letter.shape[1]]
             np.maximum(region, letter[: region.shape[0], : region.shape[1]], out=region)
@@ -118,12 +156,38 @@ class LineComposer:
     def line(self, text: str, rng: np.random.Generator, style: LineStyle | None = None) -> np.ndarray:
         """A model input (LINE_HEIGHT, W) for ``text``."""
         style = style or self.style
-        prepared = prepare_line(self.compose(text, rng, style))
-        # no ink only if every letter of the line was erased
-        pixels = prepared.pixels if prepared is not None else np.zeros((LINE_HEIGHT, 16), dtype=np.float32)
-        if rng.random() < style.noise:
-            pixels = np.clip(pixels + rng.normal(0, rng.uniform(3, 15), pixels.shape), 0, 255).astype(np.float32)
-        return pixels
+        return model_line(self.compose(text, rng, style), rng, style)
+
+
+def model_line(ink: np.ndarray, rng: np.random.Generator, style: LineStyle = TRAINING_STYLE) -> np.ndarray:
+    """A composed line's ink (1 = ink) as the model gets it: through ``prepare_line`` as a user's
+    line is, then sometimes with sensor noise."""
+    prepared = prepare_line(ink)
+    # no ink only if every letter of the line was erased
+    pixels = prepared.pixels if prepared is not None else np.zeros((LINE_HEIGHT, 16), dtype=np.float32)
+    if rng.random() < style.noise:
+        pixels = np.clip(pixels + rng.normal(0, rng.uniform(3, 15), pixels.shape), 0, 255).astype(np.float32)
+    return pixels
+
+
+class MixedLines:
+    """Lines composed from EMNIST letters and, for a share of them, written in handwriting fonts.
+    The texts are the composer's (English words and random strings) either way."""
+
+    def __init__(self, composer: LineComposer, writer=None, font_share: float = 0.0):
+        if font_share and writer is None:
+            raise ValueError("a share of font lines needs fonts to write them in")
+        self.composer, self.writer, self.font_share = composer, writer, font_share
+
+    def text(self, rng: np.random.Generator) -> str:
+        return self.composer.text(rng)
+
+    def line(self, text: str, rng: np.random.Generator) -> np.ndarray:
+        if self.writer is not None and rng.random() < self.font_share:
+            ink = self.writer.compose(text, rng)
+            if ink is not None:
+                return model_line(ink, rng, self.composer.style)
+        return self.composer.line(text, rng)
 
 
 def sheared(ink: np.ndarray, shear: float) -> np.ndarray:

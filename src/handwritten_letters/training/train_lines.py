@@ -24,10 +24,11 @@ from ..errors import LettersError
 from ..words import ctc
 from ..words.ctc import decode_indices
 from ..words.lexicon import english_words
-from . import redraw, run_files, train
+from . import font_letters, redraw, run_files, train
 from .config import LineTrainConfig
+from .font_lines import FontLineWriter
 from .line_model import build_line_model, compile_line_model
-from .synthetic_lines import LineComposer, batch_of_lines
+from .synthetic_lines import LineComposer, MixedLines, batch_of_lines
 
 VALIDATION_SEED_OFFSET = 1000
 LENGTH_GROUP = 8  # batches drawn together and sorted by text length, so a batch pads little
@@ -54,16 +55,30 @@ def _letter_config(config: LineTrainConfig) -> train.TrainConfig:
                              val_fraction=config.val_fraction, seed=config.seed, limit=config.limit)
 
 
+def mixed_lines(letters, config: LineTrainConfig, words: list[str], fonts: str, seed: int) -> MixedLines:
+    """Lines from these letters and, for ``config.font_share`` of them, the ``fonts`` ("training" or "held-out")."""
+    composer = LineComposer(as_composed(letters, config, seed), words)
+    if not config.font_share:
+        return MixedLines(composer)
+    font_dir = config.font_dir or font_letters.default_font_dir()
+    if font_dir is None:
+        raise LettersError(f"font lines asked for (font share {config.font_share}) but no handwriting fonts found: "
+                           f"set ${font_letters.FONTS_ENV} to the folder holding fonts.csv")
+    names = font_letters.training_fonts(font_dir) if fonts == "training" else list(font_letters.HELD_OUT)
+    return MixedLines(composer, FontLineWriter(font_dir, names), config.font_share)
+
+
 def validation_lines(val_letters, config: LineTrainConfig, words: list[str]):
-    """The run's validation lines, composed once from validation letters only (training and export alike)."""
-    composer = LineComposer(as_composed(val_letters, config, config.seed + VALIDATION_SEED_OFFSET), words)
-    return validation_batches(composer, config.validation_lines, config.batch_size, config.seed)
+    """The run's validation lines, composed once from validation letters only (and held-out fonts),
+    training and export alike."""
+    lines = mixed_lines(val_letters, config, words, "held-out", config.seed + VALIDATION_SEED_OFFSET)
+    return validation_batches(lines, config.validation_lines, config.batch_size, config.seed)
 
 
 class LineBatches(keras.utils.PyDataset):
     """Freshly composed lines every batch; the same (seed, epoch, index) gives the same batch."""
 
-    def __init__(self, composer: LineComposer, batch_size: int, steps: int, seed: int):
+    def __init__(self, composer: MixedLines, batch_size: int, steps: int, seed: int):
         super().__init__()
         self.composer, self.batch_size, self.steps, self.seed = composer, batch_size, steps, seed
         self.epoch = 0
@@ -83,7 +98,7 @@ class LineBatches(keras.utils.PyDataset):
         return batch_of_lines([self.composer.line(t, rng) for t in texts], texts)
 
 
-def validation_batches(composer: LineComposer, count: int, batch_size: int,
+def validation_batches(composer: MixedLines, count: int, batch_size: int,
                        seed: int) -> list[tuple[np.ndarray, np.ndarray, list[str]]]:
     rng = np.random.default_rng([seed, VALIDATION_SEED_OFFSET])
     texts = sorted((composer.text(rng) for _ in range(count)), key=len)
@@ -130,7 +145,7 @@ class LineValidation(keras.callbacks.Callback):
 
 def _settings(config: LineTrainConfig) -> dict:
     keep = ("val_fraction", "seed", "epochs", "steps_per_epoch", "batch_size", "validation_lines",
-            "learning_rate", "width", "limit", "variants", "synthetic", "init_from", "line_seed")
+            "learning_rate", "width", "limit", "variants", "synthetic", "init_from", "line_seed", "font_share")
     return json.loads(json.dumps({k: getattr(config, k) for k in keep}))  # as run.json holds them
 
 
@@ -155,7 +170,7 @@ def train_lines(config: LineTrainConfig) -> train.TrainResult:
     letter_config = _letter_config(config)
     train_letters, val_letters, split = train.load_split(letter_config)
     words = english_words()
-    composer = LineComposer(as_composed(train_letters, config, config.seed), words)
+    composer = mixed_lines(train_letters, config, words, "training", config.seed)
     run_info = _run_record(config, letter_config, split)
     # every setting must match: the cosine schedule is laid out over the planned epochs
     state = train.load_resume_state(out_dir, run_info, tuple(run_info["settings"])) if config.resume else None
