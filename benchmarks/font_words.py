@@ -2,6 +2,7 @@
 letters their own way), read through `letters read --format json` as a user's files are.
 
     python benchmarks/font_words.py [--words 40] [--strings 10] [--seed 5] [--reader auto] [--keep DIR]
+                                    [--line-model M.onnx] [--model M.onnx]
 
 Per font: everyday English words (with plurals and past tenses) and random letter strings, each
 rendered whole with the font (one of its weights) at a random size. Prints characters right
@@ -20,10 +21,10 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 from rapidfuzz.distance import Levenshtein
 
-from handwritten_letters.training import font_letters
+from handwritten_letters.training import font_letters, written_words
 
 # inflected forms a dictionary of headwords lacks, always in the sample
 INFLECTED = ["rocks", "dogs", "walked", "letters", "words", "tested", "notes", "apples", "played", "houses"]
@@ -36,6 +37,11 @@ def everyday_words(count: int, rng: np.random.Generator) -> list[str]:
     return INFLECTED + list(rng.choice(pool, count - len(INFLECTED), replace=False))
 
 
+def models(args) -> list[str]:
+    return [*(["--line-model", str(args.line_model)] if args.line_model else []),
+            *(["--model", str(args.model)] if args.model else [])]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--fonts", type=Path, default=font_letters.default_font_dir())
@@ -44,6 +50,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--reader", default="auto")
     parser.add_argument("--keep", type=Path)
+    parser.add_argument("--line-model", type=Path, help="line ONNX model (default: bundled)")
+    parser.add_argument("--model", type=Path, help="letter ONNX model (default: bundled)")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     files = font_letters.font_files(args.fonts)
@@ -58,15 +66,11 @@ def main() -> None:
                 (folder / name).mkdir(parents=True, exist_ok=True)
                 path = folder / name / f"{i:03d}.png"
                 font = files[name][int(rng.integers(len(files[name])))]
-                image_font = ImageFont.truetype(str(font), int(rng.integers(48, 96)))
-                left, top, right, bottom = image_font.getbbox(text)
-                pad = 24
-                image = Image.new("L", (right - left + 2 * pad, bottom - top + 2 * pad), 255)
-                ImageDraw.Draw(image).text((pad - left, pad - top), text, font=image_font, fill=0)
+                image = Image.fromarray(written_words.font_word(font, text, int(rng.integers(48, 96))))
                 image.save(path)
                 truth[str(path)] = (name, text, i < len(words))
         done = subprocess.run([sys.executable, "-m", "handwritten_letters.cli", "read", "--format", "json",
-                               "--reader", args.reader, str(folder)], capture_output=True, text=True)
+                               "--reader", args.reader, *models(args), str(folder)], capture_output=True, text=True)
         readings = {row["path"]: row for row in json.loads(done.stdout)}
     totals = {}
     for path, (name, text, is_word) in truth.items():

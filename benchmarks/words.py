@@ -13,6 +13,10 @@ by `TextReader` with and without the English lexicon:
   cover a-s only, so the words are English words spelled with a-s. Read once per reported model.
 - Both add lines composed from the 260 real letters of ../shared/data/letters-real-dev (not
   EMNIST; never trained on), 3-8 letter English words.
+- Both add words written as people write them (``--conditions written`` for these alone): whole
+  words in the six held-out handwriting fonts (print and joined hands, in turn), and words written
+  with the dev set's pen strokes, each word from one drawer's own letters (drawers 01-10 in turn) at
+  handwriting proportions, with clear gaps, touching or overlapping, drawn with a round pen.
 
 Character accuracy is 1 - (edit distance / characters of the truth), spaces and line breaks
 counted as characters; word accuracy counts words read exactly. The lexicon holds every target
@@ -42,7 +46,7 @@ from PIL import Image
 from rapidfuzz.distance import Levenshtein
 
 from handwritten_letters.reading.preprocess import INK_THRESHOLD, load_ink
-from handwritten_letters.training import data
+from handwritten_letters.training import data, font_letters, written_words
 from handwritten_letters.training.synthetic_lines import sheared, trimmed  # gaps and slant as in training lines
 from handwritten_letters.words.lexicon import Lexicon
 from handwritten_letters.words.line_reader import TextReader
@@ -64,6 +68,9 @@ class Condition:
     slant: float = 0.0  # shear either way, up to this
     random_strings: bool = False
     real: bool = False  # letters drawn by people (letters-real-dev), not EMNIST
+    # words written as people write them: "print" / "joined" (held-out handwriting fonts, whole words) or
+    # a spacing of written_words.GAPS (each word from one dev-set drawer's own pen strokes)
+    written: str | None = None
 
 
 CONDITIONS = [
@@ -80,6 +87,11 @@ CONDITIONS = [
     Condition("random strings", (3, 6), random_strings=True),
     Condition("real letters, 5 px", (5, 5), real=True),
     Condition("real letters, overlap 1", (-1, -1), real=True),
+]
+WRITTEN = [
+    Condition("held-out fonts, print", (0, 0), written="print"),
+    Condition("held-out fonts, joined", (0, 0), written="joined"),
+    *(Condition(f"drawers' strokes, {name}", (0, 0), written=name) for name in written_words.GAPS),
 ]
 CLI_CONDITIONS = ("5 px gaps", "overlap 1 px")
 
@@ -104,6 +116,18 @@ def real_letters() -> tuple[np.ndarray, np.ndarray]:
             tiles.append(tile)
             labels.append(ord(row["label"]) - 97)
     return tiles, np.array(labels)
+
+
+def written(condition: Condition, word: str, index: int, rng: np.random.Generator) -> Image.Image:
+    """One word as a person writes it, under a written condition: the index picks the hand in turn."""
+    if condition.written in written_words.GAPS:
+        drawers = written_words.drawers_letters(REAL / "strokes.json")
+        letters = drawers[sorted(drawers)[index % len(drawers)]]
+        return Image.fromarray(written_words.draw(written_words.word_strokes(word, letters, written_words.GAPS[
+            condition.written])))
+    fonts = [f for f in font_letters.HELD_OUT if (f in font_letters.JOINED) == (condition.written == "joined")]
+    files = font_letters.font_files(font_letters.default_font_dir())[fonts[index % len(fonts)]]
+    return Image.fromarray(written_words.font_word(files[int(rng.integers(len(files)))], word, int(rng.integers(48, 96))))
 
 
 def compose(lines: list[list[str]], condition: Condition, pool: dict[int, np.ndarray], images,
@@ -206,6 +230,8 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None, help="letter model for the segmentation reader")
     parser.add_argument("--cli", action="store_true", help="also read the acceptance conditions with `letters read`")
     parser.add_argument("--cli-words", type=int, default=None, help="words per acceptance condition (default: --words)")
+    parser.add_argument("--conditions", choices=("all", "composed", "written"), default="all",
+                        help="composed: words composed from single letters; written: held-out fonts and drawers' strokes")
     parser.add_argument("--errors", action="store_true", help="also print each reader's commonest errors (no lexicon)")
     args = parser.parse_args()
 
@@ -225,13 +251,17 @@ def main() -> None:
               f"{'ms/img':>7}")
     print(header)
     print("-" * len(header))
-    for condition in CONDITIONS:
-        if condition.real and real_pool is None:
+    conditions = {"all": CONDITIONS + WRITTEN, "composed": CONDITIONS, "written": WRITTEN}[args.conditions]
+    for condition in conditions:
+        if (condition.real or condition.written) and real_pool is None:
             continue
-        rng = np.random.default_rng([args.seed, CONDITIONS.index(condition)])
+        rng = np.random.default_rng([args.seed, (CONDITIONS + WRITTEN).index(condition)])
         samples = []
-        for _ in range(args.words):
-            if condition.real:
+        for index in range(args.words):
+            if condition.written:
+                truth = sample_lines(condition, real_vocabulary, alphabet, rng)
+                samples.append((truth, written(condition, truth[0][0], index, rng)))
+            elif condition.real:
                 truth = sample_lines(condition, real_vocabulary, alphabet, rng)
                 samples.append((truth, compose(truth, condition, real_pool, real_images, rng)))
             else:
