@@ -1,8 +1,13 @@
 """Inference speed, every figure beside its baselines measured in this one run on this machine.
 
-    python benchmarks/inference.py [--model M.onnx] [--compare OTHER.onnx] [--repeats 1000]
+    python benchmarks/inference.py [--model M.onnx] [--compare OTHER.onnx] [--repeats 1000] [--sizes-only]
 
 Prints:
+- time against image size: one letter on paper (``photo_scenes``: a clean grey scan as PNG, a
+  grainy colour photo as PNG and as JPEG) from 64 px to 12 MP, end to end with 1 thread, beside
+  the full-resolution path (the preprocessing as of FULL_RESOLUTION, loaded from git), and the
+  ratios the goals name: a 4000x3000 JPEG over the same scene at 128 px (goal <= 10x), a
+  2048x2048 PNG over 128 px (goal <= 12x);
 - one letter, end to end (128x128 PNG bytes -> decode -> preprocess -> ONNX Runtime -> answer),
   1 thread, p50 and p99; beside it the bare ONNX Runtime call on the letter's 28x28 (ratio;
   the goal is <= 1.6x) and decode + preprocess now vs the previous preprocessing path
@@ -40,6 +45,8 @@ from handwritten_letters.reading.recognize import Recognizer
 
 ROOT = Path(__file__).resolve().parents[1]
 PREVIOUS_PREPROCESS = "c4c9549"  # the last commit before preprocessing moved to OpenCV
+FULL_RESOLUTION = "2aa80b0"  # the last commit that read every letter at up to 1024 px
+SIZES = [(64, 64), (128, 128), (256, 256), (512, 512), (1024, 1024), (2048, 2048), (4000, 3000)]
 SHARED_TRAIN = (Path(__file__).resolve().parents[2] / "shared" / "data" / "emnist-letters"
                 / "emnist-letters-train-rec085264-088799-images-idx3-ubyte.gz")
 
@@ -82,16 +89,17 @@ def time_each(function, repeats: int) -> list[float]:
     return timings
 
 
-def previous_preprocess():
-    """preprocess() as it was at PREVIOUS_PREPROCESS, from git (None outside a git checkout)."""
+def previous_preprocess(commit: str = PREVIOUS_PREPROCESS, where: str = "src/handwritten_letters/preprocess.py"):
+    """preprocess() as it was at ``commit``, from git (None outside a git checkout)."""
     try:
-        source = subprocess.run(["git", "show", f"{PREVIOUS_PREPROCESS}:src/handwritten_letters/preprocess.py"],
+        source = subprocess.run(["git", "show", f"{commit}:{where}"],
                                 cwd=ROOT, capture_output=True, text=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
-    path = Path(tempfile.mkdtemp()) / "preprocess_previous.py"
+    path = Path(tempfile.mkdtemp()) / f"preprocess_{commit}.py"
     path.write_text(source)
-    spec = importlib.util.spec_from_file_location("handwritten_letters.preprocess_previous", path)
+    package = where.removeprefix("src/").removesuffix(".py").replace("/", ".").rsplit(".", 1)[0]
+    spec = importlib.util.spec_from_file_location(f"{package}.preprocess_{commit}", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
@@ -108,12 +116,46 @@ def ort_session(path: Path, threads: int, level: str):
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
+KINDS = {  # name: (format, paper grain, colour)
+    "scan PNG, grey": ("PNG", 0.0, "L"),
+    "photo PNG, colour": ("PNG", 4.0, "RGB"),
+    "photo JPEG q90": ("JPEG", 4.0, "RGB"),
+}
+
+
+def time_against_size(single: Recognizer, repeats: int) -> None:
+    """One letter per image size and kind, end to end, now and on the full-resolution path."""
+    from photo_scenes import encoded, scene
+
+    full = previous_preprocess(FULL_RESOLUTION, "src/handwritten_letters/reading/preprocess.py")
+    letter = sample_letters(1)[0]
+    print(f"\n{'one letter against image size, 1 thread':<40} {'bytes':>11} {'now ms':>8} {'full-res ms':>12} {'faster':>7}")
+    times = {}
+    for size in SIZES:
+        for kind, (image_format, grain, colour) in KINDS.items():
+            picture = scene(letter, size, 0.3, np.random.default_rng(0), grain).convert(colour)
+            image = encoded(picture, image_format)
+            count = max(5, min(repeats, int(2000 / max(1, size[0] * size[1] / 65536))))
+            now = percentiles(time_each(lambda image=image: single.predict([image], top_k=3), count))[0]
+            before = percentiles(time_each(lambda image=image: single.predict_preprocessed([full(image)], 3), count))[0] \
+                if full else float("nan")
+            times[size, kind] = now
+            label = f"{size[0]}x{size[1]} {kind}"
+            print(f"{label:<40} {len(image):>11,} {now:>8.2f} {before:>12.2f} {before / now:>6.1f}x")
+    for kind in KINDS:
+        large = (4000, 3000) if "JPEG" in kind else (2048, 2048)
+        goal = 10 if "JPEG" in kind else 12
+        print(f"ratio {large[0]}x{large[1]} / 128x128, {kind}, same scene: "
+              f"{times[large, kind] / times[(128, 128), kind]:.1f}x (goal <= {goal}x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=None, help="ONNX model (default: bundled)")
     parser.add_argument("--compare", type=Path, default=None, help="another export of the network (float32/int8)")
     parser.add_argument("--repeats", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=10_000)
+    parser.add_argument("--sizes-only", action="store_true", help="only the time against image size")
     args = parser.parse_args()
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
@@ -122,6 +164,9 @@ def main() -> None:
     png = as_png(letters[0])
     recognizer = Recognizer(args.model)
     single = Recognizer(args.model, threads=1)
+    time_against_size(single, args.repeats)
+    if args.sizes_only:
+        return
     array = preprocess(png).pixels[None]
     model_input = array.astype(np.float32)
     session, input_name = single.model.session, single.model.input_name

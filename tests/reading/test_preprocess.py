@@ -212,3 +212,39 @@ def test_salt_and_pepper_noise_is_removed(reference):
     pixels[noise < 0.02], pixels[noise > 0.98] = 0, 255
     result = preprocess(Image.fromarray(pixels))
     assert result.rejected is None and difference(result.pixels, reference) < 8
+
+
+def photo_of_a_letter(frame, letter_side, at, fmt):
+    """The reference letter drawn ``letter_side`` px tall at ``at`` on a large grainy photo."""
+    rng = np.random.default_rng(0)
+    paper = np.clip(rng.normal(205, 4, (frame[1], frame[0])), 0, 255).astype(np.uint8)
+    photo = Image.fromarray(paper)
+    letter = draw_letter(size=(letter_side, letter_side), offset=(0, 0), scale=letter_side / 100, paper=205)
+    photo.paste(letter, at)
+    return encode(photo.convert("RGB"), fmt, **({"quality": 90} if fmt == "JPEG" else {})), letter
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+@pytest.mark.parametrize("letter_side, at", [(1500, (900, 300)), (150, (2600, 1900))])
+def test_a_large_photo_reads_as_the_letter_drawn_alone_with_its_box_in_the_photos_pixels(reference, fmt,
+                                                                                        letter_side, at):
+    """A letter filling most of a 12 MP photo, or a small part of it: the same 28x28 as the letter
+    drawn alone, and its box where it was drawn (in the photo's own pixels)."""
+    image, letter = photo_of_a_letter((4000, 3000), letter_side, at, fmt)
+    result = preprocess(image)
+    assert result.rejected is None
+    assert difference(result.pixels, reference) < 10
+    alone = preprocess(letter).box  # the ink's box in the letter's own image
+    expected = (at[0] + alone[0], at[1] + alone[1], at[0] + alone[2], at[1] + alone[3])
+    assert np.abs(np.subtract(result.box, expected)).max() <= max(4, letter_side // 50)
+
+
+def test_a_large_grey_scan_decodes_to_the_same_pixels_by_either_decoder():
+    from handwritten_letters.reading import preprocess as module
+
+    scan = np.asarray(draw_letter(size=(1200, 900), offset=(300, 200), scale=5.0))
+    image = module.open_image(encode(Image.fromarray(scan), "PNG"), draft_side=256)
+    assert image.format == "PNG" and np.array_equal(np.asarray(image), scan)
+    truncated = encode(Image.fromarray(scan), "PNG")[:-2000]
+    with pytest.raises(ImageError, match="truncated"):
+        module.open_image(truncated, draft_side=256)

@@ -36,7 +36,13 @@ from ..labels import IMAGE_SIZE
 PREPROCESS_VERSION = "1"
 ACCEPTED_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF")
 MAX_SIDE = 4096
-ANALYSIS_SIDE = 1024
+ANALYSIS_SIDE = 1024  # a page (or a letter found too small at first) is analysed at this long side at most
+# A letter's photo is analysed first at this long side (JPEG decoded at 1/2-1/8 scale by its DCT,
+# other formats brought down by area averaging); when the letter is a small part of the frame, its
+# box is redone at the resolution it needs: a long side of LETTER_SIDE. Chosen by measurement
+# (docs/speed.md): the answers match the full-resolution path's on every set measured.
+WORKING_SIDE = 256
+LETTER_SIDE = 144  # twice the letter's long side in the working square: more changes no answer
 
 WORK_SIZE = 84  # 3 x 28: strokes are normalised and blurred at this scale
 CONTENT_SIZE = 72  # 3 x 24: the letter's long side, as in EMNIST
@@ -72,11 +78,25 @@ class Preprocessed:
 # Large decodes at once per process: each holds up to MAX_SIDE^2 pixels (64 MB as RGBA).
 LARGE_DECODE_PIXELS = 2048 * 2048
 _large_decodes = threading.BoundedSemaphore(2)
+ORIENTATION = 0x0112  # the EXIF tag
+PNG_END = b"\x00\x00\x00\x00IEND"  # a PNG's last chunk: empty, named IEND
 DECODE_SCALE = "handwritten_letters.decode_scale"  # image.info key: source pixels per decoded pixel (JPEG draft)
 
 
-def open_image(source: ImageSource, name: str = "image") -> Image.Image:
-    """Decode bytes or a file, refusing huge dimensions before the pixels are decoded.
+def read_source(source: ImageSource, name: str = "image") -> ImageSource:
+    """A path's bytes (other sources as they are), so an image can be decoded twice without reading twice."""
+    if isinstance(source, (str, Path)):
+        try:
+            return Path(source).read_bytes()
+        except OSError as exc:
+            raise ImageError(f"{source}: cannot read file ({exc.strerror or exc})") from None
+    return source
+
+
+def open_image(source: ImageSource, name: str = "image", draft_side: int = ANALYSIS_SIDE) -> Image.Image:
+    """Decode bytes or a file, refusing huge dimensions before the pixels are decoded. A JPEG at
+    least twice ``draft_side`` is decoded at the smallest DCT scale (1/2 to 1/8) that keeps it
+    ``draft_side`` or more: for almost nothing, where decoding every pixel costs the most.
 
     Every way an image can fail to decode becomes a typed ``ImageError`` naming ``name``.
     """
@@ -86,10 +106,7 @@ def open_image(source: ImageSource, name: str = "image") -> Image.Image:
         return Image.fromarray(_as_uint8(source, name))
     if isinstance(source, (str, Path)):
         name = str(source)
-        try:
-            source = Path(source).read_bytes()
-        except OSError as exc:
-            raise ImageError(f"{name}: cannot read file ({exc.strerror or exc})") from None
+        source = read_source(source, name)
     if not isinstance(source, (bytes, bytearray, memoryview)):
         raise ImageError(f"{name}: expected a path, bytes, a PIL image or an array, got {type(source).__name__}")
     if not source:
@@ -109,21 +126,38 @@ def open_image(source: ImageSource, name: str = "image") -> Image.Image:
         raise ImageTooLargeError(f"{name}: image is {width}x{height} pixels; at most {MAX_SIDE}x{MAX_SIDE} accepted")
     if width == 0 or height == 0:
         raise CorruptImageError(f"{name}: image has no pixels")
-    if image.format == "JPEG" and max(width, height) >= 2 * ANALYSIS_SIDE:
-        # JPEG decodes at 1/2, 1/4 or 1/8 scale for almost nothing: a phone photo needs no more
-        image.draft(image.mode, (width * ANALYSIS_SIDE // max(width, height),) * 2)
+    if image.format == "JPEG" and max(width, height) >= 2 * draft_side:
+        # grey straight from the decoder (JPEG's luma is the grey every other path computes)
+        image.draft("L" if image.mode in ("RGB", "L") else image.mode, (max(1, width * draft_side // max(width, height)),
+                                 max(1, height * draft_side // max(width, height))))
         image.info[DECODE_SCALE] = width / image.size[0]
     large = width * height >= LARGE_DECODE_PIXELS
     try:
         if large:
             _large_decodes.acquire()
+        if image.format == "PNG" and image.mode == "L" and max(width, height) >= 2 * draft_side \
+                and bytes(source[-12:]).startswith(PNG_END):  # a whole file: libpng would print its own errors
+            return _grey_png(source, image)
         image.load()
-        return ImageOps.exif_transpose(image)
+        # only a rotated photo is copied: most images have no orientation to apply
+        return ImageOps.exif_transpose(image) if image.getexif().get(ORIENTATION, 1) != 1 else image
     except Exception as exc:  # truncated data, bad EXIF, broken frames: all are the file's fault
         raise CorruptImageError(f"{name}: corrupt or truncated {image.format} image ({type(exc).__name__}: {exc})") from None
     finally:
         if large:
             _large_decodes.release()
+
+
+def _grey_png(data: bytes, header: Image.Image) -> Image.Image:
+    """A large 8-bit grey PNG (a scan) decoded by OpenCV's libpng, 1.7x faster than Pillow's
+    decoder here; lossless, so the same pixels."""
+    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE | cv2.IMREAD_IGNORE_ORIENTATION)
+    if pixels is None or pixels.shape != (header.size[1], header.size[0]):
+        header.load()  # let Pillow decode it, and name what is wrong with it
+        return header
+    image = Image.fromarray(pixels)
+    image.format = "PNG"
+    return image
 
 
 def _as_uint8(array: np.ndarray, name: str = "image") -> np.ndarray:
@@ -151,16 +185,15 @@ def _eight_bit(image: Image.Image) -> Image.Image:
     return Image.fromarray(np.clip(values * (255.0 / top), 0, 255).astype(np.uint8))
 
 
-def grey_levels(image: Image.Image) -> np.ndarray:
+def grey_levels(image: Image.Image, side: int = ANALYSIS_SIDE) -> np.ndarray:
     """uint8 grey levels (255 = white), transparency flattened onto a contrasting background.
 
-    Very large images are first reduced (antialiased) so the long side is at most
-    ``ANALYSIS_SIDE``: a letter never needs more, and the cost stays bounded.
-    ``analysis_scale(image, grey)`` maps positions in the result back to the image's pixels.
+    Large images are first reduced by an integer factor (averaging each block of pixels) to a
+    long side below twice ``side``: the answer never needs more, and the cost stays bounded.
     """
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
         image = _eight_bit(image)
-    factor = max(image.size) // ANALYSIS_SIDE
+    factor = max(image.size) // side
     if factor >= 2:
         image = image.reduce(factor) if image.mode in ("L", "RGB", "RGBA", "LA") else image.convert("RGBA").reduce(factor)
     has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
@@ -184,10 +217,15 @@ def to_source_pixels(box: tuple[int, int, int, int] | None, scale: float) -> tup
     return tuple(int(round(v * scale)) for v in box)  # type: ignore[return-value]
 
 
-def decode_grey(source: ImageSource, name: str = "image") -> tuple[np.ndarray, float]:
-    """Grey levels for analysis, and the factor from their pixels to the source image's pixels."""
-    image = open_image(source, name)
-    grey = grey_levels(image)
+def decode_grey(source: ImageSource, name: str = "image", side: int = ANALYSIS_SIDE) -> tuple[np.ndarray, float]:
+    """Grey levels for analysis (long side below twice ``side``), and the factor from their pixels
+    to the source image's pixels."""
+    image = open_image(source, name, draft_side=side)
+    return _grey_and_scale(image, side)
+
+
+def _grey_and_scale(image: Image.Image, side: int) -> tuple[np.ndarray, float]:
+    grey = grey_levels(image, side)
     return grey, image.info.get(DECODE_SCALE, 1.0) * image.size[0] / grey.shape[1]
 
 
@@ -390,11 +428,55 @@ def load_ink(source: ImageSource, name: str = "image") -> tuple[np.ndarray | Non
 def preprocess(source: ImageSource, name: str = "image") -> Preprocessed:
     """Any image of one letter -> the model's 28x28 input (or a reason it is not a letter).
 
-    ``box`` is in the source image's pixels.
+    A large image is read at WORKING_SIDE first; a letter that is a small part of it is then
+    redone from its box at the resolution it needs, and an image with no letter found that way
+    is read again at ANALYSIS_SIDE (a tiny letter on a large page). ``box`` is in the source
+    image's pixels.
     """
+    source = read_source(source, name)
+    image = open_image(source, name, draft_side=WORKING_SIDE)
+    grey, scale = _grey_and_scale(image, WORKING_SIDE)
+    result = preprocess_grey(grey)
+    result.box = to_source_pixels(result.box, scale)
+    if scale == 1.0:
+        return result
+    if result.rejected is not None:
+        return result if result.rejected.startswith("not a letter") else _analysed(source, name)
+    letter_side = max(result.box[2] - result.box[0], result.box[3] - result.box[1])
+    if letter_side / scale >= LETTER_SIDE:
+        return result
+    return _redone(source, name, image, result) or result
+
+
+def _analysed(source: ImageSource, name: str) -> Preprocessed:
+    """The letter read at ANALYSIS_SIDE."""
     grey, scale = decode_grey(source, name)
     result = preprocess_grey(grey)
     result.box = to_source_pixels(result.box, scale)
+    return result
+
+
+def _redone(source: ImageSource, name: str, image: Image.Image, found: Preprocessed) -> Preprocessed | None:
+    """The letter found in ``found.box`` (source pixels) read again from its neighbourhood in the
+    source, reduced only so its long side stays at least LETTER_SIDE; None if that finds no letter."""
+    decoded = image.info.get(DECODE_SCALE, 1.0)
+    full_size = (round(image.size[0] * decoded), round(image.size[1] * decoded))
+    left, top, right, bottom = found.box
+    margin = max(4, (max(right - left, bottom - top)) // 4)
+    region = (max(0, left - margin), max(0, top - margin), min(full_size[0], right + margin),
+              min(full_size[1], bottom + margin))
+    reduction = max(1, max(right - left, bottom - top) // LETTER_SIDE)
+    if max(right - left, bottom - top) / decoded < LETTER_SIDE:  # a JPEG decoded too small for this letter
+        image = open_image(source, name, draft_side=max(full_size) // reduction)
+        decoded = image.info.get(DECODE_SCALE, 1.0)
+    crop = image.crop(tuple(int(v / decoded) for v in region))
+    crop.info[DECODE_SCALE] = decoded
+    grey, scale = _grey_and_scale(crop, max(1, max(crop.size) // max(1, round(reduction / decoded))))
+    result = preprocess_grey(grey)
+    if result.rejected is not None:
+        return None
+    box = to_source_pixels(result.box, scale)
+    result.box = (box[0] + region[0], box[1] + region[1], box[2] + region[0], box[3] + region[1])
     return result
 
 
