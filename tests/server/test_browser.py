@@ -256,6 +256,23 @@ def test_at_phone_width_the_answer_shows_without_scrolling(browser, server_url, 
     context.close()
 
 
+def test_word_mode_at_phone_width_shows_the_word_and_its_letters_on_screen(browser, server_url, tmp_path):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    page.goto(server_url + "/")
+    page.check("input[name=mode][value=word]")
+    draw(page, [[(0.05, 0.25), (0.2, 0.75)], [(0.2, 0.25), (0.05, 0.75)],
+                [(0.3, 0.25), (0.45, 0.75)], [(0.45, 0.25), (0.3, 0.75)]])
+    expect(page.locator("#status")).to_contain_text("Read as", timeout=30_000)
+    assert page.locator("#label").text_content().strip() == "xx"
+    for answer in ("#label", "#topk li:nth-child(1)", "#topk li:nth-child(2)"):
+        box = page.locator(answer).bounding_box()
+        assert box and 0 <= box["x"] and box["x"] + box["width"] <= 390, (answer, box)  # nothing cut off sideways
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "phone-word.png", tmp_path)
+    context.close()
+
+
 def test_the_desktop_tools_do_not_wrap(page):
     rows = {round(page.locator(c).bounding_box()["y"] + page.locator(c).bounding_box()["height"] / 2)
             for c in ("#pen-width", "#undo", "#clear")}
