@@ -196,6 +196,8 @@ def train_lines_command(
                                      "handwriting fonts (whole words; held-out fonts validate). 0.5 for the bundled model."),
     fonts: Optional[Path] = typer.Option(None, help="The handwriting fonts folder (holds fonts.csv; default: found "
                                                     "beside the project or $LETTERS_FONTS)."),
+    proportions: float = typer.Option(LINES.proportions, min=0.0, max=1.0, help="Share of EMNIST lines whose letters "
+                                      "of known case stand at handwriting proportions (x-height, ascenders, descenders)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last epoch."),
     verbose: bool = typer.Option(False, "--verbose", help="Show TensorFlow's own start-up and warning logs."),
 ):
@@ -210,7 +212,7 @@ def train_lines_command(
         steps_per_epoch=steps, batch_size=batch_size, seed=seed, val_fraction=val_fraction,
         learning_rate=learning_rate, width=width, limit=limit, resume=resume,
         init_from=str(init_from) if init_from else None, line_seed=line_seed, font_share=font_share,
-        font_dir=str(fonts) if fonts else None,
+        font_dir=str(fonts) if fonts else None, proportions=proportions,
     )
     _report_run(train_lines(config), "validation character accuracy", out)
 

@@ -466,7 +466,9 @@ def _redone(source: ImageSource, name: str, image: Image.Image, found: Preproces
     region = (max(0, left - margin), max(0, top - margin), min(full_size[0], right + margin),
               min(full_size[1], bottom + margin))
     reduction = max(1, max(right - left, bottom - top) // LETTER_SIDE)
-    if max(right - left, bottom - top) / decoded < LETTER_SIDE:  # a JPEG decoded too small for this letter
+    # a JPEG decoded so small that the letter has fewer pixels than the working square gives it: decode
+    # it again (a second decode costs more than the letter gains between CONTENT_SIZE and LETTER_SIDE)
+    if max(right - left, bottom - top) / decoded < CONTENT_SIZE:
         image = open_image(source, name, draft_side=max(full_size) // reduction)
         decoded = image.info.get(DECODE_SCALE, 1.0)
     crop = image.crop(tuple(int(v / decoded) for v in region))

@@ -108,6 +108,7 @@ class LineTrainConfig:
     # fonts for training lines, held-out fonts for validation lines); the rest composed from EMNIST letters
     font_share: float = 0.0
     font_dir: str | None = None  # the handwriting fonts (None: found beside the project)
+    proportions: float = 0.6  # share of EMNIST lines at handwriting proportions (synthetic_lines.LineStyle)
     resume: bool = False
     verbose: int | None = None
 

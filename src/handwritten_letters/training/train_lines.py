@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import keras
@@ -28,7 +28,7 @@ from . import font_letters, redraw, run_files, train
 from .config import LineTrainConfig
 from .font_lines import FontLineWriter
 from .line_model import build_line_model, compile_line_model
-from .synthetic_lines import LineComposer, MixedLines, batch_of_lines
+from .synthetic_lines import TRAINING_STYLE, LineComposer, MixedLines, batch_of_lines
 
 VALIDATION_SEED_OFFSET = 1000
 LENGTH_GROUP = 8  # batches drawn together and sorted by text length, so a batch pads little
@@ -57,7 +57,8 @@ def _letter_config(config: LineTrainConfig) -> train.TrainConfig:
 
 def mixed_lines(letters, config: LineTrainConfig, words: list[str], fonts: str, seed: int) -> MixedLines:
     """Lines from these letters and, for ``config.font_share`` of them, the ``fonts`` ("training" or "held-out")."""
-    composer = LineComposer(as_composed(letters, config, seed), words)
+    composer = LineComposer(as_composed(letters, config, seed), words,
+                            replace(TRAINING_STYLE, proportions=config.proportions))
     if not config.font_share:
         return MixedLines(composer)
     font_dir = config.font_dir or font_letters.default_font_dir()
@@ -145,7 +146,8 @@ class LineValidation(keras.callbacks.Callback):
 
 def _settings(config: LineTrainConfig) -> dict:
     keep = ("val_fraction", "seed", "epochs", "steps_per_epoch", "batch_size", "validation_lines",
-            "learning_rate", "width", "limit", "variants", "synthetic", "init_from", "line_seed", "font_share")
+            "learning_rate", "width", "limit", "variants", "synthetic", "init_from", "line_seed", "font_share",
+            "proportions")
     return json.loads(json.dumps({k: getattr(config, k) for k in keep}))  # as run.json holds them
 
 
