@@ -193,7 +193,8 @@ def train_lines_command(
     line_seed: Optional[int] = typer.Option(None, help="Seed of the training lines (default: --seed, which also "
                                                        "splits the letters: keep --seed to keep the split)."),
     font_share: float = typer.Option(LINES.font_share, min=0.0, max=1.0, help="Share of lines written in the "
-                                     "handwriting fonts (whole words; held-out fonts validate). The bundled model: 0.5, then 0.3 continued."),
+                                     "handwriting fonts (whole words; held-out fonts validate). The bundled model: "
+                                     "0.5, then 0.3 continued."),
     fonts: Optional[Path] = typer.Option(None, help="The handwriting fonts folder (holds fonts.csv; default: found "
                                                     "beside the project or $LETTERS_FONTS)."),
     proportions: float = typer.Option(LINES.proportions, min=0.0, max=1.0, help="Share of EMNIST lines whose letters "
