@@ -161,13 +161,14 @@ def test_cli_read_text_and_json(tmp_path):
     assert len(parsed[0]["lines"][0]["words"][0]["letters"]) == 2 and "error" in parsed[1]
 
 
-def test_api_words_returns_text_and_boxes(monkeypatch):
+def test_api_words_returns_text_and_boxes():
     from fastapi.testclient import TestClient
 
     from handwritten_letters.server.app import create_app
+    from handwritten_letters.server.settings import ServeSettings
 
-    monkeypatch.setenv("LETTERS_READER", "segment")
-    with TestClient(create_app()) as client:
+    # the cut-and-classify reader: two separate ellipses are two letters of one word
+    with TestClient(create_app(settings=ServeSettings(reader="segment"))) as client:
         image = png_bytes(shapes_image([(20, 30, 90, 110), (130, 30, 200, 110)]))
         body = client.post("/api/v1/words?lexicon=false", files={"file": ("w.png", image, "image/png")}).json()
         letters = body["lines"][0]["words"][0]["letters"]
