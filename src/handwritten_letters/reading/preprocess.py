@@ -83,7 +83,7 @@ PNG_END = b"\x00\x00\x00\x00IEND"  # a PNG's last chunk: empty, named IEND
 DECODE_SCALE = "handwritten_letters.decode_scale"  # image.info key: source pixels per decoded pixel (JPEG draft)
 
 
-def read_source(source: ImageSource, name: str = "image") -> ImageSource:
+def read_source(source: ImageSource) -> ImageSource:
     """A path's bytes (other sources as they are), so an image can be decoded twice without reading twice."""
     if isinstance(source, (str, Path)):
         try:
@@ -106,7 +106,7 @@ def open_image(source: ImageSource, name: str = "image", draft_side: int = ANALY
         return Image.fromarray(_as_uint8(source, name))
     if isinstance(source, (str, Path)):
         name = str(source)
-        source = read_source(source, name)
+        source = read_source(source)
     if not isinstance(source, (bytes, bytearray, memoryview)):
         raise ImageError(f"{name}: expected a path, bytes, a PIL image or an array, got {type(source).__name__}")
     if not source:
@@ -433,24 +433,22 @@ def preprocess(source: ImageSource, name: str = "image") -> Preprocessed:
     is read again at ANALYSIS_SIDE (a tiny letter on a large page). ``box`` is in the source
     image's pixels.
     """
-    source = read_source(source, name)
+    source = read_source(source)
     image = open_image(source, name, draft_side=WORKING_SIDE)
     grey, scale = _grey_and_scale(image, WORKING_SIDE)
-    result = preprocess_grey(grey)
-    result.box = to_source_pixels(result.box, scale)
+    result = _letter_in(grey, scale)
     if scale == 1.0:
         return result
     if result.rejected is not None:
-        return result if result.rejected.startswith("not a letter") else _analysed(source, name)
+        return result if result.rejected.startswith("not a letter") else _letter_in(*decode_grey(source, name))
     letter_side = max(result.box[2] - result.box[0], result.box[3] - result.box[1])
     if letter_side / scale >= LETTER_SIDE:
         return result
     return _redone(source, name, image, result) or result
 
 
-def _analysed(source: ImageSource, name: str) -> Preprocessed:
-    """The letter read at ANALYSIS_SIDE."""
-    grey, scale = decode_grey(source, name)
+def _letter_in(grey: np.ndarray, scale: float) -> Preprocessed:
+    """The letter in these grey levels, its box in the source's pixels (``scale`` of them a grey pixel)."""
     result = preprocess_grey(grey)
     result.box = to_source_pixels(result.box, scale)
     return result
@@ -462,22 +460,23 @@ def _redone(source: ImageSource, name: str, image: Image.Image, found: Preproces
     decoded = image.info.get(DECODE_SCALE, 1.0)
     full_size = (round(image.size[0] * decoded), round(image.size[1] * decoded))
     left, top, right, bottom = found.box
-    margin = max(4, (max(right - left, bottom - top)) // 4)
+    letter_side = max(right - left, bottom - top)
+    margin = max(4, letter_side // 4)
     region = (max(0, left - margin), max(0, top - margin), min(full_size[0], right + margin),
               min(full_size[1], bottom + margin))
-    reduction = max(1, max(right - left, bottom - top) // LETTER_SIDE)
+    reduction = max(1, letter_side // LETTER_SIDE)
     # a JPEG decoded so small that the letter has fewer pixels than the working square gives it: decode
-    # it again (a second decode costs more than the letter gains between CONTENT_SIZE and LETTER_SIDE)
-    if max(right - left, bottom - top) / decoded < CONTENT_SIZE:
+    # it again (a second decode costs more than the letter gains between CONTENT_SIZE and LETTER_SIDE);
+    # anything else was decoded whole, so its pixels are all here already
+    if decoded > 1.0 and letter_side / decoded < CONTENT_SIZE:
         image = open_image(source, name, draft_side=max(full_size) // reduction)
         decoded = image.info.get(DECODE_SCALE, 1.0)
     crop = image.crop(tuple(int(v / decoded) for v in region))
     crop.info[DECODE_SCALE] = decoded
-    grey, scale = _grey_and_scale(crop, max(1, max(crop.size) // max(1, round(reduction / decoded))))
-    result = preprocess_grey(grey)
+    result = _letter_in(*_grey_and_scale(crop, max(1, max(crop.size) // max(1, round(reduction / decoded)))))
     if result.rejected is not None:
         return None
-    box = to_source_pixels(result.box, scale)
+    box = result.box
     result.box = (box[0] + region[0], box[1] + region[1], box[2] + region[0], box[3] + region[1])
     return result
 

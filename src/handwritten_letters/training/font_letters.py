@@ -73,18 +73,28 @@ def training_fonts(font_dir: str | Path) -> list[str]:
     return sorted(name for name in font_files(font_dir) if name not in HELD_OUT)
 
 
+def text_ink(font: ImageFont.FreeTypeFont, text: str) -> np.ndarray | None:
+    """``text`` in ``font`` as ink (H, W) uint8, 255 = ink, cropped to its ink; None if it has none."""
+    left, top, right, bottom = font.getbbox(text)
+    canvas = Image.new("L", (right - left + 8, bottom - top + 8), 0)
+    ImageDraw.Draw(canvas).text((4 - left, 4 - top), text, font=font, fill=255)
+    return cropped_to_ink(np.asarray(canvas))
+
+
+def cropped_to_ink(ink: np.ndarray) -> np.ndarray | None:
+    """Ink (255 = ink) without its empty border rows and columns; None if there is no ink."""
+    rows, cols = np.flatnonzero(ink.max(axis=1) > 64), np.flatnonzero(ink.max(axis=0) > 64)
+    if not len(rows):
+        return None
+    return np.ascontiguousarray(ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
+
+
 def _render(path: Path, character: str) -> np.ndarray | None:
     font = ImageFont.truetype(str(path), RENDER_SIZE)
     left, top, right, bottom = font.getbbox(character)
     if right - left < 2 or bottom - top < 2:
         return None
-    canvas = Image.new("L", (right - left + 8, bottom - top + 8), 0)
-    ImageDraw.Draw(canvas).text((4 - left, 4 - top), character, font=font, fill=255)
-    ink = np.asarray(canvas)
-    rows, cols = np.flatnonzero(ink.max(axis=1) > 64), np.flatnonzero(ink.max(axis=0) > 64)
-    if not len(rows):
-        return None
-    return np.ascontiguousarray(ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
+    return text_ink(font, character)
 
 
 @lru_cache(maxsize=8)

@@ -52,13 +52,6 @@ def _as_written(text: str, rng: np.random.Generator, style: FontLineStyle) -> st
     return text
 
 
-def _whole(font: ImageFont.FreeTypeFont, text: str) -> np.ndarray:
-    left, top, right, bottom = font.getbbox(text)
-    canvas = Image.new("L", (right - left + 8, bottom - top + 8), 0)
-    ImageDraw.Draw(canvas).text((4 - left, 4 - top), text, font=font, fill=255)
-    return np.asarray(canvas)
-
-
 def _letter_by_letter(font: ImageFont.FreeTypeFont, text: str, spacing: float, wave: float,
                       rng: np.random.Generator) -> np.ndarray:
     """Each letter at the font's advance plus ``spacing`` pixels, its baseline on a gentle wave."""
@@ -75,13 +68,6 @@ def _letter_by_letter(font: ImageFont.FreeTypeFont, text: str, spacing: float, w
         x += font.getlength(character) + (spacing if character != " " else 0.0)
         x = max(x, 1.0)
     return np.asarray(canvas)
-
-
-def _cropped(ink: np.ndarray) -> np.ndarray | None:
-    rows, cols = np.flatnonzero(ink.max(axis=1) > 64), np.flatnonzero(ink.max(axis=0) > 64)
-    if not len(rows):
-        return None
-    return np.ascontiguousarray(ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
 
 
 class FontLineWriter:
@@ -104,9 +90,9 @@ class FontLineWriter:
         font = _font(paths[int(rng.integers(len(paths)))], RENDER_SIZE)
         written = _as_written(text, rng, self.style)
         if font_name in font_letters.JOINED or rng.random() >= self.style.spaced:
-            return _cropped(_whole(font, written))
+            return font_letters.text_ink(font, written)
         spacing = rng.uniform(*self.style.spacing) * RENDER_SIZE
-        return _cropped(_letter_by_letter(font, written, spacing, self.style.wave * RENDER_SIZE, rng))
+        return font_letters.cropped_to_ink(_letter_by_letter(font, written, spacing, self.style.wave * RENDER_SIZE, rng))
 
     def compose(self, text: str, rng: np.random.Generator) -> np.ndarray | None:
         """The text written in a font drawn at random and varied as a page is: ink in [0, 1] (1 = ink)."""

@@ -28,7 +28,7 @@ import numpy as np
 from ..errors import LettersError
 from ..labels import CLASS_NAMES, NUM_CLASSES, SAME_SHAPE_CASES
 from . import data, font_letters, redraw
-from .config import RECIPES, Recipe, TrainConfig, variant
+from .config import RECIPES, LineTrainConfig, Recipe, TrainConfig, variant
 from .recipes import build_training_model
 from .run_files import (
     BEST_MODEL,
@@ -284,10 +284,11 @@ def fresh_font_letters(recipe: Recipe, config: TrainConfig) -> Callable[[int], d
     return letters
 
 
-def font_directory(config: TrainConfig) -> Path:
+def font_directory(config: TrainConfig | LineTrainConfig) -> Path:
+    """The handwriting fonts a run trains on (its own, or those beside the project)."""
     found = config.font_dir or font_letters.default_font_dir()
     if not found or not Path(found).is_dir():
-        raise LettersError(f"{found or 'the handwriting fonts'}: no such folder; this recipe trains on handwriting "
+        raise LettersError(f"{found or 'the handwriting fonts'}: no such folder; this run trains on handwriting "
                            f"fonts: give --fonts DIR (a folder with fonts.csv)")
     return Path(found)
 

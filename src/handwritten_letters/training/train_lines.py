@@ -61,10 +61,7 @@ def mixed_lines(letters, config: LineTrainConfig, words: list[str], fonts: str, 
                             replace(TRAINING_STYLE, proportions=config.proportions))
     if not config.font_share:
         return MixedLines(composer)
-    font_dir = config.font_dir or font_letters.default_font_dir()
-    if font_dir is None:
-        raise LettersError(f"font lines asked for (font share {config.font_share}) but no handwriting fonts found: "
-                           f"set ${font_letters.FONTS_ENV} to the folder holding fonts.csv")
+    font_dir = train.font_directory(config)
     names = font_letters.training_fonts(font_dir) if fonts == "training" else list(font_letters.HELD_OUT)
     return MixedLines(composer, FontLineWriter(font_dir, names), config.font_share)
 
