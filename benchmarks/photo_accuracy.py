@@ -17,16 +17,11 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib.util
-import io
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
+from inference import FULL_RESOLUTION, as_png, previous_preprocess
 from photo_scenes import encoded, scene
-from PIL import Image
 
 from handwritten_letters.reading import preprocess as current
 from handwritten_letters.reading.recognize import Recognizer
@@ -34,25 +29,6 @@ from handwritten_letters.training import data
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
-FULL_RESOLUTION = "2aa80b0"  # the last commit that read every letter at up to 1024 px
-
-
-def full_resolution_preprocess():
-    source = subprocess.run(["git", "show", f"{FULL_RESOLUTION}:src/handwritten_letters/reading/preprocess.py"],
-                            cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    path = Path(tempfile.mkdtemp()) / "preprocess_full_resolution.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location("handwritten_letters.reading.preprocess_full_resolution", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module.preprocess
-
-
-def written(letter: np.ndarray, size: int) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(255 - letter).resize((size, size), Image.BICUBIC).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def guess(prediction) -> int:
@@ -72,7 +48,7 @@ def image_sets(count: int, seed: int):
     pick = rng.choice(len(validation), count, replace=False)
     letters, labels = validation.images[pick], validation.labels[pick]
     for size in (64, 128, 256, 512, 1024):
-        yield f"validation letters, {size} px PNG", [written(letter, size) for letter in letters], labels
+        yield f"validation letters, {size} px PNG", [as_png(letter, size) for letter in letters], labels
     for frame in ((2048, 1536), (4000, 3000)):
         for fill in (0.05, 0.8):
             for image_format, grain in (("JPEG", 4.0), ("PNG", 0.0)):
@@ -88,7 +64,7 @@ def main() -> None:
     parser.add_argument("--letter-side", type=int, default=current.LETTER_SIDE)
     args = parser.parse_args()
     current.WORKING_SIDE, current.LETTER_SIDE = args.working_side, args.letter_side
-    full = full_resolution_preprocess()
+    full = previous_preprocess(FULL_RESOLUTION, "src/handwritten_letters/reading/preprocess.py")
     recognizer = Recognizer()
     print(f"working side {args.working_side}, letter side {args.letter_side}; bundled model; "
           f"{args.letters} validation letters per set")

@@ -33,6 +33,7 @@ Figures only: nothing here passes or fails.
 from __future__ import annotations
 
 import argparse
+import functools
 import subprocess
 import sys
 import tempfile
@@ -118,15 +119,26 @@ def real_letters() -> tuple[np.ndarray, np.ndarray]:
     return tiles, np.array(labels)
 
 
+@functools.cache
+def drawers_letters():
+    """The dev set's pen strokes by drawer, read once."""
+    return written_words.drawers_letters(REAL / "strokes.json")
+
+
+@functools.cache
+def font_files():
+    return font_letters.font_files(font_letters.default_font_dir())
+
+
 def written(condition: Condition, word: str, index: int, rng: np.random.Generator) -> Image.Image:
     """One word as a person writes it, under a written condition: the index picks the hand in turn."""
     if condition.written in written_words.GAPS:
-        drawers = written_words.drawers_letters(REAL / "strokes.json")
+        drawers = drawers_letters()
         letters = drawers[sorted(drawers)[index % len(drawers)]]
         return Image.fromarray(written_words.draw(written_words.word_strokes(word, letters, written_words.GAPS[
             condition.written])))
     fonts = [f for f in font_letters.HELD_OUT if (f in font_letters.JOINED) == (condition.written == "joined")]
-    files = font_letters.font_files(font_letters.default_font_dir())[fonts[index % len(fonts)]]
+    files = font_files()[fonts[index % len(fonts)]]
     return Image.fromarray(written_words.font_word(files[int(rng.integers(len(files)))], word, int(rng.integers(48, 96))))
 
 
