@@ -41,6 +41,14 @@ def test_renderings_vary_and_are_reproducible_by_seed():
 
 
 @needs_fonts
+def test_a_joined_hand_can_be_rendered_more_often_than_a_print_hand():
+    made = font_letters.letters(FONTS, ["caveat", "satisfy"], per_glyph=1, seed=0, joined_per_glyph=3)
+    assert "satisfy" in font_letters.JOINED and "caveat" not in font_letters.JOINED
+    per_font = {font: len(font_letters.letters(FONTS, [font], per_glyph=1, seed=0)) for font in ("caveat", "satisfy")}
+    assert len(made) >= 0.95 * (per_font["caveat"] + 3 * per_font["satisfy"])
+
+
+@needs_fonts
 def test_renderings_written_as_files_with_their_labels(tmp_path):
     labels = font_letters.write_renderings(tmp_path, FONTS, ["patrick-hand"], per_glyph=1, seed=0)
     with open(labels) as f:

@@ -219,13 +219,15 @@ def model_input(ink: np.ndarray, rng: np.random.Generator, variation: Variation 
 
 
 def letters(font_dir: str | Path, fonts: list[str] | tuple[str, ...], per_glyph: int, seed: int,
-            variation: Variation = Variation()) -> Dataset:
-    """``per_glyph`` fresh renderings of every letter of the named fonts (each in a weight of the
-    font drawn at random, so a font with many weights counts as one hand), with case labels."""
+            variation: Variation = Variation(), joined_per_glyph: int | None = None) -> Dataset:
+    """``per_glyph`` fresh renderings of every letter of the named fonts (``joined_per_glyph`` of a
+    joined hand's, when given; each in a weight of the font drawn at random, so a font with many
+    weights counts as one hand), with case labels."""
     rng = np.random.default_rng(seed)
     images, labels, cases = [], [], []
     for glyph in glyphs(str(font_dir), tuple(fonts)):
-        for _ in range(per_glyph):
+        renderings = joined_per_glyph if joined_per_glyph is not None and glyph.font in JOINED else per_glyph
+        for _ in range(renderings):
             pixels = model_input(glyph.inks[int(rng.integers(len(glyph.inks)))], rng, variation)
             if pixels is None:
                 continue

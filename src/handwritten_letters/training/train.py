@@ -275,10 +275,13 @@ def fresh_font_letters(recipe: Recipe, config: TrainConfig) -> Callable[[int], d
         return None
     font_dir = font_directory(config)
     fonts = font_letters.training_fonts(font_dir)
-    count = len(font_letters.glyphs(str(font_dir), tuple(fonts))) * recipe.font_renderings
+    joined = recipe.joined_renderings or recipe.font_renderings
+    count = sum(joined if glyph.font in font_letters.JOINED else recipe.font_renderings
+                for glyph in font_letters.glyphs(str(font_dir), tuple(fonts)))
 
     def letters(epoch: int) -> data.Dataset:
-        made = font_letters.letters(font_dir, fonts, recipe.font_renderings, config.seed * 1000 + epoch)
+        made = font_letters.letters(font_dir, fonts, recipe.font_renderings, config.seed * 1000 + epoch,
+                                    joined_per_glyph=joined)
         return made.subset(np.resize(np.arange(len(made)), count))  # a refused rendering is made up by a repeat
 
     return letters
