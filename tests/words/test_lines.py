@@ -44,6 +44,33 @@ def test_lines_hold_only_the_letters_they_are_composed_from():
         assert set(np.unique(validation.compose(text, rng))) <= {0.0, np.float32(90 / 255)}
 
 
+def test_a_pen_line_draws_every_letter_with_one_pen_however_thick_its_strokes_were():
+    import cv2
+
+    from handwritten_letters.training.data import CASE_LOWER
+
+    thin, thick = letters_of_value(255), letters_of_value(255)
+    thin.images[:, :, :] = 0
+    thin.images[:, 4:24, 12:14] = 255  # a 2-px bar; thick: a 6-px bar
+    widths = {}
+    for name, letters in (("thin", thin), ("thick", thick)):
+        cased = Dataset(letters.images, letters.labels, np.full(len(letters), CASE_LOWER, dtype=np.int8))
+        style = LineStyle(slant_share=0.0, stroke_change=0.0, noise=0.0, size_variation=0.0, jitter=(0, 0),
+                          proportions=1.0, pen_lines=1.0, pen_width=(0.2, 0.2), pen_gap=(0.6, 0.6))
+        ink = LineComposer(cased, ["word"], style).compose("ll", np.random.default_rng(0))
+        mask = (ink > 0.5).astype(np.uint8)
+        assert cv2.connectedComponents(mask)[0] - 1 == 2  # two bars with a clear gap
+        widths[name] = np.median(mask.sum(axis=1)[mask.sum(axis=1) > 0])
+    assert widths["thin"] == widths["thick"]  # the pen's width, not the letters'
+
+
+def test_some_random_strings_write_a_letter_twice():
+    composer = LineComposer(letters_of_value(255), ["alpha"], LineStyle(random_strings=1.0, doubled=1.0))
+    rng = np.random.default_rng(1)
+    texts = [composer.text(rng) for _ in range(20)]
+    assert all(any(a == b for word in text.split() for a, b in zip(word, word[1:])) for text in texts)
+
+
 def test_texts_are_words_and_random_strings_of_at_most_30_letters_and_encode_round_trip():
     composer = LineComposer(letters_of_value(255), ["alpha", "beta", "gamma"])
     rng = np.random.default_rng(1)

@@ -115,6 +115,8 @@ class LineTrainConfig:
     font_share: float = 0.0
     font_dir: str | None = None  # the handwriting fonts (None: found beside the project)
     proportions: float = 0.6  # share of EMNIST lines at handwriting proportions (synthetic_lines.LineStyle)
+    # share of EMNIST lines redrawn along their letters' centre lines with one round pen (LineStyle)
+    pen_lines: float = 0.0
     resume: bool = False
     verbose: int | None = None
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from PIL import Image
 from scipy import ndimage
@@ -42,9 +43,16 @@ class LineStyle:
     stroke_change: float = 0.4  # share of lines drawn with a thicker or thinner pen
     noise: float = 0.3  # share of lines with sensor noise
     random_strings: float = 0.3  # share of words that are random letters, not English
+    doubled: float = 0.25  # share of random strings with a letter written twice (ll, tt: English has many)
     # share of lines whose letters of known case stand at handwriting proportions (x-height, ascenders,
     # descenders, capitals) instead of each filling the 28-px box as EMNIST keeps them
     proportions: float = 0.6
+    # share of lines whose letters are redrawn along their centre lines with one round pen, as
+    # the page draws: a stroke's width is then the pen's, so two touching bars (the "ll" of "hello") are
+    # twice one bar's width; their ink gaps in x-heights, clear to crossing, and the pen's width
+    pen_lines: float = 0.0
+    pen_gap: tuple[float, float] = (-0.25, 0.2)
+    pen_width: tuple[float, float] = (0.12, 0.3)
 
 
 TRAINING_STYLE = LineStyle()
@@ -54,6 +62,13 @@ def trimmed(letter: np.ndarray) -> np.ndarray:
     """An EMNIST letter (28x28, white on black) without its empty columns."""
     cols = np.flatnonzero(letter.max(axis=0) > INK_COLUMN)
     return letter[:, cols[0] : cols[-1] + 1] if cols.size else letter[:, 12:16]
+
+
+def centre_line_of(letter: np.ndarray) -> np.ndarray:
+    """A letter's strokes as one-pixel centre lines (white on black), for redrawing with another pen."""
+    from skimage.morphology import skeletonize
+
+    return skeletonize(letter > 127).astype(np.uint8) * 255
 
 
 def _scaled(letter: np.ndarray, height: int) -> np.ndarray:
@@ -97,6 +112,9 @@ class LineComposer:
         for _ in range(count):
             if rng.random() < self.style.random_strings:
                 word = "".join(CLASS_NAMES[c] for c in rng.integers(0, 26, int(rng.integers(1, 11))))
+                if rng.random() < self.style.doubled:
+                    at = int(rng.integers(len(word)))
+                    word = word[: at + 1] + word[at:]
             else:
                 word = self.words[int(rng.integers(len(self.words)))]
             if words and letters + len(word) > MAX_LETTERS:
@@ -121,6 +139,12 @@ class LineComposer:
         amplitude = int(rng.integers(style.jitter[0], style.jitter[1] + 1))
         vary_size = rng.random() < style.size_variation
         proportions = rng.random() < style.proportions
+        pen = 0
+        if rng.random() < style.pen_lines:
+            # skeletons are placed, then the pen widens every stroke by its radius on either side
+            x_height = 0.625 * CAP_HEIGHT
+            pen = max(1, round(rng.uniform(*style.pen_width) * x_height / 2))
+            base_gap = round(rng.uniform(*style.pen_gap) * x_height) + 2 * pen
         margin = 8 + amplitude
         baseline = margin + CAP_HEIGHT
         tiles, x = [], margin
@@ -132,6 +156,7 @@ class LineComposer:
             if vary_size:
                 scale = rng.uniform(*style.size)
                 letter = _scaled(letter, max(1, round(letter.shape[0] * scale))) if rise is None else letter
+            letter = centre_line_of(letter) if pen else letter
             top = margin + (28 - letter.shape[0]) // 2 if rise is None else baseline - rise
             top += int(rng.integers(-amplitude, amplitude + 1))
             if index and text[index - 1] != " ":
@@ -144,10 +169,13 @@ class LineComposer:
         for left, top, letter in tiles:
             region = canvas[top : top + letter.shape[0], left : left + letter.shape[1]]
             np.maximum(region, letter[: region.shape[0], : region.shape[1]], out=region)
+        if pen:
+            canvas = cv2.GaussianBlur(cv2.dilate(canvas, cv2.getStructuringElement(
+                cv2.MORPH_ELLIPSE, (2 * pen + 1, 2 * pen + 1))), (3, 3), 0)  # a round pen, anti-aliased
         ink = canvas.astype(np.float32) / 255.0
         if rng.random() < style.slant_share:
             ink = sheared(ink, rng.uniform(-style.slant, style.slant))
-        if rng.random() < style.stroke_change:
+        if not pen and rng.random() < style.stroke_change:
             size = int(rng.choice([2, 3]))
             ink = (ndimage.grey_dilation(ink, size=(size, size)) if rng.random() < 0.6
                    else ndimage.grey_erosion(ink, size=(2, 2)) if (ink > 0.5).sum() > 200 else ink)

@@ -58,7 +58,7 @@ def _letter_config(config: LineTrainConfig) -> train.TrainConfig:
 def mixed_lines(letters, config: LineTrainConfig, words: list[str], fonts: str, seed: int) -> MixedLines:
     """Lines from these letters and, for ``config.font_share`` of them, the ``fonts`` ("training" or "held-out")."""
     composer = LineComposer(as_composed(letters, config, seed), words,
-                            replace(TRAINING_STYLE, proportions=config.proportions))
+                            replace(TRAINING_STYLE, proportions=config.proportions, pen_lines=config.pen_lines))
     if not config.font_share:
         return MixedLines(composer)
     font_dir = train.font_directory(config)
@@ -144,7 +144,7 @@ class LineValidation(keras.callbacks.Callback):
 def _settings(config: LineTrainConfig) -> dict:
     keep = ("val_fraction", "seed", "epochs", "steps_per_epoch", "batch_size", "validation_lines",
             "learning_rate", "width", "limit", "variants", "synthetic", "init_from", "line_seed", "font_share",
-            "proportions")
+            "proportions", "pen_lines")
     return json.loads(json.dumps({k: getattr(config, k) for k in keep}))  # as run.json holds them
 
 
