@@ -62,3 +62,24 @@ def test_a_folder_without_fonts_csv_is_a_clear_error(tmp_path):
 
     with pytest.raises(DataFormatError, match="not a handwriting-fonts folder"):
         font_letters.font_files(tmp_path)
+
+
+def test_a_variation_can_be_switched_off_by_name_and_an_unknown_name_is_refused():
+    plain = font_letters.variation_with(("pen", "wobble", "broken"))
+    assert (plain.slant, plain.rotation, plain.aspect) == (0.0, 0.0, 0.0)
+    assert plain.pen == font_letters.Variation().pen and plain.wobble == font_letters.Variation().wobble
+    assert font_letters.variation_with(tuple(font_letters.VARIATIONS)) == font_letters.Variation()
+    with pytest.raises(ValueError, match="unknown font variation blur"):
+        font_letters.variation_with(("blur",))
+
+
+@needs_fonts
+def test_without_geometry_or_pen_two_renderings_of_a_letter_differ_only_in_size_and_place():
+    plain = font_letters.variation_with(())
+    glyph = font_letters.glyphs(str(FONTS), ("caveat",))[0]
+    ink = glyph.inks[0]
+    drawn = font_letters.vary(ink, np.random.default_rng(0), plain)
+    mask = drawn < 128
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    height, width = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+    assert abs(width / height - ink.shape[1] / ink.shape[0]) < 0.08  # aspect kept: no slant, rotation, stretch

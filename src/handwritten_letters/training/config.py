@@ -32,6 +32,8 @@ class Recipe:
     font_renderings: int = 0
     # the same for a joined (cursive) training font's letters, when they need more than print's; 0: as print
     joined_renderings: int = 0
+    # how font letters vary (font_letters.VARIATIONS: pen, geometry, wobble, broken); fewer for ablations
+    font_variations: tuple[str, ...] = ("pen", "geometry", "wobble", "broken")
 
 
 RECIPES: dict[str, Recipe] = {

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -129,6 +129,24 @@ class Variation:
     wobble: float = 1.2  # elastic displacement, pixels at the drawn size
     broken: float = 0.15  # share of renderings with a short gap cut into a stroke
     whole_line: bool = False  # a line of letters: ``height`` is the line's, however wide it is
+
+
+# the variations by name, each as the Variation settings that switch it off
+VARIATIONS = {
+    "pen": {"pen": (0.0, 0.0), "centre_line": 0.0},
+    "geometry": {"slant": 0.0, "rotation": 0.0, "aspect": 0.0},
+    "wobble": {"wobble": 0.0},
+    "broken": {"broken": 0.0},
+}
+
+
+def variation_with(names: tuple[str, ...] | list[str]) -> Variation:
+    """The default variation with only the named kinds of variation left on (size and position always vary)."""
+    unknown = sorted(set(names) - set(VARIATIONS))
+    if unknown:
+        raise ValueError(f"unknown font variation {', '.join(unknown)}; known: {', '.join(VARIATIONS)}")
+    off = {key: value for name, settings in VARIATIONS.items() if name not in names for key, value in settings.items()}
+    return replace(Variation(), **off)
 
 
 def _disk(radius: int) -> np.ndarray:

@@ -281,7 +281,7 @@ def fresh_font_letters(recipe: Recipe, config: TrainConfig) -> Callable[[int], d
 
     def letters(epoch: int) -> data.Dataset:
         made = font_letters.letters(font_dir, fonts, recipe.font_renderings, config.seed * 1000 + epoch,
-                                    joined_per_glyph=joined)
+                                    font_letters.variation_with(recipe.font_variations), joined_per_glyph=joined)
         return made.subset(np.resize(np.arange(len(made)), count))  # a refused rendering is made up by a repeat
 
     return letters
