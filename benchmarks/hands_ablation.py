@@ -69,7 +69,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base", type=Path, required=True, help="the EMNIST-only model's weights (.keras)")
     parser.add_argument("--base-onnx", type=Path, required=True, help="the same model as bundled (.onnx)")
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--rows", default=",".join(str(i) for i in range(len(ROWS))), help="which rows, e.g. 0,1,2")
     parser.add_argument("--out", type=Path, default=Path("runs/hands-ablation"))
     args = parser.parse_args()
