@@ -83,3 +83,16 @@ def test_without_geometry_or_pen_two_renderings_of_a_letter_differ_only_in_size_
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     height, width = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
     assert abs(width / height - ink.shape[1] / ink.shape[0]) < 0.08  # aspect kept: no slant, rotation, stretch
+
+
+@needs_fonts
+def test_a_recipes_font_letters_each_epoch_count_joined_hands_as_it_asks():
+    pytest.importorskip("keras", reason="training needs the [train] extra")
+    from handwritten_letters.training.config import RECIPES, TrainConfig, variant
+    from handwritten_letters.training.train import fresh_font_letters
+
+    recipe = variant(RECIPES["hands"], font_renderings=1, joined_renderings=2, font_variations=())
+    letters_of = fresh_font_letters(recipe, TrainConfig(train_paths=[], out_dir="unused", font_dir=str(FONTS)))
+    glyphs = font_letters.glyphs(str(FONTS), tuple(font_letters.training_fonts(FONTS)))
+    joined = sum(glyph.font in font_letters.JOINED for glyph in glyphs)
+    assert joined and len(letters_of(0)) == len(glyphs) + joined
