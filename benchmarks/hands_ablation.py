@@ -104,6 +104,8 @@ def main() -> None:
             scored = dev_score(Recognizer(model), dev)
             dev_right = sum(scored["right"].values())
             val = validation_right(model, validation) if validation is not None else (0, 1)
+            if not OnnxModel(model).cased:
+                fonts["case"] = [0, 0]  # a model that answers no case has no case figure
             result = {"row": ROWS[index][0], "model": str(model), "emnist_validation": val,
                       "dev": (dev_right, len(dev)), **{k: tuple(fonts[k]) for k in ("all", "print", "joined", "case")}}
             results.append(result)
