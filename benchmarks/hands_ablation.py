@@ -60,8 +60,8 @@ def cell(right: int, n: int) -> str:
     return f"{100 * right / n:5.1f} ({100 * low:.1f}-{100 * high:.1f})"
 
 
-def validation_right(model: Path, validation) -> tuple[int, int]:
-    logits = OnnxModel(model).logits(validation.images)
+def validation_right(model: OnnxModel, validation) -> tuple[int, int]:
+    logits = model.logits(validation.images)
     return int((np.asarray(logits).argmax(axis=1) == validation.labels).sum()), len(validation)
 
 
@@ -103,8 +103,9 @@ def main() -> None:
             fonts = font_score(Path(folder), read_through_cli(Path(folder), str(model)))
             scored = dev_score(Recognizer(model), dev)
             dev_right = sum(scored["right"].values())
-            val = validation_right(model, validation) if validation is not None else (0, 1)
-            if not OnnxModel(model).cased:
+            served = OnnxModel(model)
+            val = validation_right(served, validation) if validation is not None else (0, 1)
+            if not served.cased:
                 fonts["case"] = [0, 0]  # a model that answers no case has no case figure
             result = {"row": ROWS[index][0], "model": str(model), "emnist_validation": val,
                       "dev": (dev_right, len(dev)), **{k: tuple(fonts[k]) for k in ("all", "print", "joined", "case")}}

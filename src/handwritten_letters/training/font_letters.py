@@ -149,8 +149,16 @@ def variation_with(names: tuple[str, ...] | list[str]) -> Variation:
     return replace(Variation(), **off)
 
 
-def _disk(radius: int) -> np.ndarray:
+def disk(radius: int) -> np.ndarray:
+    """A round pen's footprint ``radius`` pixels either side of its centre."""
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+
+
+def centre_line(ink: np.ndarray) -> np.ndarray:
+    """Ink's strokes (255 = ink) as one-pixel centre lines, for redrawing with another pen."""
+    from skimage.morphology import skeletonize
+
+    return skeletonize(ink > 127).astype(np.uint8) * 255
 
 
 def _stroke_half_width(ink: np.ndarray) -> float:
@@ -161,19 +169,17 @@ def _stroke_half_width(ink: np.ndarray) -> float:
 
 def _pen(ink: np.ndarray, rng: np.random.Generator, variation: Variation) -> np.ndarray:
     if rng.random() < variation.centre_line:
-        from skimage.morphology import skeletonize
-
-        line = skeletonize(ink > 127).astype(np.uint8) * 255
+        line = centre_line(ink)
         radius = int(rng.integers(0, 3))
-        return cv2.dilate(line, _disk(radius)) if radius else line
+        return cv2.dilate(line, disk(radius)) if radius else line
     change = rng.uniform(*variation.pen) * _stroke_half_width(ink)
     radius = int(round(abs(change)))
     if radius == 0:
         return ink
-    thinner = cv2.erode(ink, _disk(radius))
+    thinner = cv2.erode(ink, disk(radius))
     if change < 0:
         return thinner if (thinner > 127).sum() > 0.3 * (ink > 127).sum() else ink
-    return cv2.dilate(ink, _disk(radius))
+    return cv2.dilate(ink, disk(radius))
 
 
 def _geometry(ink: np.ndarray, rng: np.random.Generator, variation: Variation) -> np.ndarray:
@@ -236,6 +242,11 @@ def model_input(ink: np.ndarray, rng: np.random.Generator, variation: Variation 
     return None
 
 
+def renderings_of(glyph: Glyph, per_glyph: int, joined_per_glyph: int | None = None) -> int:
+    """How many renderings a glyph gets: ``joined_per_glyph`` for a joined hand's, when given."""
+    return joined_per_glyph if joined_per_glyph is not None and glyph.font in JOINED else per_glyph
+
+
 def letters(font_dir: str | Path, fonts: list[str] | tuple[str, ...], per_glyph: int, seed: int,
             variation: Variation = Variation(), joined_per_glyph: int | None = None) -> Dataset:
     """``per_glyph`` fresh renderings of every letter of the named fonts (``joined_per_glyph`` of a
@@ -244,8 +255,7 @@ def letters(font_dir: str | Path, fonts: list[str] | tuple[str, ...], per_glyph:
     rng = np.random.default_rng(seed)
     images, labels, cases = [], [], []
     for glyph in glyphs(str(font_dir), tuple(fonts)):
-        renderings = joined_per_glyph if joined_per_glyph is not None and glyph.font in JOINED else per_glyph
-        for _ in range(renderings):
+        for _ in range(renderings_of(glyph, per_glyph, joined_per_glyph)):
             pixels = model_input(glyph.inks[int(rng.integers(len(glyph.inks)))], rng, variation)
             if pixels is None:
                 continue

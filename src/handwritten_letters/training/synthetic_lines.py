@@ -21,6 +21,7 @@ from ..labels import CLASS_NAMES
 from ..reading.preprocess import LINE_HEIGHT, prepare_line
 from ..words.ctc import encode
 from .data import CASE_LOWER, CASE_UPPER, Dataset
+from .font_letters import centre_line, disk
 
 MAX_LETTERS = 30
 MAX_LABEL = 40  # characters (letters and spaces) a training line holds; labels are padded to it
@@ -62,13 +63,6 @@ def trimmed(letter: np.ndarray) -> np.ndarray:
     """An EMNIST letter (28x28, white on black) without its empty columns."""
     cols = np.flatnonzero(letter.max(axis=0) > INK_COLUMN)
     return letter[:, cols[0] : cols[-1] + 1] if cols.size else letter[:, 12:16]
-
-
-def centre_line_of(letter: np.ndarray) -> np.ndarray:
-    """A letter's strokes as one-pixel centre lines (white on black), for redrawing with another pen."""
-    from skimage.morphology import skeletonize
-
-    return skeletonize(letter > 127).astype(np.uint8) * 255
 
 
 def _scaled(letter: np.ndarray, height: int) -> np.ndarray:
@@ -156,7 +150,7 @@ class LineComposer:
             if vary_size:
                 scale = rng.uniform(*style.size)
                 letter = _scaled(letter, max(1, round(letter.shape[0] * scale))) if rise is None else letter
-            letter = centre_line_of(letter) if pen else letter
+            letter = centre_line(letter) if pen else letter
             top = margin + (28 - letter.shape[0]) // 2 if rise is None else baseline - rise
             top += int(rng.integers(-amplitude, amplitude + 1))
             if index and text[index - 1] != " ":
@@ -170,8 +164,7 @@ class LineComposer:
             region = canvas[top : top + letter.shape[0], left : left + letter.shape[1]]
             np.maximum(region, letter[: region.shape[0], : region.shape[1]], out=region)
         if pen:
-            canvas = cv2.GaussianBlur(cv2.dilate(canvas, cv2.getStructuringElement(
-                cv2.MORPH_ELLIPSE, (2 * pen + 1, 2 * pen + 1))), (3, 3), 0)  # a round pen, anti-aliased
+            canvas = cv2.GaussianBlur(cv2.dilate(canvas, disk(pen)), (3, 3), 0)  # a round pen, anti-aliased
         ink = canvas.astype(np.float32) / 255.0
         if rng.random() < style.slant_share:
             ink = sheared(ink, rng.uniform(-style.slant, style.slant))

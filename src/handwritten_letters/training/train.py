@@ -276,7 +276,7 @@ def fresh_font_letters(recipe: Recipe, config: TrainConfig) -> Callable[[int], d
     font_dir = font_directory(config)
     fonts = font_letters.training_fonts(font_dir)
     joined = recipe.joined_renderings or recipe.font_renderings
-    count = sum(joined if glyph.font in font_letters.JOINED else recipe.font_renderings
+    count = sum(font_letters.renderings_of(glyph, recipe.font_renderings, joined)
                 for glyph in font_letters.glyphs(str(font_dir), tuple(fonts)))
 
     def letters(epoch: int) -> data.Dataset:
