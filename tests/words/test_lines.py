@@ -64,6 +64,40 @@ def test_a_pen_line_draws_every_letter_with_one_pen_however_thick_its_strokes_we
     assert widths["thin"] == widths["thick"]  # the pen's width, not the letters'
 
 
+def test_a_leaning_letter_is_stood_upright():
+    import cv2
+
+    from handwritten_letters.training.synthetic_lines import upright
+
+    bar = np.zeros((28, 28), dtype=np.uint8)
+    cv2.line(bar, (18, 3), (9, 24), 255, 2)  # an `l` leaning right by 9 columns over 21 rows
+    stood = upright(bar)
+    ink_columns = np.flatnonzero(stood.max(axis=0) > 127)
+    assert ink_columns.size <= 4  # one upright bar, a pen wide
+    assert (stood > 127).sum() >= 0.8 * (bar > 127).sum()  # all of it, not cropped
+
+
+def test_a_pen_line_stands_two_leaning_ls_upright_as_a_drawer_writes_them():
+    import cv2
+
+    from handwritten_letters.training.data import CASE_LOWER
+
+    letters = letters_of_value(255)
+    letters.images[:, :, :] = 0
+    for image in letters.images:
+        cv2.line(image, (18, 3), (9, 24), 255, 2)
+    cased = Dataset(letters.images, letters.labels, np.full(len(letters), CASE_LOWER, dtype=np.int8))
+    style = LineStyle(slant_share=0.0, stroke_change=0.0, noise=0.0, size_variation=0.0, jitter=(0, 0),
+                      proportions=1.0, pen_lines=1.0, pen_width=(0.2, 0.2), pen_gap=(-0.1, -0.1))
+    ink = LineComposer(cased, ["word"], style).compose("ll", np.random.default_rng(0))
+    mask = (ink > 0.5).astype(np.uint8)
+    pen = 2 * round(0.2 * 0.625 * 28 / 2) + 2  # pixels: the pen's width at 28-px letter scale, anti-aliased
+    columns = np.flatnonzero(mask.any(axis=0))
+    # one block of two upright bars side by side, two pens wide (leaning, they would span 9 columns more)
+    assert cv2.connectedComponents(mask)[0] - 1 == 1
+    assert columns[-1] - columns[0] + 1 <= 2 * pen + 2
+
+
 def test_some_random_strings_write_a_letter_twice():
     composer = LineComposer(letters_of_value(255), ["alpha"], LineStyle(random_strings=1.0, doubled=1.0))
     rng = np.random.default_rng(1)

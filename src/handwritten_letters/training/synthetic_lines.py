@@ -48,9 +48,10 @@ class LineStyle:
     # share of lines whose letters of known case stand at handwriting proportions (x-height, ascenders,
     # descenders, capitals) instead of each filling the 28-px box as EMNIST keeps them
     proportions: float = 0.6
-    # share of lines whose letters are redrawn along their centre lines with one round pen, as
-    # the page draws: a stroke's width is then the pen's, so two touching bars (the "ll" of "hello") are
-    # twice one bar's width; their ink gaps in x-heights, clear to crossing, and the pen's width
+    # share of lines whose letters are stood upright and redrawn along their centre lines with one
+    # round pen, as a drawer writes on the page (one slant for the line, if any, comes after): a
+    # stroke's width is then the pen's, so two touching `l`s (the "ll" of "hello") are one bar twice a
+    # bar's width; their ink gaps in x-heights, clear to crossing, and the pen's width
     pen_lines: float = 0.0
     pen_gap: tuple[float, float] = (-0.25, 0.2)
     pen_width: tuple[float, float] = (0.12, 0.3)
@@ -68,6 +69,23 @@ def trimmed(letter: np.ndarray) -> np.ndarray:
 def _scaled(letter: np.ndarray, height: int) -> np.ndarray:
     width = max(1, round(letter.shape[1] * height / letter.shape[0]))
     return np.asarray(Image.fromarray(letter).resize((width, height), Image.BILINEAR))
+
+
+def upright(letter: np.ndarray) -> np.ndarray:
+    """The letter sheared so that its main axis stands vertical (image moments, as MNIST is
+    deskewed), trimmed to its ink: a drawer's letters stand alike, so an EMNIST `l` becomes a bar."""
+    moments = cv2.moments(letter.astype(np.float32))
+    if moments["mu02"] < 1e-3:
+        return letter
+    skew = moments["mu11"] / moments["mu02"]  # columns per row the letter leans
+    height, width = letter.shape
+    pad = int(np.ceil(abs(skew) * height)) + 1
+    centre_row = moments["m01"] / moments["m00"]
+    # read each output column from where the leaning letter has it in that row
+    to_source = np.float32([[1, skew, -skew * centre_row], [0, 1, 0]])
+    stood = cv2.warpAffine(np.pad(letter, ((0, 0), (pad, pad))), to_source, (width + 2 * pad, height),
+                           flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
+    return trimmed(stood)
 
 
 def proportioned(letter: np.ndarray, name: str, case: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
@@ -150,7 +168,8 @@ class LineComposer:
             if vary_size:
                 scale = rng.uniform(*style.size)
                 letter = _scaled(letter, max(1, round(letter.shape[0] * scale))) if rise is None else letter
-            letter = centre_line(letter) if pen else letter
+            # a pen line's gaps are measured between centre lines, so the letter keeps only its own
+            letter = trimmed(centre_line(upright(letter))) if pen else letter
             top = margin + (28 - letter.shape[0]) // 2 if rise is None else baseline - rise
             top += int(rng.integers(-amplitude, amplitude + 1))
             if index and text[index - 1] != " ":
