@@ -278,18 +278,21 @@ def _stroke_width(mask: np.ndarray) -> float:
 
 
 @lru_cache(maxsize=16)
-def _disk(radius: int) -> np.ndarray:
+def disk(radius: int) -> np.ndarray:
+    """A round pen's footprint, ``radius`` pixels either side of its centre (uint8, read-only: shared)."""
     y, x = np.ogrid[-radius : radius + 1, -radius : radius + 1]
-    return x * x + y * y <= radius * radius
+    footprint = (x * x + y * y <= radius * radius).astype(np.uint8)
+    footprint.flags.writeable = False
+    return footprint
 
 
 def _grey_dilation(image: np.ndarray, radius: int) -> np.ndarray:
     """Max over a disk (as ndimage.grey_dilation with a disk footprint: the border never adds ink)."""
-    return cv2.dilate(image, _disk(radius).astype(np.uint8), borderType=cv2.BORDER_REPLICATE)
+    return cv2.dilate(image, disk(radius), borderType=cv2.BORDER_REPLICATE)
 
 
 def _grey_erosion(image: np.ndarray, radius: int) -> np.ndarray:
-    return cv2.erode(image, _disk(radius).astype(np.uint8), borderType=cv2.BORDER_REPLICATE)
+    return cv2.erode(image, disk(radius), borderType=cv2.BORDER_REPLICATE)
 
 
 def _normalise_stroke(work: np.ndarray) -> np.ndarray:

@@ -25,7 +25,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..errors import DataFormatError
 from ..labels import CLASS_NAMES
-from ..reading.preprocess import preprocess_grey
+from ..reading.preprocess import disk, preprocess_grey
 from .data import CASE_LOWER, CASE_UPPER, Dataset
 
 FONTS_ENV = "LETTERS_FONTS"  # where the handwriting fonts are, when not given
@@ -147,11 +147,6 @@ def variation_with(names: tuple[str, ...] | list[str]) -> Variation:
         raise ValueError(f"unknown font variation {', '.join(unknown)}; known: {', '.join(VARIATIONS)}")
     off = {key: value for name, settings in VARIATIONS.items() if name not in names for key, value in settings.items()}
     return replace(Variation(), **off)
-
-
-def disk(radius: int) -> np.ndarray:
-    """A round pen's footprint ``radius`` pixels either side of its centre."""
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
 
 
 def centre_line(ink: np.ndarray) -> np.ndarray:

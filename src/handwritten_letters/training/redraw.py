@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from ..reading.preprocess import ink_to_model_input, preprocess_grey
+from ..reading.preprocess import disk, ink_to_model_input, preprocess_grey
 from .data import CASE_LOWER, Dataset, concatenate
 
 VARIANTS = ("raw", "preprocessed", "thin_pen")
@@ -54,7 +54,7 @@ def through_preprocessing(image: np.ndarray) -> np.ndarray:
 def thin_pen(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The letter's centre line drawn with a thin pen on white paper, then preprocessed."""
     from scipy import ndimage
-    from skimage.morphology import disk, skeletonize
+    from skimage.morphology import skeletonize
 
     height = int(rng.integers(*THIN_PEN_HEIGHTS))
     scale = height / 28

@@ -18,10 +18,10 @@ from PIL import Image
 from scipy import ndimage
 
 from ..labels import CLASS_NAMES
-from ..reading.preprocess import LINE_HEIGHT, prepare_line
+from ..reading.preprocess import LINE_HEIGHT, disk, prepare_line
 from ..words.ctc import encode
 from .data import CASE_LOWER, CASE_UPPER, Dataset
-from .font_letters import centre_line, disk
+from .font_letters import centre_line
 
 MAX_LETTERS = 30
 MAX_LABEL = 40  # characters (letters and spaces) a training line holds; labels are padded to it
