@@ -62,17 +62,34 @@ def browser():
         browser.close()
 
 
-@pytest.fixture()
-def page(browser, server_url, tmp_path):
-    context = browser.new_context(viewport={"width": 1000, "height": 760})
+PHONE_WIDTH = 390
+PHONE = {"viewport": {"width": PHONE_WIDTH, "height": 844}, "has_touch": True, "is_mobile": True}
+
+
+@contextlib.contextmanager
+def opened(browser, url, **context_options):
+    """The page in a fresh browser context; no script errors allowed on it."""
+    context = browser.new_context(**context_options)
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.goto(server_url + "/")
+    page.goto(url + "/")
     yield page
     context.close()
     assert not errors, f"errors in the page: {errors}"  # CSP violations show up here too
+
+
+@pytest.fixture()
+def page(browser, server_url):
+    with opened(browser, server_url, viewport={"width": 1000, "height": 760}) as page:
+        yield page
+
+
+@pytest.fixture()
+def phone_page(browser, server_url):
+    with opened(browser, server_url, **PHONE) as page:
+        yield page
 
 
 def draw(page, strokes):
@@ -141,18 +158,15 @@ def test_a_scribble_is_shown_as_not_a_letter(page, tmp_path):
     assert "not a letter" in page.locator("#status").text_content().lower()
 
 
-def test_phone_width_layout_keeps_every_control_reachable(browser, server_url, tmp_path):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
-    page = context.new_page()
-    page.goto(server_url + "/")
+def test_phone_width_layout_keeps_every_control_reachable(phone_page, tmp_path):
+    page = phone_page
     for control in ("#canvas", "#pen-width", "#undo", "#clear", "#file"):
         assert page.locator(control).count() == 1
     canvas = page.locator("#canvas").bounding_box()
-    assert canvas["width"] <= 390 and canvas["x"] >= 0
+    assert canvas["width"] <= PHONE_WIDTH and canvas["x"] >= 0
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.tagName") in ("INPUT", "CANVAS", "BUTTON")
     shot(page, "phone.png", tmp_path)
-    context.close()
 
 
 def test_word_mode_reads_a_word_with_boxes(page, tmp_path):
@@ -263,28 +277,23 @@ def test_not_sure_shows_the_candidates_not_a_red_not_a_letter(browser, tmp_path)
         page.close()
 
 
-def test_at_phone_width_the_answer_shows_without_scrolling(browser, server_url, tmp_path):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
-    page = context.new_page()
-    page.goto(server_url + "/")
+def test_at_phone_width_the_answer_shows_without_scrolling(phone_page, tmp_path):
+    page = phone_page
     draw(page, X_STROKES)
     expect(page.locator("#status")).to_contain_text("Read as", timeout=30_000)
     assert page.evaluate("window.scrollY") == 0
     for answer in ("#label", "#confidence", "#topk li:nth-child(1)", "#topk li:nth-child(3)"):
         box = page.locator(answer).bounding_box()
-        assert box and 0 <= box["y"] and box["y"] + box["height"] <= 844, (answer, box)
+        assert box and 0 <= box["y"] and box["y"] + box["height"] <= PHONE["viewport"]["height"], (answer, box)
     # the pen width, Undo and Clear share one row (nothing wraps onto a line of its own)
     rows = {round(page.locator(c).bounding_box()["y"] + page.locator(c).bounding_box()["height"] / 2)
             for c in ("#pen-width", "#undo", "#clear")}
     assert max(rows) - min(rows) <= 4, rows
     shot(page, "phone.png", tmp_path)
-    context.close()
 
 
-def test_word_mode_at_phone_width_shows_the_word_and_its_letters_on_screen(browser, server_url, tmp_path):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
-    page = context.new_page()
-    page.goto(server_url + "/")
+def test_word_mode_at_phone_width_shows_the_word_and_its_letters_on_screen(phone_page, tmp_path):
+    page = phone_page
     page.check("input[name=mode][value=word]")
     draw(page, [[(0.05, 0.25), (0.2, 0.75)], [(0.2, 0.25), (0.05, 0.75)],
                 [(0.3, 0.25), (0.45, 0.75)], [(0.45, 0.25), (0.3, 0.75)]])
@@ -292,10 +301,9 @@ def test_word_mode_at_phone_width_shows_the_word_and_its_letters_on_screen(brows
     assert page.locator("#label").text_content().strip() == "xx"
     for answer in ("#label", "#topk li:nth-child(1)", "#topk li:nth-child(2)"):
         box = page.locator(answer).bounding_box()
-        assert box and 0 <= box["x"] and box["x"] + box["width"] <= 390, (answer, box)  # nothing cut off sideways
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert box and 0 <= box["x"] and box["x"] + box["width"] <= PHONE_WIDTH, (answer, box)  # nothing cut off sideways
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH
     shot(page, "phone-word.png", tmp_path)
-    context.close()
 
 
 def test_the_desktop_tools_do_not_wrap(page):
@@ -335,13 +343,10 @@ def test_a_capital_a_drawn_on_the_page_is_shown_as_a_capital(page, tmp_path):
     shot(page, "capital-letter.png", tmp_path)
 
 
-def test_nothing_sticks_out_sideways_at_phone_width(browser, server_url):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
-    page = context.new_page()
-    page.goto(server_url + "/")
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    assert page.locator("#clear").bounding_box()["x"] + page.locator("#clear").bounding_box()["width"] <= 390
-    context.close()
+def test_nothing_sticks_out_sideways_at_phone_width(phone_page):
+    page = phone_page
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH
+    assert page.locator("#clear").bounding_box()["x"] + page.locator("#clear").bounding_box()["width"] <= PHONE_WIDTH
 
 
 def test_a_correction_teaches_that_profile_and_no_other(browser, server_url, tmp_path):
