@@ -1,5 +1,5 @@
-"""Ablation of the `hands` recipe: what each kind of font-letter variation and the amount of font
-letters add, on hands the model never saw.
+"""Ablation of the `hands` recipe: what each kind of font-letter variation, the amount of font
+letters and the way case is learned (52 outputs or a case head) add, on hands the model never saw.
 
     python benchmarks/hands_ablation.py --base EMNIST_ONLY.keras --base-onnx EMNIST_ONLY.onnx \\
         [--epochs 3] [--rows 1,2,3] [--out runs/hands-ablation]
@@ -50,6 +50,7 @@ ROWS = [
     ("  no wobble, no broken strokes", variant(HANDS, font_variations=("pen", "geometry"))),
     ("  3x the font letters", variant(HANDS, font_renderings=48)),
     ("  joined hands' letters 3x", variant(HANDS, joined_renderings=48)),
+    ("  a case head, not 52 outputs", variant(HANDS, case_head=True)),
 ]
 
 

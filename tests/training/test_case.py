@@ -78,3 +78,38 @@ def test_answers_name_the_case_and_either_where_both_share_a_shape():
     assert letter_case("o", 0.99) == (EITHER, None)
     assert in_case("a", UPPER) == "A" and in_case("a", LOWER) == "a" and in_case("o", EITHER) == "o"
     assert in_case(None, UPPER) is None
+
+
+def test_a_case_head_gives_one_case_for_every_letter_and_the_letters_as_a_26_way_softmax():
+    import keras
+
+    from handwritten_letters.training.model import LetterAndCase, LettersTimesCase
+
+    layer = LettersTimesCase()
+    features = np.random.default_rng(1).normal(0, 1, (6, 16)).astype("float32")
+    joint = keras.ops.convert_to_numpy(layer(features))
+    scores = features @ keras.ops.convert_to_numpy(layer.kernel) + keras.ops.convert_to_numpy(layer.bias)
+    assert np.allclose(np.exp(joint).sum(axis=1), 1.0, atol=1e-5)  # log-probabilities of the 52 pairs
+    letters, case = (keras.ops.convert_to_numpy(t) for t in LetterAndCase()(joint))
+    expected = np.exp(scores[:, :NUM_CLASSES]) / np.exp(scores[:, :NUM_CLASSES]).sum(axis=1, keepdims=True)
+    assert np.allclose(keras.ops.convert_to_numpy(keras.ops.softmax(letters)), expected, atol=1e-5)
+    assert np.allclose(case, np.repeat(scores[:, NUM_CLASSES:], NUM_CLASSES, axis=1), atol=1e-4)  # one case
+
+
+def test_a_case_head_network_starts_from_a_26_letter_one_and_serves_case(tmp_path):
+    import keras
+
+    from handwritten_letters.training.model import build_model, is_cased, logits_model
+    from handwritten_letters.training.train import start_from_weights
+
+    letters_only = build_model("seed")
+    letters_only.save(tmp_path / "letters.keras")
+    headed = build_model("seed", cased=True, case_head=True)
+    start_from_weights(headed, str(tmp_path / "letters.keras"))
+    assert is_cased(headed)
+    headed.save(tmp_path / "headed.keras")
+    reloaded = keras.models.load_model(tmp_path / "headed.keras", compile=False)
+    images = np.random.default_rng(2).integers(0, 255, (3, 28, 28)).astype("uint8")
+    letters, case, features = (keras.ops.convert_to_numpy(t) for t in logits_model(reloaded)(images))
+    assert letters.shape == (3, NUM_CLASSES) and case.shape == (3, NUM_CLASSES) and features.shape[0] == 3
+    assert np.allclose(case, case[:, :1])

@@ -28,6 +28,7 @@ class Recipe:
     variants: tuple[str, ...] = ("raw",)
     synthetic: tuple[str, ...] = ()  # letters made from EMNIST's own and added (redraw.SYNTHETIC)
     cased: bool = False  # 52 outputs: upper and lower case learned where known (model.CasedLetterLoss)
+    case_head: bool = False  # cased through 26 letters and a case head (model.LettersTimesCase), not 52 outputs
     # fresh renderings of every letter of every training font, each epoch (font_letters.py); 0: none
     font_renderings: int = 0
     # the same for a joined (cursive) training font's letters, when they need more than print's; 0: as print

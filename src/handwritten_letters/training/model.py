@@ -245,14 +245,42 @@ class LetterAndCase(layers.Layer):
         return (input_shape[0], NUM_CLASSES), (input_shape[0], NUM_CLASSES)
 
 
+@keras.saving.register_keras_serializable(package="handwritten_letters")
+class LettersTimesCase(layers.Layer):
+    """A case head beside the letters: 26 letter logits and one upper-case logit, given out as the
+    52 (letter, case) log-probabilities log P(letter) + log P(case), so that everything that reads
+    a cased network's 52 outputs (its loss, LetterAndCase, export, serving) reads this one alike.
+    One weight matrix (letters and case side by side), so a 26-letter network can start it."""
+
+    def __init__(self, name: str = LOGITS_LAYER, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.units = NUM_CASED_CLASSES
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(input_shape[-1], NUM_CLASSES + 1), initializer="glorot_uniform",
+                                      name="kernel")
+        self.bias = self.add_weight(shape=(NUM_CLASSES + 1,), initializer="zeros", name="bias")
+
+    def call(self, features):
+        ops = keras.ops
+        scores = ops.matmul(features, self.kernel) + self.bias
+        letters = ops.log_softmax(scores[:, :NUM_CLASSES], axis=-1)
+        upper = scores[:, NUM_CLASSES:]
+        return ops.concatenate([letters + ops.log_sigmoid(-upper), letters + ops.log_sigmoid(upper)], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], NUM_CASED_CLASSES)
+
+
 def is_cased(model: keras.Model) -> bool:
     return model.get_layer(LOGITS_LAYER).units == NUM_CASED_CLASSES
 
 
 def build_model(architecture: str = "seed", augment: bool = False, aspect: float = 0.0,
-                cased: bool = False) -> keras.Model:
+                cased: bool = False, case_head: bool = False) -> keras.Model:
     """Conv2D/BatchNormalization/MaxPooling2D/Dropout blocks, Flatten, Dense, softmax over the 26
-    letters (or, ``cased``, over the 52 letters of both cases)."""
+    letters (or, ``cased``, over the 52 letters of both cases: one 52-way layer, or with
+    ``case_head`` the 26 letters and a case head, LettersTimesCase)."""
     inputs = keras.Input(shape=INPUT_SHAPE, name="image")
     x = layers.Reshape((*INPUT_SHAPE, 1))(inputs)
     x = layers.Rescaling(1.0 / 255)(x)
@@ -264,7 +292,10 @@ def build_model(architecture: str = "seed", augment: bool = False, aspect: float
     x = layers.Dense(256, activation="relu")(x)
     x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
     x = layers.Dropout(0.5)(x)
-    logits = layers.Dense(NUM_CASED_CLASSES if cased else NUM_CLASSES, name=LOGITS_LAYER)(x)
+    if cased and case_head:
+        logits = LettersTimesCase()(x)
+    else:
+        logits = layers.Dense(NUM_CASED_CLASSES if cased else NUM_CLASSES, name=LOGITS_LAYER)(x)
     outputs = layers.Activation("softmax", name="probabilities")(logits)
     return keras.Model(inputs, outputs, name=f"{architecture}_cnn")
 

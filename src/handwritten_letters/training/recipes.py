@@ -16,7 +16,8 @@ from .model import CasedLetterLoss, SparseCategoricalCrossentropyWithSmoothing, 
 
 def build_training_model(recipe: Recipe, steps_per_epoch: int, epochs: int) -> keras.Model:
     """The recipe's network, compiled with its optimizer, schedule and loss."""
-    model = build_model(recipe.architecture, augment=recipe.augment, aspect=recipe.aspect, cased=recipe.cased)
+    model = build_model(recipe.architecture, augment=recipe.augment, aspect=recipe.aspect, cased=recipe.cased,
+                        case_head=recipe.case_head)
     learning_rate = recipe.learning_rate
     if recipe.schedule == "cosine":
         total = max(1, steps_per_epoch * epochs)
