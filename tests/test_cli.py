@@ -51,6 +51,11 @@ def test_train_on_a_missing_file(tmp_path):
     assert_one_line_error(letters("train", "--train", tmp_path / "nope.csv", "--out", tmp_path / "r"), "nope.csv")
 
 
+def test_a_mistyped_recipe_is_named_before_any_data_is_looked_for(tmp_path):
+    result = letters("train", "--recipe", "hand", "--train", tmp_path / "nope.csv", "--out", tmp_path / "r")
+    assert_one_line_error(result, "--recipe", "'hand'", "hands-more-joined")
+
+
 def test_evaluate_a_missing_model(tmp_path, good_rows):
     data_path = write_idx_pair(tmp_path, "x-test", *good_rows)
     assert_one_line_error(letters("evaluate", "--model", tmp_path / "none.onnx", "--data", data_path,

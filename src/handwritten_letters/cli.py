@@ -14,7 +14,7 @@ from typing import List, Optional
 import typer
 
 from .errors import LettersError, MissingExtraError
-from .training.config import FinetuneConfig, LineTrainConfig, TrainConfig
+from .training.config import RECIPES, FinetuneConfig, LineTrainConfig, TrainConfig
 
 # plain help (click's): rich markup would eat "[ray]" as a tag and cut option names at 80 columns
 # the options' defaults are the run configs' own (reading them imports no Keras)
@@ -132,9 +132,10 @@ def train(
     recipe: str = typer.Option("seed", help="seed (the notebook's model and callbacks), best (augmented), real "
                                             "(best, also on letters as drawings reach the model; see README), "
                                             "real-wide (real on a net with 1.5x the channels), hands (real, also on "
-                                            "handwriting fonts, upper and lower case; the bundled model), and two "
+                                            "handwriting fonts, upper and lower case; the bundled model), two "
                                             "continuations of hands: hands-fonts (3x the font letters) and "
-                                            "hands-joined (joined hands' letters 3x a print hand's)."),
+                                            "hands-joined (joined hands' letters 3x a print hand's), and "
+                                            "hands-more-joined (hands with joined hands' letters 3x, 6 epochs)."),
     val_fraction: float = typer.Option(TRAIN.val_fraction, min=0.01, max=0.5,
                                        help="Share of the data held out for validation."),
     epochs: Optional[int] = typer.Option(None, min=1, help="Default: the recipe's own (docs/training.md lists them)."),
@@ -153,6 +154,8 @@ def train(
     """Train the CNN; writes Best_Model.keras, history.csv, curves.png and run.json to --out."""
     if class_weight not in ("balanced", "none"):
         raise LettersError(f"--class-weight: expected 'balanced' or 'none', got {class_weight!r}")
+    if recipe not in RECIPES:  # before the data is looked for or read
+        raise LettersError(f"--recipe: unknown recipe {recipe!r}; expected one of {', '.join(RECIPES)}")
     _must_exist([*(train_paths or []), *([init_from] if init_from else []), *([fonts] if fonts else [])], "train")
     _need_train_extra(verbose)
     from .training.train import TrainConfig
