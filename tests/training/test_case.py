@@ -112,4 +112,4 @@ def test_a_case_head_network_starts_from_a_26_letter_one_and_serves_case(tmp_pat
     images = np.random.default_rng(2).integers(0, 255, (3, 28, 28)).astype("uint8")
     letters, case, features = (keras.ops.convert_to_numpy(t) for t in logits_model(reloaded)(images))
     assert letters.shape == (3, NUM_CLASSES) and case.shape == (3, NUM_CLASSES) and features.shape[0] == 3
-    assert np.allclose(case, case[:, :1])
+    assert np.allclose(case, case[:, :1], atol=1e-4)  # one case for all letters (float32 rounding aside)
