@@ -14,7 +14,7 @@ from typing import List, Optional
 import typer
 
 from .errors import LettersError, MissingExtraError
-from .training.config import RECIPES, FinetuneConfig, LineTrainConfig, TrainConfig
+from .training.config import FinetuneConfig, LineTrainConfig, TrainConfig, recipe_named
 
 # plain help (click's): rich markup would eat "[ray]" as a tag and cut option names at 80 columns
 # the options' defaults are the run configs' own (reading them imports no Keras)
@@ -154,8 +154,7 @@ def train(
     """Train the CNN; writes Best_Model.keras, history.csv, curves.png and run.json to --out."""
     if class_weight not in ("balanced", "none"):
         raise LettersError(f"--class-weight: expected 'balanced' or 'none', got {class_weight!r}")
-    if recipe not in RECIPES:  # before the data is looked for or read
-        raise LettersError(f"--recipe: unknown recipe {recipe!r}; expected one of {', '.join(RECIPES)}")
+    recipe_named(recipe, "--recipe")  # before the data is looked for or read
     _must_exist([*(train_paths or []), *([init_from] if init_from else []), *([fonts] if fonts else [])], "train")
     _need_train_extra(verbose)
     from .training.train import TrainConfig

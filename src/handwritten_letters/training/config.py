@@ -71,6 +71,15 @@ RECIPES["hands-more-joined"] = replace(RECIPES["hands"], name="hands-more-joined
                                        early_stopping_patience=6)
 
 
+def recipe_named(name: str, option: str = "recipe") -> Recipe:
+    """The recipe of this name; an unknown name is an error that lists the known ones."""
+    from ..errors import LettersError
+
+    if name not in RECIPES:
+        raise LettersError(f"{option}: unknown recipe {name!r}; expected one of {', '.join(RECIPES)}")
+    return RECIPES[name]
+
+
 def variant(recipe: Recipe, **changes) -> Recipe:
     """The same recipe with some pieces changed (for ablations)."""
     return replace(recipe, **changes)

@@ -28,7 +28,7 @@ import numpy as np
 from ..errors import LettersError
 from ..labels import CLASS_NAMES, NUM_CLASSES, SAME_SHAPE_CASES
 from . import data, font_letters, redraw
-from .config import RECIPES, LineTrainConfig, Recipe, TrainConfig, variant
+from .config import LineTrainConfig, Recipe, TrainConfig, recipe_named, variant
 from .recipes import build_training_model
 from .run_files import (
     BEST_MODEL,
@@ -163,12 +163,7 @@ def _sigterm_as_interrupt(signum, frame):
 
 
 def resolve_recipe(config: TrainConfig) -> Recipe:
-    if isinstance(config.recipe, Recipe):
-        recipe = config.recipe
-    elif config.recipe in RECIPES:
-        recipe = RECIPES[config.recipe]
-    else:
-        raise LettersError(f"unknown recipe {config.recipe!r}; expected one of {', '.join(RECIPES)}")
+    recipe = config.recipe if isinstance(config.recipe, Recipe) else recipe_named(config.recipe)
     return variant(recipe, learning_rate=config.learning_rate) if config.learning_rate is not None else recipe
 
 
