@@ -78,14 +78,8 @@ def upright(letter: np.ndarray) -> np.ndarray:
     if moments["mu02"] < 1e-3:
         return letter
     skew = moments["mu11"] / moments["mu02"]  # columns per row the letter leans
-    height, width = letter.shape
-    pad = int(np.ceil(abs(skew) * height)) + 1
-    centre_row = moments["m01"] / moments["m00"]
-    # read each output column from where the leaning letter has it in that row
-    to_source = np.float32([[1, skew, -skew * centre_row], [0, 1, 0]])
-    stood = cv2.warpAffine(np.pad(letter, ((0, 0), (pad, pad))), to_source, (width + 2 * pad, height),
-                           flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
-    return trimmed(stood)
+    stood = sheared(letter.astype(np.float32), skew)
+    return trimmed(np.clip(np.rint(stood), 0, 255).astype(np.uint8))
 
 
 def proportioned(letter: np.ndarray, name: str, case: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
