@@ -102,9 +102,10 @@ def main() -> None:
               f"{'case':>18}")
         for index, model in models.items():
             fonts = font_score(Path(folder), read_through_cli(Path(folder), str(model)))
-            scored = dev_score(Recognizer(model), dev)
+            recognizer = Recognizer(model)
+            scored = dev_score(recognizer, dev)
             dev_right = sum(scored["right"].values())
-            served = OnnxModel(model)
+            served = recognizer.model
             val = validation_right(served, validation) if validation is not None else (0, 1)
             if not served.cased:
                 fonts["case"] = [0, 0]  # a model that answers no case has no case figure
