@@ -1,5 +1,7 @@
 """Ablation of the `hands` recipe: what each kind of font-letter variation, the amount of font
-letters and the way case is learned (52 outputs or a case head) add, on hands the model never saw.
+letters and the way case is learned (52 outputs or a case head) add, on hands the model never saw;
+and whether warping each letter's shape (a smooth bend of the whole letter) teaches the shapes of
+unseen hands.
 
     python benchmarks/hands_ablation.py --base EMNIST_ONLY.keras --base-onnx EMNIST_ONLY.onnx \\
         [--epochs 3] [--rows 1,2,3] [--out runs/hands-ablation]
@@ -51,6 +53,8 @@ ROWS = [
     ("  3x the font letters", variant(HANDS, font_renderings=48)),
     ("  joined hands' letters 3x", variant(HANDS, joined_renderings=48)),
     ("  a case head, not 52 outputs", variant(HANDS, case_head=True)),
+    ("  joined 3x, letters warped", variant(HANDS, joined_renderings=48,
+                                             font_variations=(*HANDS.font_variations, "warp"))),
 ]
 
 

@@ -96,3 +96,21 @@ def test_a_recipes_font_letters_each_epoch_count_joined_hands_as_it_asks():
     glyphs = font_letters.glyphs(str(FONTS), tuple(font_letters.training_fonts(FONTS)))
     joined = sum(glyph.font in font_letters.JOINED for glyph in glyphs)
     assert joined and len(letters_of(0)) == len(glyphs) + joined
+
+
+def test_a_warp_bends_the_whole_letter_only_when_a_recipe_names_it():
+    assert font_letters.Variation().warp == 0.0
+    assert font_letters.variation_with(("pen", "geometry", "wobble", "broken")).warp == 0.0
+    warped = font_letters.variation_with(("warp",))
+    assert warped.warp > 0 and warped.wobble == 0.0 and warped.pen == (0.0, 0.0)
+    bar = np.zeros((120, 60), dtype=np.uint8)
+    bar[10:110, 27:33] = 255  # an upright stroke
+    straight = font_letters.variation_with(())
+
+    def sway(variation, seed):  # how far the stroke's middle wanders from column to column down the letter
+        drawn = font_letters._wobble(bar, np.random.default_rng(seed), variation)
+        centres = [np.flatnonzero(row > 127).mean() for row in drawn[20:100] if (row > 127).any()]
+        return np.ptp(centres)
+
+    assert max(sway(straight, seed) for seed in range(5)) < 1.0
+    assert np.median([sway(warped, seed) for seed in range(20)]) > 3.0

@@ -128,6 +128,9 @@ class Variation:
     aspect: float = 0.25  # height/width change
     wobble: float = 1.2  # elastic displacement, pixels at the drawn size
     broken: float = 0.15  # share of renderings with a short gap cut into a stroke
+    # a smooth warp of the whole letter, share of its drawn height (a hand's own way of shaping a
+    # letter, where wobble is a pen's tremor)
+    warp: float = 0.0
     whole_line: bool = False  # a line of letters: ``height`` is the line's, however wide it is
 
 
@@ -138,15 +141,20 @@ VARIATIONS = {
     "wobble": {"wobble": 0.0},
     "broken": {"broken": 0.0},
 }
+# variations off unless a recipe names them, each as the settings that switch it on
+OPTIONAL_VARIATIONS = {"warp": {"warp": 0.07}}
 
 
 def variation_with(names: tuple[str, ...] | list[str]) -> Variation:
-    """The default variation with only the named kinds of variation left on (size and position always vary)."""
-    unknown = sorted(set(names) - set(VARIATIONS))
+    """The default variation with only the named kinds of variation on (size and position always vary)."""
+    known = [*VARIATIONS, *OPTIONAL_VARIATIONS]
+    unknown = sorted(set(names) - set(known))
     if unknown:
-        raise ValueError(f"unknown font variation {', '.join(unknown)}; known: {', '.join(VARIATIONS)}")
+        raise ValueError(f"unknown font variation {', '.join(unknown)}; known: {', '.join(known)}")
     off = {key: value for name, settings in VARIATIONS.items() if name not in names for key, value in settings.items()}
-    return replace(Variation(), **off)
+    on = {key: value for name, settings in OPTIONAL_VARIATIONS.items() if name in names
+          for key, value in settings.items()}
+    return replace(Variation(), **off, **on)
 
 
 def centre_line(ink: np.ndarray) -> np.ndarray:
@@ -203,6 +211,12 @@ def _wobble(ink: np.ndarray, rng: np.random.Generator, variation: Variation) -> 
     coarse = rng.normal(0.0, variation.wobble, (2, 4, 4)).astype(np.float32)
     field_x = cv2.resize(coarse[0], (w, h), interpolation=cv2.INTER_CUBIC)
     field_y = cv2.resize(coarse[1], (w, h), interpolation=cv2.INTER_CUBIC)
+    if variation.warp:  # drawn only when on, so recipes without it keep their random stream
+        rows = np.flatnonzero((ink > 127).any(axis=1))
+        extent = float(rows[-1] - rows[0] + 1) if rows.size else float(h)
+        bends = rng.normal(0.0, variation.warp * extent, (2, 3, 3)).astype(np.float32)
+        field_x += cv2.resize(bends[0], (w, h), interpolation=cv2.INTER_CUBIC)
+        field_y += cv2.resize(bends[1], (w, h), interpolation=cv2.INTER_CUBIC)
     grid_y, grid_x = np.mgrid[0:h, 0:w].astype(np.float32)
     return cv2.remap(ink, grid_x + field_x, grid_y + field_y, cv2.INTER_LINEAR, borderValue=0)
 
