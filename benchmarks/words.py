@@ -16,7 +16,9 @@ by `TextReader` with and without the English lexicon:
 - Both add words written as people write them (``--conditions written`` for these alone): whole
   words in the six held-out handwriting fonts (print and joined hands, in turn), and words written
   with the dev set's pen strokes, each word from one drawer's own letters (drawers 01-10 in turn) at
-  handwriting proportions, with clear gaps, touching or overlapping, drawn with a round pen.
+  handwriting proportions, with clear gaps, touching or overlapping, drawn with a round pen; and the
+  same words with the held-out print fonts' letters (their centre lines) in place of a drawer's,
+  touching and overlapping: the same pen, proportions and gaps, another hand's shapes.
 
 Character accuracy is 1 - (edit distance / characters of the truth), spaces and line breaks
 counted as characters; word accuracy counts words read exactly. The lexicon holds every target
@@ -72,6 +74,7 @@ class Condition:
     # words written as people write them: "print" / "joined" (held-out handwriting fonts, whole words) or
     # a spacing of written_words.GAPS (each word from one dev-set drawer's own pen strokes)
     written: str | None = None
+    font_pens: bool = False  # with a spacing of GAPS: the held-out print fonts' letters drawn with the pen, not a drawer's
 
 
 CONDITIONS = [
@@ -93,6 +96,7 @@ WRITTEN = [
     Condition("held-out fonts, print", (0, 0), written="print"),
     Condition("held-out fonts, joined", (0, 0), written="joined"),
     *(Condition(f"drawers' strokes, {name}", (0, 0), written=name) for name in written_words.GAPS),
+    *(Condition(f"print fonts' pen, {name}", (0, 0), written=name, font_pens=True) for name in ("touching", "overlapping")),
 ]
 CLI_CONDITIONS = ("5 px gaps", "overlap 1 px")
 
@@ -126,6 +130,13 @@ def drawers_letters():
 
 
 @functools.cache
+def font_pens():
+    """The held-out print fonts' small letters as pen strokes, by font."""
+    return written_words.font_hands(font_letters.default_font_dir(),
+                                    [f for f in font_letters.HELD_OUT if f not in font_letters.JOINED])
+
+
+@functools.cache
 def font_files():
     return font_letters.font_files(font_letters.default_font_dir())
 
@@ -133,8 +144,8 @@ def font_files():
 def written(condition: Condition, word: str, index: int, rng: np.random.Generator) -> Image.Image:
     """One word as a person writes it, under a written condition: the index picks the hand in turn."""
     if condition.written in written_words.GAPS:
-        drawers = drawers_letters()
-        letters = drawers[sorted(drawers)[index % len(drawers)]]
+        hands = font_pens() if condition.font_pens else drawers_letters()
+        letters = hands[sorted(hands)[index % len(hands)]]
         return Image.fromarray(written_words.draw(written_words.word_strokes(word, letters, written_words.GAPS[
             condition.written])))
     fonts = [f for f in font_letters.HELD_OUT if (f in font_letters.JOINED) == (condition.written == "joined")]

@@ -92,3 +92,19 @@ def test_written_words_space_the_inks_of_their_letters_as_named(spacing, pieces)
     page = written_words.draw(written_words.word_strokes("oo", letters, written_words.GAPS[spacing]))
     _, found = ndimage.label(page < 128)
     assert found == pieces
+
+
+@needs_fonts
+def test_a_font_hand_writes_words_as_a_drawer_does_with_its_letters_centre_lines():
+    hands = written_words.font_hands(FONTS, ["kalam"])
+    assert sorted(hands["kalam"]) == list("abcdefghijklmnopqrstuvwxyz")
+    apart = written_words.draw(written_words.word_strokes("ox", hands["kalam"], written_words.GAPS["gaps"]))
+    _, found = ndimage.label(apart < 128)
+    assert found == 2  # each letter one connected pen stroke, drawn as the page's pen draws
+    pen = written_words.PEN
+    ink_columns = np.flatnonzero((apart < 128).any(axis=0))
+    assert np.diff(ink_columns).max() > 0.1 * written_words.X_HEIGHT  # the gap between the two
+    touching = written_words.draw(written_words.word_strokes("ox", hands["kalam"], written_words.GAPS["touching"]))
+    assert (touching < 128).any(axis=0)[30:-30].all()  # the two letters' inks meet in x: no empty column
+    crossing = written_words.draw(written_words.word_strokes("ox", hands["kalam"], written_words.GAPS["overlapping"]))
+    assert crossing.shape[1] < touching.shape[1] < apart.shape[1] - pen

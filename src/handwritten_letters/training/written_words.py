@@ -4,6 +4,10 @@ The real-letter dev set keeps every letter's pen trajectory (``strokes.json``). 
 from one drawer's own letters at handwriting proportions: small letters at the x-height, ascenders
 and capitals taller, descenders below the baseline, each placed after the one before with a gap
 that is clear, touching or overlapping, then drawn with a round pen as the page draws.
+
+The same words can be written with a handwriting font's letters instead of a drawer's (each
+letter's centre line as its strokes, ``font_hands``): the same pen, proportions and gaps, so the
+two tell apart what the gaps do and what a person's own letter shapes do.
 """
 
 from __future__ import annotations
@@ -36,6 +40,19 @@ def drawers_letters(strokes_file: str | Path) -> dict[str, dict[str, list[Stroke
         strokes = [np.asarray(stroke, dtype=np.float64)[:, :2] for stroke in item["strokes"] if stroke]
         letters.setdefault(drawer, {})[item["label"]] = strokes
     return letters
+
+
+def font_hands(font_dir: str | Path, fonts: list[str] | tuple[str, ...]) -> dict[str, dict[str, list[Stroke]]]:
+    """The named fonts' small letters as pen strokes, by font and letter: each letter's centre
+    line, a point per pixel (``draw`` puts the pen down on each)."""
+    from .font_letters import centre_line, glyphs
+
+    hands: dict[str, dict[str, list[Stroke]]] = {}
+    for glyph in glyphs(str(font_dir), tuple(fonts)):
+        if glyph.character.islower():
+            ys, xs = np.nonzero(centre_line(glyph.inks[0]))
+            hands.setdefault(glyph.font, {})[glyph.character] = list(np.column_stack([xs, ys]).astype(np.float64)[:, None])
+    return hands
 
 
 def _span(letter: str) -> tuple[float, float]:
