@@ -1,7 +1,7 @@
 """Letters in the held-out handwriting fonts (hands the model never trained on), read through
 ``letters predict --format csv`` exactly as a user's files are.
 
-    python benchmarks/fonts.py [--model PATH.onnx] [--renderings 3] [--seed 7] [--keep DIR]
+    python benchmarks/fonts.py [--model PATH.onnx] [--renderings 3] [--seed 7] [--keep DIR] [--training-fonts]
 
 Every letter of each held-out font, both cases, ``--renderings`` times with pen width, slant,
 rotation, aspect, wobble and size varied (``font_letters.Variation``), written as PNG drawings.
@@ -69,12 +69,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--renderings", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", type=Path, help="write the renderings here and keep them")
+    parser.add_argument("--training-fonts", action="store_true",
+                        help="read fresh renderings of the training fonts instead: how well the model fits the "
+                             "hands it learned from, beside how it reads unseen ones")
     args = parser.parse_args(argv)
+    fonts = font_letters.training_fonts(args.fonts) if args.training_fonts else list(font_letters.HELD_OUT)
     with tempfile.TemporaryDirectory() as temporary:
         folder = args.keep or Path(temporary)
-        font_letters.write_renderings(folder, args.fonts, font_letters.HELD_OUT, args.renderings, args.seed)
+        font_letters.write_renderings(folder, args.fonts, fonts, args.renderings, args.seed)
         tallies = score(folder, read_through_cli(folder, args.model))
-    print(f"held-out fonts: {', '.join(font_letters.HELD_OUT)}; {args.renderings} renderings of 52 letters each")
+    kind = "training" if args.training_fonts else "held-out"
+    print(f"{kind} fonts: {', '.join(fonts)}; {args.renderings} renderings of 52 letters each")
     for key in ("print", "joined", "all", "lower:print", "upper:print", "lower:joined", "upper:joined"):
         print(f"  {key:14s} {share(*tallies[key])}")
     print(f"  case right on {''.join(CASE_SHOWN)} (letters read right): {share(*tallies['case'])}")
