@@ -64,6 +64,17 @@ def test_a_folder_without_fonts_csv_is_a_clear_error(tmp_path):
         font_letters.font_files(tmp_path)
 
 
+def test_a_font_name_the_folder_does_not_list_is_named_for_letters_and_lines_alike(tmp_path):
+    from handwritten_letters.errors import DataFormatError
+    from handwritten_letters.training.font_lines import FontLineWriter
+
+    (tmp_path / "fonts.csv").write_text("font,file,joined\nkalam,kalam.woff2,no\n")
+    for make in (lambda: font_letters.glyphs(str(tmp_path), ("kalam", "no-such-hand")),
+                 lambda: FontLineWriter(tmp_path, ["no-such-hand"])):
+        with pytest.raises(DataFormatError, match="no font named no-such-hand in fonts.csv"):
+            make()
+
+
 def test_a_variation_can_be_switched_off_by_name_and_an_unknown_name_is_refused():
     plain = font_letters.variation_with(("pen", "wobble", "broken"))
     assert (plain.slant, plain.rotation, plain.aspect) == (0.0, 0.0, 0.0)

@@ -69,6 +69,15 @@ def font_files(font_dir: str | Path) -> dict[str, list[Path]]:
     return files
 
 
+def files_of(font_dir: str | Path, fonts: list[str] | tuple[str, ...]) -> dict[str, list[Path]]:
+    """The named fonts' files; a name fonts.csv does not list is an error that names it."""
+    files = font_files(font_dir)
+    unknown = [name for name in fonts if name not in files]
+    if unknown:
+        raise DataFormatError(f"{font_dir}: no font named {', '.join(unknown)} in fonts.csv")
+    return {name: files[name] for name in fonts}
+
+
 def training_fonts(font_dir: str | Path) -> list[str]:
     return sorted(name for name in font_files(font_dir) if name not in HELD_OUT)
 
@@ -100,10 +109,7 @@ def _render(path: Path, character: str) -> np.ndarray | None:
 @lru_cache(maxsize=8)
 def glyphs(font_dir: str, fonts: tuple[str, ...]) -> tuple[Glyph, ...]:
     """Every letter of the named fonts in each of their weights, rendered once."""
-    files = font_files(font_dir)
-    unknown = [name for name in fonts if name not in files]
-    if unknown:
-        raise DataFormatError(f"{font_dir}: no font named {', '.join(unknown)} in fonts.csv")
+    files = files_of(font_dir, fonts)
     made = []
     for name in fonts:
         for character in CHARACTERS:

@@ -74,13 +74,9 @@ class FontLineWriter:
     """Writes text in the named fonts (one font, in one of its weights, per line)."""
 
     def __init__(self, font_dir: str | Path, fonts: list[str] | tuple[str, ...], style: FontLineStyle = FontLineStyle()):
-        files = font_letters.font_files(font_dir)
-        unknown = [name for name in fonts if name not in files]
-        if unknown:
-            raise ValueError(f"{font_dir}: no font named {', '.join(unknown)} in fonts.csv")
         if not fonts:
             raise ValueError("no fonts to write lines in")
-        self.files = {name: [str(path) for path in files[name]] for name in fonts}
+        self.files = {name: [str(path) for path in paths] for name, paths in font_letters.files_of(font_dir, fonts).items()}
         self.fonts = sorted(fonts)
         self.style = style
 
