@@ -68,7 +68,7 @@ def test_a_font_name_the_folder_does_not_list_is_named_for_letters_and_lines_ali
     from handwritten_letters.errors import DataFormatError
     from handwritten_letters.training.font_lines import FontLineWriter
 
-    (tmp_path / "fonts.csv").write_text("font,file,joined\nkalam,kalam.woff2,no\n")
+    (tmp_path / "fonts.csv").write_text("font,weight,file\nkalam,400,kalam/kalam-latin-400-normal.woff2\n")
     for make in (lambda: font_letters.glyphs(str(tmp_path), ("kalam", "no-such-hand")),
                  lambda: FontLineWriter(tmp_path, ["no-such-hand"])):
         with pytest.raises(DataFormatError, match="no font named no-such-hand in fonts.csv"):
