@@ -18,6 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .font_letters import centre_line, glyphs
 from .synthetic_lines import ASCENDERS, DESCENDERS
 
 # heights in x-heights, from the baseline up (descenders reach below it)
@@ -45,8 +46,6 @@ def drawers_letters(strokes_file: str | Path) -> dict[str, dict[str, list[Stroke
 def font_hands(font_dir: str | Path, fonts: list[str] | tuple[str, ...]) -> dict[str, dict[str, list[Stroke]]]:
     """The named fonts' small letters as pen strokes, by font and letter: each letter's centre
     line, a point per pixel (``draw`` puts the pen down on each)."""
-    from .font_letters import centre_line, glyphs
-
     hands: dict[str, dict[str, list[Stroke]]] = {}
     for glyph in glyphs(str(font_dir), tuple(fonts)):
         if glyph.character.islower():
