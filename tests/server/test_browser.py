@@ -385,6 +385,8 @@ def test_a_correction_teaches_that_profile_and_no_other(browser, server_url, tmp
 def test_teach_mode_asks_for_letters_and_keeps_them(page, tmp_path):
     page.check("input[name=mode][value=teach]")
     expect(page.locator("#teach-letter")).to_have_text("a")
+    expect(page.locator("#label")).to_be_hidden()  # nothing is read while teaching: no empty answer block
+    expect(page.locator("#topk")).to_be_hidden()
     draw(page, [[(0.3, 0.3), (0.7, 0.3), (0.7, 0.8), (0.3, 0.8), (0.3, 0.3)], [(0.7, 0.5), (0.75, 0.85)]])
     page.click("#teach-save")
     expect(page.locator("#teach-status")).to_contain_text("Kept \u201ca\u201d (1 taught)", timeout=10_000)
@@ -394,3 +396,5 @@ def test_teach_mode_asks_for_letters_and_keeps_them(page, tmp_path):
     shot(page, "teach-mode.png", tmp_path)
     page.click("#profile-forget")
     expect(page.locator("#profile-line")).to_be_hidden()
+    page.check("input[name=mode][value=letter]")
+    expect(page.locator("#label")).to_be_visible()  # the answer block is back for reading
