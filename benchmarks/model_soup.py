@@ -6,7 +6,7 @@ Every weight and normalisation statistic is the mean over the networks; nothing 
 networks must share one architecture (the same layers with the same shapes). Writes
 ``OUT/Best_Model.keras`` and, beside it, the first network's ``run.json`` (its validation split
 calibrates `letters export --quantize`, so every network must have been trained on the same split:
-checked). Then export and score it as any run (`letters export`, `benchmarks/fonts.py`,
+checked against the split each run.json records). Then export and score it as any run (`letters export`, `benchmarks/fonts.py`,
 `benchmarks/real_letters.py`). Figures only: nothing here passes or fails.
 """
 
@@ -22,13 +22,11 @@ import numpy as np
 from handwritten_letters.training import model  # noqa: F401  (registers the custom layers for loading)
 from handwritten_letters.training.run_files import BEST_MODEL
 
-SPLIT_KEYS = ("seed", "val_fraction", "train_paths", "limit")
 
-
-def split_of(run_json: Path) -> dict:
-    run = json.loads(run_json.read_text())
-    config = run.get("config", run)
-    return {key: config.get(key) for key in SPLIT_KEYS}
+def split_of(run_json: Path) -> dict | None:
+    """The split the run recorded (its training and validation letters' fingerprints, as `letters
+    export` and `--resume` check them)."""
+    return json.loads(run_json.read_text()).get("split")
 
 
 def main() -> None:
@@ -39,6 +37,9 @@ def main() -> None:
     if len(args.models) < 2:
         parser.error("a soup needs at least two models")
     splits = [split_of(path.with_name("run.json")) for path in args.models]
+    unrecorded = [str(path) for path, split in zip(args.models, splits) if split is None]
+    if unrecorded:
+        parser.error("no split recorded in the run.json beside " + ", ".join(unrecorded))
     if any(split != splits[0] for split in splits):
         parser.error("the models were trained on different EMNIST splits: " + "; ".join(map(str, splits)))
 
