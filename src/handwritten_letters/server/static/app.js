@@ -126,7 +126,7 @@ for (const radio of document.querySelectorAll("input[name=mode]")) {
     if (mode() === "word") statusLine.textContent = "Write a word.";
     teachView.classList.toggle("hidden", mode() !== "teach");
     // teaching saves the drawing without reading it: no answer to make room for
-    labelView.parentElement.classList.toggle("hidden", mode() === "teach");
+    document.querySelector(".verdict").classList.toggle("hidden", mode() === "teach");
     topkView.classList.toggle("hidden", mode() === "teach");
     if (mode() === "teach") showTeachPrompt();
   });
