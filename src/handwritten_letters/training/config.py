@@ -69,6 +69,11 @@ RECIPES["hands-joined"] = replace(RECIPES["hands"], name="hands-joined", font_re
 # EMNIST-only weights: the one change the font-letter ablation found to help unseen joined hands
 RECIPES["hands-more-joined"] = replace(RECIPES["hands"], name="hands-more-joined", joined_renderings=48, epochs=6,
                                        early_stopping_patience=6)
+# hands on all 55 training fonts (29 joined hands, most of them new): continued from letters-cnn 4,
+# a joined hand's letters twice as often as a print hand's (joined hands are now half the fonts, so
+# the earlier 3x would crowd out print), at half the learning rate
+RECIPES["hands-all"] = replace(RECIPES["hands"], name="hands-all", font_renderings=16, joined_renderings=32,
+                               epochs=5, early_stopping_patience=5, learning_rate=5e-4)
 
 
 def recipe_named(name: str, option: str = "recipe") -> Recipe:
