@@ -494,14 +494,11 @@ def serve(
 
     import uvicorn
 
-    from .reading.recognize import Recognizer
     from .server.settings import ServeSettings
-    from .words.line_reader import TextReader
 
-    # fail here, with one line, if a model cannot be loaded
-    TextReader(reader, recognizer=Recognizer(model), line_model=line_model)
     if feedback_db and not collect_feedback:
         raise LettersError("--feedback-db needs --collect-feedback")
+    _check_port_free(host, port)
     stored_at = None
     if collect_feedback:
         from .server.feedback import FeedbackStore, default_path
@@ -512,9 +509,37 @@ def serve(
                   cors_origins=tuple(cors_origin or ()), feedback_db=stored_at, access_log=access_log,
                   profiles_db=str(_profiles_store(profiles_db))).to_environment()
     _prepare_worker_processes(workers)
+    if workers == 1:
+        from .server.app import create_app
+
+        # this process is the worker: its app, models loaded once, is also the check that they load
+        served = create_app()
+    else:
+        from .reading.recognize import Recognizer
+        from .words.line_reader import TextReader
+
+        # fail here, with one line, if a model cannot be loaded (the workers load their own)
+        TextReader(reader, recognizer=Recognizer(model), line_model=line_model)
+        served = "handwritten_letters.server.app:create_app"
     typer.echo(f"handwritten-letters: open http://{host}:{port}/ (API docs at /docs)", err=True)
-    uvicorn.run("handwritten_letters.server.app:create_app", factory=True, host=host, port=port,
-                workers=workers, log_level="warning")
+    uvicorn.run(served, factory=workers > 1, host=host, port=port, workers=workers, log_level="warning")
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """A port another program holds is a one-line error before anything is loaded or announced."""
+    import errno
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a closing socket is no obstacle
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise LettersError(f"--port {port}: {host}:{port} is already in use by another program; "
+                                   "choose another port with --port") from None
+            raise LettersError(f"--host {host}: cannot listen there ({exc.strerror or exc})") from None
 
 
 def _prepare_worker_processes(workers: int) -> None:

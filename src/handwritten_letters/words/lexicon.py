@@ -3,7 +3,9 @@ FILE``) or everyday English. The one place that knows where the English words co
 a word from the list may replace what the models read.
 
 English is `wordfreq`'s frequency-ranked list (the commonest 60,000 words, plurals and past tenses
-included), each with its frequency. A list word replaces a reading only when the readers'
+included), each with its Zipf frequency, shipped as a small data file beside the models
+(``english-words.tsv.gz``, built by ``python -m handwritten_letters.words.lexicon --build``), so
+reading and serving never import wordfreq or load its 60 MB of data. A list word replaces a reading only when the readers'
 letter models support it (their own margin rules) **and** ``allows`` agrees: a reading the models
 are sure of stands, and a real word is never replaced by a rarer one.
 """
@@ -23,13 +25,45 @@ PRIOR_WEIGHT = 0.5
 UNLISTED_ZIPF = 0.0
 
 
+ENGLISH_FILE = "english-words.tsv.gz"  # word<TAB>zipf a line, commonest first; models/ beside the ONNX files
+
+
+def english_list_path() -> Path:
+    from ..reading.recognize import bundled_path
+
+    return bundled_path(ENGLISH_FILE)
+
+
 @lru_cache(maxsize=1)
 def english_frequencies() -> dict[str, float]:
-    """Everyday English words (a-z only) and their Zipf frequency, from `wordfreq`."""
+    """Everyday English words (a-z only) and their Zipf frequency, from the shipped list."""
+    import gzip
+
+    frequencies = {}
+    with gzip.open(english_list_path(), "rt", encoding="utf-8") as lines:
+        for line in lines:
+            word, zipf = line.rstrip("\n").split("\t")
+            frequencies[word] = float(zipf)
+    return frequencies
+
+
+def english_frequencies_from_wordfreq() -> dict[str, float]:
+    """The same list made from `wordfreq` itself (its installed version): what the shipped file is built from."""
     from wordfreq import top_n_list, zipf_frequency
 
     words = [w for w in top_n_list("en", ENGLISH_SIZE) if w.isascii() and w.isalpha()]
     return {w.lower(): zipf_frequency(w, "en") for w in words}
+
+
+def write_english_list(path: str | Path) -> int:
+    """Write the list from wordfreq (commonest first); returns the number of words."""
+    import gzip
+
+    frequencies = english_frequencies_from_wordfreq()
+    # mtime=0: the same wordfreq gives a byte-identical file
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as packed:
+        packed.write("".join(f"{w}\t{z:g}\n" for w, z in frequencies.items()).encode("utf-8"))
+    return len(frequencies)
 
 
 def english_words() -> tuple[str, ...]:
@@ -46,10 +80,12 @@ class Lexicon:
             if word and word.isascii() and word.isalpha():
                 by_length.setdefault(len(word), []).append(word)
         self.words = {n: sorted(ws) for n, ws in by_length.items()}
-        self.codes = {n: np.array([[ord(c) - 97 for c in w] for w in ws]) for n, ws in self.words.items()}
+        # one byte a letter: the English list's codes take 0.4 MB a worker, not 3.6
+        self.codes = {n: (np.frombuffer("".join(ws).encode("ascii"), dtype=np.uint8).reshape(len(ws), n) - 97)
+                      for n, ws in self.words.items()}
         self.frequencies = frequencies  # None: every listed word alike (a user's own list)
         self.priors = {n: np.array([self.prior(w) for w in ws]) for n, ws in self.words.items()}
-        self._listed = {w for ws in self.words.values() for w in ws}
+        self._listed = frozenset(w for ws in self.words.values() for w in ws)
 
     def __len__(self) -> int:
         return sum(len(ws) for ws in self.words.values())
@@ -108,3 +144,12 @@ class Lexicon:
 def _english_lexicon() -> Lexicon:
     frequencies = english_frequencies()
     return Lexicon(frequencies, frequencies)
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] != ["--build"]:
+        sys.exit("usage: python -m handwritten_letters.words.lexicon --build  (writes the shipped English list "
+                 "from the installed wordfreq)")
+    print(f"{write_english_list(english_list_path())} words -> {english_list_path()}")

@@ -17,11 +17,11 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
-from scipy import ndimage
 
 from ..labels import CLASS_NAMES
-from ..reading.preprocess import ImageSource, ink_to_model_input
+from ..reading.preprocess import CROSS, ImageSource, ink_to_model_input
 from ..reading.recognize import Recognizer
 from .lexicon import Lexicon
 from .page import InkPage, check_deadline, ink_page, pieces_by_line
@@ -126,7 +126,7 @@ def _union(pieces: list[Piece], ink: np.ndarray) -> tuple[np.ndarray, tuple[int,
     mask = np.zeros((bottom - top, right - left), dtype=bool)
     for p in pieces:
         mask[p.box[1] - top : p.box[3] - top, p.box[0] - left : p.box[2] - left] |= p.mask
-    near = ndimage.binary_dilation(mask, iterations=1)  # keep antialiased edges
+    near = cv2.dilate(mask.astype(np.uint8), CROSS, borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0  # antialiased edges
     return np.where(near, ink[top:bottom, left:right], 0.0), (left, top, right, bottom)
 
 
