@@ -32,6 +32,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def start_head(port: int, temp_dir: str, environment: dict[str, str]) -> None:
+    head = subprocess.run([RAY, "start", "--head", "--port", str(port), "--include-dashboard=false",
+                           "--temp-dir", temp_dir, "--num-cpus", "1", "--node-ip-address", "127.0.0.1",
+                           "--disable-usage-stats"], env=environment, capture_output=True, text=True, timeout=180)
+    assert head.returncode == 0, head.stderr[-2000:]
+
+
 @pytest.fixture()
 def cluster(tmp_path):
     """A head and a second node on the loopback, each with one CPU; stopped by its processes afterwards."""
@@ -114,3 +121,63 @@ def test_an_unreachable_cluster_is_one_line_saying_what_to_set(tmp_path):
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "cannot join the Ray cluster" in errors[0] and "RAY_AUTH_MODE=token" in errors[0]
     assert "Traceback" not in result.stderr
+
+
+def generated_token(home: Path) -> str:
+    made = subprocess.run([RAY, "get-auth-token", "--generate"], env=users_shell(home), capture_output=True,
+                          text=True, timeout=120)
+    assert made.returncode == 0, made.stderr[-2000:]
+    return made.stdout.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("token", ["file before ray start", "RAY_AUTH_TOKEN", "none"])
+def test_a_fresh_shell_joins_a_cluster_as_its_user_started_it(token, tmp_path):
+    """`ray start --head` run as a user runs it: with a token file already in HOME (Ray's own local start
+    writes one), with RAY_AUTH_TOKEN set, or with no token at all; then `letters predict --address` from a
+    new shell with that HOME and nothing else set."""
+    home = tmp_path / "home"
+    home.mkdir()
+    head_environment = users_shell(home)
+    shell = users_shell(home)
+    if token == "file before ray start":
+        generated_token(home)
+        assert (home / ".ray" / "auth_token").exists()
+    elif token == "RAY_AUTH_TOKEN":
+        secret = "letters-test-token-0123456789abcdef0123456789abcdef"
+        head_environment.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secret)
+        shell["RAY_AUTH_TOKEN"] = secret
+    port = free_port()
+    temp_dir = f"/tmp/ray-test-{port}"
+    try:
+        start_head(port, temp_dir, head_environment)
+        (tmp_path / "a.png").write_bytes(letter_png())
+        result = subprocess.run([sys.executable, "-m", "handwritten_letters.cli", "predict", "--format", "csv",
+                                 "--engine", "ray", "--address", f"127.0.0.1:{port}", str(tmp_path / "a.png")],
+                                env=shell, capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert [row["label"] for row in rows(result)] == ["a"]
+    finally:
+        stop_processes_of(temp_dir, port)
+        shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def test_a_wrong_token_is_one_line_saying_what_to_set(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    port = free_port()
+    temp_dir = f"/tmp/ray-test-{port}"
+    try:
+        start_head(port, temp_dir, {**users_shell(home), "RAY_AUTH_MODE": "token",
+                                    "RAY_AUTH_TOKEN": "right-token-0123456789abcdef0123456789abcdef"})
+        (tmp_path / "a.png").write_bytes(letter_png())
+        result = subprocess.run([sys.executable, "-m", "handwritten_letters.cli", "predict", "--engine", "ray",
+                                 "--address", f"127.0.0.1:{port}", str(tmp_path / "a.png")],
+                                env={**users_shell(home), "RAY_AUTH_TOKEN": "wrong-token-0123456789abcdef0123456789ab"},
+                                capture_output=True, text=True, timeout=600)
+        assert result.returncode == 2, result.stderr[-2000:]
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and "RAY_AUTH_TOKEN" in errors[0], result.stderr[-2000:]
+        assert "Traceback" not in result.stderr
+    finally:
+        stop_processes_of(temp_dir, port)
+        shutil.rmtree(temp_dir, ignore_errors=True)

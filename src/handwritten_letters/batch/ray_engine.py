@@ -60,9 +60,11 @@ def _inputs(paths: Sequence[str]) -> list[str]:
 def predict_with_ray(paths: Sequence[str], model: str | Path | None = None, top_k: int = 3,
                      address: str | None = None, actors: int | None = None, threads: int = 1) -> "object":
     """A Ray Dataset of prediction rows (columns ``predict_files.COLUMNS``), in input order."""
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    use_token_if_at_hand(address)  # Ray reads its auth settings once, when it is imported
     ray = _ray()
     if not ray.is_initialized():
-        join(ray, address or os.environ.get("RAY_ADDRESS") or None)
+        join(ray, address)
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True  # rows come back in the order of the inputs
     # reading bytes is I/O: it reserves no CPU, or an actor pool using every CPU would starve it (deadlock)
@@ -76,22 +78,26 @@ def predict_with_ray(paths: Sequence[str], model: str | Path | None = None, top_
     )
 
 
-DEFAULT_TOKEN_FILE = Path.home() / ".ray" / "auth_token"  # where `ray get-auth-token --generate` puts it
+DEFAULT_TOKEN_FILE = "~/.ray/auth_token"  # where `ray get-auth-token --generate` and Ray's local start put it
+
+
+def use_token_if_at_hand(address: str | None) -> None:
+    """Token mode for joining a cluster when a token is at hand (RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH
+    or Ray's default token file) and RAY_AUTH_MODE is not set: a cluster started with
+    `ray start --head` where that file exists uses token authentication. Must run before
+    ``import ray``, which reads RAY_AUTH_MODE once."""
+    if not address or "RAY_AUTH_MODE" in os.environ:
+        return
+    if (os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH")
+            or Path(DEFAULT_TOKEN_FILE).expanduser().exists()):
+        os.environ["RAY_AUTH_MODE"] = "token"
 
 
 def join(ray, address: str | None) -> None:
-    """Join the cluster at ``address`` (or start a local Ray without one) as Ray's own tools would.
-
-    A cluster started with token authentication is joined with its token: when one is at hand
-    (RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or Ray's default token file) and RAY_AUTH_MODE is not
-    set, token mode is turned on. A cluster that cannot be joined is one line saying what to set.
-    """
+    """Join the cluster at ``address`` (or start a local Ray without one) as Ray's own tools would;
+    one that cannot be joined is one line saying what to set."""
     if address and address != "auto":
         _reachable(address)
-    token_at_hand = bool(os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH")
-                         or DEFAULT_TOKEN_FILE.exists())
-    if address and token_at_hand and "RAY_AUTH_MODE" not in os.environ:
-        os.environ["RAY_AUTH_MODE"] = "token"
     try:
         ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
     except Exception as exc:  # Ray raises ConnectionError, AuthenticationError, RuntimeError, ...
