@@ -25,6 +25,20 @@ app = typer.Typer(
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
     help="Read handwritten letters: train and evaluate models, recognize images, serve a web page.",
 )
+def _show_version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"handwritten-letters {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                          help="Show the version and exit.")) -> None:
+    """Read handwritten letters: train and evaluate models, recognize images, serve a web page."""
+
+
 data_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Get and inspect the EMNIST Letters data.")
 app.add_typer(data_app, name="data")
 feedback_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
@@ -360,6 +374,11 @@ def finetune(
     typer.echo(f"model: {result.model_onnx}  (letters predict --model {result.model_onnx} ...)")
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 letter``, ``2 letters``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _teach_profile(data_path: Path, out: Path, base: Optional[Path]) -> None:
     from .reading.teach import teach
 
@@ -367,8 +386,8 @@ def _teach_profile(data_path: Path, out: Path, base: Optional[Path]) -> None:
     for file, reason in result.skipped:
         typer.echo(f"skipped {file}: {reason}", err=True)
     report = result.report
-    typer.echo(f"{report['letters']} letters read ({report['skipped']} skipped), "
-               f"{len(report['letters_taught'])} letters taught; {report['seconds']:.1f} s")
+    typer.echo(f"{_count(report['letters'], 'letter')} read ({report['skipped']} skipped), "
+               f"{_count(len(report['letters_taught']), 'letter')} taught; {report['seconds']:.1f} s")
     before, after = report["before"], report["after"]
     if before["n"]:
         typer.echo(f"your held-out letters ({before['n']}, each read without itself): "
@@ -387,8 +406,10 @@ def predict(
                                                 "also URIs such as s3://bucket/letters/."),
     model: Optional[Path] = typer.Option(None, help="ONNX model (default: the bundled model)."),
     top_k: int = typer.Option(3, "--top-k", min=1, max=26),
-    output_format: str = typer.Option("table", "--format", help="table, csv or json."),
-    out: Optional[Path] = typer.Option(None, help="Write results here instead of stdout (.parquet: Parquet)."),
+    output_format: Optional[str] = typer.Option(None, "--format", help="table, csv, json or parquet (default: what "
+                                                "--out's suffix names, .csv/.json/.parquet; else table)."),
+    out: Optional[Path] = typer.Option(None, help="Write results here instead of stdout, e.g. results.csv, "
+                                                  "results.json or results.parquet (Parquet needs the [parquet] extra)."),
     engine: str = typer.Option("local", help="local (this process) or ray (Ray Data, needs the [ray] extra)."),
     address: Optional[str] = typer.Option(None, help="Ray cluster to join (default: $RAY_ADDRESS, else a local one)."),
     actors: Optional[int] = typer.Option(None, min=1, help="Ray predictor actors (default: one per CPU)."),
@@ -396,8 +417,9 @@ def predict(
                                                          "recognize (default: all cores; from 256 files)."),
 ):
     """Recognize one letter per image. Unreadable files get a row with the error; exit status 1 if any."""
-    if output_format not in ("table", "csv", "json"):
-        raise LettersError(f"--format: expected table, csv or json, got {output_format!r}")
+    from .batch.predict_files import output_format_for
+
+    output_format = output_format_for(output_format, out)
     if engine == "local":
         from .batch.predict_files import run_predict
 
@@ -415,8 +437,9 @@ def predict(
 
 @app.command()
 def read(
-    images: List[Path] = typer.Argument(..., help="Images of handwritten words or lines, or folders of them "
-                                                  "(searched recursively; one result per image)."),
+    images: List[Path] = typer.Argument(..., metavar="PATH",
+                                        help="Images of handwritten words or lines, or folders of them "
+                                             "(searched recursively; one result per image)."),
     reader: str = typer.Option("auto", help="lines (the CTC line model reads whole lines), segment (cut into "
                                             "letters, each read by the letter model), combined (both; each letter's "
                                             "probabilities multiplied where they agree) or auto (lines with a lexicon, combined "
@@ -471,7 +494,9 @@ def _reading_line(reading, with_lexicon: bool, path: Path | None) -> str:
     shown = reading.text if reading.lines else f"({reading.reason})"
     if with_lexicon and reading.raw_text != reading.text:
         shown += f"    [without lexicon: {reading.raw_text}]"
-    return shown if path is None else f"{path}\t{shown}"
+    if path is None:
+        return shown
+    return "\n".join(f"{path}\t{line}" for line in shown.split("\n"))  # every line says whose it is
 
 
 @app.command()

@@ -10,7 +10,8 @@ from handwritten_letters import Recognizer
 from handwritten_letters.training.font_letters import HELD_OUT, JOINED, write_renderings
 
 # what MODEL_CARD.md reports for the bundled model (benchmarks/fonts.py: 3 renderings, seed 7)
-REPORTED = {"all": 0.913, "print": 0.973, "joined": 0.795, "case": 0.962}
+# on the eight held-out fonts (three joined hands, great-vibes among them: harder than the six before)
+REPORTED = {"all": 0.889, "print": 0.965, "joined": 0.761, "case": 0.961}
 FLOOR_MARGIN = 0.02
 CASE_SHOWN = set("abdefghnqrt")
 

@@ -37,7 +37,7 @@ def test_unreadable_files_unknown_labels_and_non_letters_are_listed_not_silently
     reasons = {f.rsplit("/", 1)[-1]: r for f, r in skipped}
     assert "corrupt" in reasons["broken.png"] or "not an image" in reasons["broken.png"]
     assert "blank" in reasons["blank.png"]
-    assert "not a letter a-z" in reasons["seven.png"]
+    assert "is not one letter a-z or A-Z" in reasons["seven.png"]
 
 
 def test_labels_csv_beside_the_images(tmp_path):
@@ -48,7 +48,7 @@ def test_labels_csv_beside_the_images(tmp_path):
     image.save(folder / "two.png")
     (folder / "labels.csv").write_text("filename,label\none.png,A\ntwo.png,%\n")
     dataset, _, skipped = read_user_letters(folder)
-    assert list(dataset.labels) == [0] and "unknown label '%'" in skipped[0][1]
+    assert list(dataset.labels) == [0] and "label '%' is not one letter" in skipped[0][1]
 
 
 def test_finetune_writes_a_calibrated_model_with_its_lineage_and_a_before_after_report(trained_run, letter_like_files,

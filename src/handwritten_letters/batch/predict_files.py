@@ -147,7 +147,8 @@ def write_parquet(rows: Iterator[dict], path: Path, chunk: int = 4096) -> int:
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
-        raise MissingExtraError("Parquet output needs pyarrow: pip install 'handwritten-letters[ray]'") from None
+        raise MissingExtraError("Parquet output needs pyarrow: pip install 'handwritten-letters[parquet]' "
+                                "(or write .csv or .json)") from None
     types = {"confidence": pa.float64(), "case_probability": pa.float64(), "rejected": pa.bool_()}  # others: text
     schema = pa.schema([(column, types.get(column, pa.string())) for column in COLUMNS])
     failures, pending = 0, []
@@ -162,9 +163,29 @@ def write_parquet(rows: Iterator[dict], path: Path, chunk: int = 4096) -> int:
     return failures
 
 
+FORMATS = ("table", "csv", "json", "parquet")
+FORMAT_OF_SUFFIX = {".csv": "csv", ".json": "json", ".parquet": "parquet"}
+
+
+def output_format_for(requested: str | None, out_path: Path | None) -> str:
+    """The format rows are written in: the one asked for, else the one ``--out``'s suffix names
+    (.csv, .json, .parquet), else a table. A format that contradicts the suffix is an error."""
+    from_suffix = FORMAT_OF_SUFFIX.get(out_path.suffix.lower()) if out_path is not None else None
+    if requested is None:
+        return from_suffix or "table"
+    if requested not in FORMATS:
+        raise LettersError(f"--format: expected {', '.join(FORMATS)}, got {requested!r}")
+    if requested == "parquet" and out_path is None:
+        raise LettersError("--format parquet needs --out FILE.parquet (Parquet is not written to a terminal)")
+    if from_suffix is not None and from_suffix != requested:
+        raise LettersError(f"--format {requested} but --out {out_path} names {from_suffix}: give one of them, "
+                           f"or matching ones")
+    return requested
+
+
 def write_output(rows: Iterator[dict], output_format: str, out_path: Path | None) -> int:
-    """Rows to stdout, or to ``out_path`` (.parquet is Parquet; otherwise ``output_format``)."""
-    if out_path is not None and out_path.suffix == ".parquet":
+    """Rows to stdout, or to ``out_path``, in ``output_format`` (see ``output_format_for``)."""
+    if output_format == "parquet":
         return write_parquet(rows, out_path)
     if out_path is None:
         return write_rows(rows, output_format, sys.stdout)

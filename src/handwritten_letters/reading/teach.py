@@ -80,9 +80,11 @@ def teach(folder: str | Path, out_dir: str | Path, base_model: str | Path | None
     }
     warnings = []
     if len(measured) < MIN_MEASURED:
-        warnings.append(f"only {len(measured)} of your {len(letters.labels)} letters can be measured (a letter needs "
-                        f"at least 2 examples in its case): too few to say whether the profile helps; "
-                        f"teach 2-5 of each letter")
+        measurable = (f"all {len(measured)} of your letters can be measured" if len(measured) == len(letters.labels)
+                      else f"only {len(measured)} of your {len(letters.labels)} letter"
+                           f"{'' if len(letters.labels) == 1 else 's'} can be measured (a letter "
+                           f"needs at least 2 examples in its case)")
+        warnings.append(f"{measurable}: too few to say whether the profile helps; teach 2-5 of each letter")
     if len(measured) and report["after"]["right"] < report["before"]["right"]:
         raise LettersError(
             f"{folder}: not written: with the profile, {report['after']['right']} of your {len(measured)} held-out "

@@ -47,7 +47,8 @@ def create_app(model_path: str | Path | None = None, cors_origins: list[str] | N
                                     if v is not None})
     app = FastAPI(
         title="handwritten-letters", version=__version__,
-        description="Read handwritten letters a-z. Upload images or send canvas drawings as data URLs.",
+        description="Read handwritten letters (a-z and A-Z, with their case) and handwritten words and lines. "
+                    "Upload images, or send canvas drawings as data URLs.",
         docs_url=None, redoc_url=None,  # /docs is served below from packaged assets: it works offline
     )
     app.state.settings = settings

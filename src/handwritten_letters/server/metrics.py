@@ -43,10 +43,13 @@ MODEL = Gauge("letters_model_info", "The served model (value 1)", ["name", "vers
 access_log = logging.getLogger("handwritten_letters.access")
 
 
-def route_of(path: str) -> str:
-    """A bounded label for the route (unknown paths share one, so label cardinality stays small)."""
+def route_of(path: str, template: str | None = None) -> str:
+    """A bounded label for the route: the matched route's template (``/api/v1/profiles/{profile_id}``,
+    never the id itself) or a listed path; unknown paths share one, so label cardinality stays small."""
     if path.startswith("/static/"):
         return "/static"
+    if template and template.startswith("/api/"):
+        return template
     return path if path in ROUTES else "other"
 
 
@@ -97,7 +100,8 @@ class Observability:
             await self.app(scope, receive, send_with_id)
         finally:
             seconds = time.perf_counter() - started
-            route = route_of(scope.get("path", ""))
+            matched = scope.get("route")  # set by the router on this same scope once a route matched
+            route = route_of(scope.get("path", ""), getattr(matched, "path", None))
             REQUESTS.labels(route=route, method=scope.get("method", ""), status=str(status)).inc()
             LATENCY.labels(route=route).observe(seconds)
             if access_log.isEnabledFor(logging.INFO):

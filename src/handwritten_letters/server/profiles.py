@@ -19,6 +19,7 @@ import numpy as np
 from ..errors import LettersError
 from ..labels import CLASS_NAMES
 from ..reading.profile import WriterProfile
+from ..reading.writer_letters import CASE_UPPER
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS profiles (id TEXT PRIMARY KEY, created REAL NOT NULL)",
@@ -89,8 +90,14 @@ class ProfileStore:
         return count + 1
 
     def counts(self, profile_id: str) -> dict[str, int]:
-        return dict(self._query("SELECT label, count(*) FROM letters WHERE profile = ? GROUP BY label ORDER BY label",
-                                (profile_id,)))
+        """Letters taught, by letter as taught: ``A`` for capitals, ``a`` for small letters (as the export's folders)."""
+        rows = self._query("SELECT label, letter_case, count(*) FROM letters WHERE profile = ? "
+                           "GROUP BY label, letter_case ORDER BY label, letter_case", (profile_id,))
+        counts: dict[str, int] = {}
+        for label, case, n in rows:
+            key = label.upper() if case == CASE_UPPER else label
+            counts[key] = counts.get(key, 0) + n
+        return counts
 
     def writer_profile(self, profile_id: str) -> WriterProfile | None:
         """The profile's letters as the reading side uses them; None when it holds none."""

@@ -61,12 +61,35 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 IMAGE_ERRORS = errors(413, 415, 422)
-# Both image routes read their body themselves (multipart files or JSON data URLs); this documents it.
+# The routes read their bodies themselves (multipart files, JSON data URLs, ink) to answer in the
+# API's own error shape; these document what they accept, so the schema is the contract.
+def json_body_schema(model) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("$defs", None)  # nested models (TopK) are the components the responses already declare
+    return schema
+
+
+def json_request_body(model, **extra) -> dict[str, Any]:
+    """``openapi_extra`` for a route that takes ``model`` as its JSON body."""
+    return {"requestBody": {"content": {"application/json": {"schema": {**json_body_schema(model), **extra}}},
+                            "required": True}}
+
+
+def _image_payload_schema() -> dict[str, Any]:
+    """ImagePayload with what the route checks itself: an image or images, at most MAX_IMAGES_PER_REQUEST."""
+    schema = json_body_schema(ImagePayload)
+    images = schema["properties"]["images"]
+    listed = next(option for option in images.get("anyOf", [images]) if option.get("type") == "array")
+    listed.update(minItems=1, maxItems=MAX_IMAGES_PER_REQUEST)
+    return {**schema, "anyOf": [{"required": ["image"]}, {"required": ["images"]}]}
+
+
 IMAGE_REQUEST_BODY = {"requestBody": {"content": {
-    "multipart/form-data": {"schema": {"type": "object", "properties": {
-        "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
+    "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+        "file": {"type": "array", "items": {"type": "string", "format": "binary"}, "minItems": 1,
+                 "maxItems": MAX_IMAGES_PER_REQUEST},
         "top_k": {"type": "integer", "minimum": 1, "maximum": 26}}}},
-    "application/json": {"schema": ImagePayload.model_json_schema()},
+    "application/json": {"schema": _image_payload_schema()},
 }, "required": True}}
 
 
@@ -175,7 +198,9 @@ def _recognize_all(recognizer: Recognizer, files: list[tuple[str, bytes]], top_k
 @router.post("/api/v1/letters", response_model=LetterResult | LettersResponse, responses={**IMAGE_ERRORS, **errors(404)},
              openapi_extra=IMAGE_REQUEST_BODY)
 async def read_letters(request: Request, profile: Optional[str] = Query(
-        None, description="a writer's profile id: answers lean toward the letters that writer taught")) -> Response:
+        None, description="a writer's profile id: answers lean toward the letters that writer taught"),
+        top_k: Optional[int] = Query(None, ge=1, le=26, description="candidates to return (default 3; the body's "
+                                                                       "top_k field does the same)")) -> Response:
     """Read one letter per image: image files (multipart) or canvas data URLs (JSON).
 
     One image gives one result object; several give ``{"results": [...]}`` in request order.
@@ -183,8 +208,9 @@ async def read_letters(request: Request, profile: Optional[str] = Query(
     writer = None
     if profile is not None:
         writer = await run_in_threadpool(profiles_of(request).writer_profile, _known_profile(request, profile))
-    files, top_k = await read_images(request)
-    predictions = await run_in_threadpool(_recognize_all, recognizer_of(request), files, top_k, writer)
+    files, top_k_in_body = await read_images(request)
+    predictions = await run_in_threadpool(_recognize_all, recognizer_of(request), files, top_k or top_k_in_body,
+                                          writer)
     metrics.record_predictions(predictions)
     taught = None if profile is None else (len(writer) if writer is not None else 0)
     results = [LetterResult.of(p, png_data_url(p.pixels), taught) for p in predictions]
@@ -296,7 +322,8 @@ async def feedback_status(request: Request) -> Response:
     return json_response(FeedbackStatus(collecting=request.app.state.feedback is not None))
 
 
-@router.post("/api/v1/feedback", response_model=FeedbackStored, responses=errors(403, 413, 415, 422))
+@router.post("/api/v1/feedback", response_model=FeedbackStored, responses=errors(403, 413, 415, 422),
+             openapi_extra=json_request_body(FeedbackPayload))
 async def store_feedback(request: Request) -> Response:
     """Store a correction: the image as it was sent, the model's answer and top-k, the right letter."""
     from .feedback import Correction
@@ -362,7 +389,7 @@ async def delete_profile(request: Request, profile_id: str) -> Response:
 
 
 @router.post("/api/v1/profiles/{profile_id}/letters", response_model=ProfileInfo,
-             responses=errors(404, 409, 413, 415, 422, 507))
+             responses=errors(404, 409, 413, 415, 422, 507), openapi_extra=json_request_body(TeachPayload))
 async def teach_letter(request: Request, profile_id: str) -> Response:
     """Teach a profile one letter (a drawing and what it is); the next answer read with the profile uses it."""
     store = profiles_of(request)
@@ -392,7 +419,9 @@ def _store_letter(recognizer: Recognizer, store: ProfileStore, profile_id: str, 
         raise ApiError(507, "profile_full", str(exc)) from None
 
 
-@router.get("/api/v1/profiles/{profile_id}/export", responses=errors(404))
+@router.get("/api/v1/profiles/{profile_id}/export", response_class=Response, responses={
+    **errors(404), 200: {"description": "a zip of a/, b/, ... (A/ for capitals) folders of PNG images",
+                         "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}}})
 async def export_profile(request: Request, profile_id: str) -> Response:
     """The profile's letters as a zip of a/, b/, ... (A/ for capitals) folders: what `letters finetune` reads."""
     letters = await run_in_threadpool(profiles_of(request).letters, _known_profile(request, profile_id))

@@ -121,10 +121,11 @@ class ModelInfo(BaseModel):
 
 
 class FeedbackPayload(BaseModel):
-    image: str = Field(description="the image exactly as it was sent for reading, as a data URL")
+    image: str = Field(description="the image exactly as it was sent for reading, as a data URL", min_length=1)
     answer: Optional[str] = Field(None, description="what the model answered (null when it refused)")
     top_k: list[TopK] = Field(default_factory=list, max_length=26)
-    correct_label: str = Field(description="the letter it really is, a-z", min_length=1, max_length=1)
+    correct_label: str = Field(description="the letter it really is, a-z", min_length=1, max_length=1,
+                               json_schema_extra={"pattern": "^[A-Za-z]$"})
 
 
 class FeedbackStored(BaseModel):
@@ -153,5 +154,7 @@ class ProfileInfo(BaseModel):
 
 
 class TeachPayload(BaseModel):
-    image: str = Field(description="the letter as drawn, a data URL (or bare base64)")
-    label: str = Field(description="the letter it is: a-z, or A-Z for a capital")
+    image: str = Field(description="the letter as drawn, a data URL (or bare base64)", min_length=1)
+    # the route checks the letter itself (error "invalid_label"); the schema says it for clients
+    label: str = Field(description="the letter it is: a-z, or A-Z for a capital",
+                       json_schema_extra={"pattern": "^[A-Za-z]$"})
