@@ -438,8 +438,9 @@ def predict(
 @app.command()
 def read(
     images: List[Path] = typer.Argument(..., metavar="PATH",
-                                        help="Images of handwritten words or lines, or folders of them "
-                                             "(searched recursively; one result per image)."),
+                                        help="Images of handwritten words or lines, digital ink (.json strokes or "
+                                             ".inkml, read in the order the strokes were written), or folders of "
+                                             "them (searched recursively; one result per file)."),
     reader: str = typer.Option("auto", help="lines (the CTC line model reads whole lines), segment (cut into "
                                             "letters, each read by the letter model), combined (both; each letter's "
                                             "probabilities multiplied where they agree) or auto (lines with a lexicon, combined "
@@ -453,11 +454,13 @@ def read(
     no_lexicon: bool = typer.Option(False, "--no-lexicon", help="Report the raw reading only."),
     output_format: str = typer.Option("text", "--format", help="text or json (lines, words, letters, boxes)."),
 ):
-    """Read handwritten words and lines. Shows the raw reading too when the lexicon changed it."""
+    """Read handwritten words and lines, from pictures or from pen strokes (ink). Shows the raw reading too
+    when the lexicon changed it."""
     import json
 
     from .errors import ImageError
-    from .reading.recognize import image_files_to_read
+    from .reading.ink import INK_SUFFIXES, is_ink_file
+    from .reading.recognize import IMAGE_SUFFIXES, image_files_to_read
     from .server.schemas import TextResult
     from .words.lexicon import Lexicon
     from .words.line_reader import TextReader
@@ -468,12 +471,15 @@ def read(
         raise LettersError("--lexicon and --no-lexicon cannot be used together")
     text_reader = TextReader(reader, model, line_model)
     words = None if no_lexicon else (Lexicon.from_file(lexicon) if lexicon else Lexicon.english())
-    files = image_files_to_read(images)
+    files = image_files_to_read(images, IMAGE_SUFFIXES + INK_SUFFIXES)
     one_file = len(files) == 1 and len(images) == 1 and not images[0].is_dir()
     failures, results = 0, []
     for path in files:
         try:
-            reading = text_reader.read(path, words, name=str(path))
+            if is_ink_file(path):
+                reading = text_reader.read_ink(path, words, name=str(path))
+            else:
+                reading = text_reader.read(path, words, name=str(path))
         except ImageError as exc:
             failures += 1
             typer.echo(f"error: {exc}", err=True)

@@ -240,7 +240,8 @@ def as_image_list(images: Sequence[ImageSource] | ImageSource) -> list[ImageSour
     return list(images)
 
 
-def iter_image_files(paths: Iterable[str | Path], keep_missing: bool = False) -> list[Path]:
+def iter_image_files(paths: Iterable[str | Path], keep_missing: bool = False,
+                     suffixes: Sequence[str] = IMAGE_SUFFIXES) -> list[Path]:
     """Files named directly, plus image files found under directories (recursive, sorted).
 
     A path that does not exist is an error, or with ``keep_missing`` stays in the list (where
@@ -249,7 +250,7 @@ def iter_image_files(paths: Iterable[str | Path], keep_missing: bool = False) ->
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES))
+            found.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in suffixes))
         elif p.exists() or keep_missing:
             found.append(p)
         else:
@@ -257,10 +258,11 @@ def iter_image_files(paths: Iterable[str | Path], keep_missing: bool = False) ->
     return found
 
 
-def image_files_to_read(paths: Sequence[str | Path]) -> list[Path]:
-    """The files a command reads: folders searched, a missing path kept (reading it gives its own
-    error, so the others are still read); none at all is an error naming what was given."""
-    files = iter_image_files(paths, keep_missing=True)
+def image_files_to_read(paths: Sequence[str | Path], suffixes: Sequence[str] = IMAGE_SUFFIXES) -> list[Path]:
+    """The files a command reads: folders searched (for files of these suffixes), a missing path kept
+    (reading it gives its own error, so the others are still read); none at all is an error naming
+    what was given."""
+    files = iter_image_files(paths, keep_missing=True, suffixes=suffixes)
     if not files:
-        raise NoImagesError(f"{', '.join(map(str, paths))}: no image files found (looked for {', '.join(IMAGE_SUFFIXES)})")
+        raise NoImagesError(f"{', '.join(map(str, paths))}: no files to read found (looked for {', '.join(suffixes)})")
     return files

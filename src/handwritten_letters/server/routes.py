@@ -36,6 +36,7 @@ from .schemas import (
     FeedbackStored,
     Health,
     ImagePayload,
+    InkPayload,
     LetterResult,
     LettersResponse,
     ModelInfo,
@@ -242,6 +243,59 @@ async def read_words(request: Request, lexicon: bool = Query(True, description="
     files, _ = await read_images(request)
     results = await run_in_threadpool(_read_all, request.app.state.text_reader, files, lexicon)
     return json_response(results[0] if len(results) == 1 else TextsResponse(results=results))
+
+
+INK_EXAMPLE = {"strokes": [[[10, 10, 0], [10, 60, 120]], [[10, 35, 400], [30, 30, 450], [40, 60, 520]]],
+               "width": 200, "height": 100}
+INK_REQUEST_BODY = {"requestBody": {"content": {
+    "application/json": {"schema": json_body_schema(InkPayload), "example": INK_EXAMPLE},
+    "application/inkml+xml": {"schema": {"type": "string", "description": "W3C InkML: <trace> elements with X Y "
+                                                                           "or X Y T channels"}},
+}, "required": True}}
+
+
+def _read_ink(reader: TextReader, body: bytes, content_type: str, use_lexicon: bool, top_k: int,
+              profile: WriterProfile | None) -> TextResult:
+    from ..reading.ink import ink_from_inkml, ink_from_json
+
+    deadline = time.monotonic() + WORDS_TIME_BUDGET
+    try:
+        ink = ink_from_json(body, "ink") if content_type.startswith("application/json") else ink_from_inkml(body, "ink")
+        reading = reader.read_ink(ink, Lexicon.english() if use_lexicon else None, top_k, name="ink",
+                                  deadline=deadline, profile=profile)
+    except ReadingTooLongError as exc:
+        raise image_error(exc) from None
+    except ImageError as exc:  # InkError: names the stroke and point and what was expected
+        raise ApiError(422, "invalid_ink", str(exc)) from None
+    return TextResult.of(reading)
+
+
+@router.post("/api/v1/ink", response_model=TextResult, responses={**errors(404, 413, 415, 422)},
+             openapi_extra=INK_REQUEST_BODY)
+async def read_ink_route(request: Request,
+                         lexicon: bool = Query(True, description="re-rank with an English word list"),
+                         top_k: int = Query(3, ge=1, le=26, description="candidates for each letter"),
+                         profile: Optional[str] = Query(None, description="a writer's profile id: letters lean "
+                                                                          "toward the ones that writer taught")
+                         ) -> Response:
+    """Read handwritten words and lines from digital ink: pen strokes in the order they were written.
+
+    JSON ``{"strokes": [[[x, y, t], ...], ...], "width": W, "height": H}`` (x, y in pixels, y down;
+    t in ms, optional; width and height optional) or W3C InkML. The answer has the shape of
+    ``/api/v1/words``; each letter also names the strokes it was read from and, where the line
+    tells it, its case. Boxes are in the ink's own pixels.
+    """
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith(("application/json", "application/inkml+xml", "application/xml", "text/xml")):
+        raise ApiError(415, "unsupported_media_type", "send ink as application/json {\"strokes\": [[[x, y, t], ...]]} "
+                                                      "or as application/inkml+xml")
+    writer = None
+    if profile is not None:
+        writer = await run_in_threadpool(profiles_of(request).writer_profile, _known_profile(request, profile))
+    body = await request.body()
+    result = await run_in_threadpool(_read_ink, request.app.state.text_reader, body, content_type, lexicon, top_k,
+                                     writer)
+    return json_response(result)
 
 
 def _number_or_text(value: str) -> float | str:

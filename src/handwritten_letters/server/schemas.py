@@ -60,6 +60,16 @@ class ImagePayload(BaseModel):
     top_k: int = Field(3, ge=1, le=26)
 
 
+class InkPayload(BaseModel):
+    """Digital ink (documents the JSON body of /api/v1/ink; the route validates it itself, naming the
+    stroke and point of any error)."""
+
+    strokes: list[list[list[float]]] = Field(min_length=1, description="strokes in writing order, each a list of "
+                                             "points [x, y] or [x, y, t]: pixels, y down; t in milliseconds")
+    width: Optional[float] = Field(None, gt=0, description="the writing area's width in pixels")
+    height: Optional[float] = Field(None, gt=0, description="the writing area's height in pixels")
+
+
 Box = list[int]  # left, top, right, bottom, in the image's own pixels
 
 
@@ -68,6 +78,11 @@ class LetterInWord(BaseModel):
     confidence: float
     box: Box
     top_k: list[TopK]
+    case: Optional[Literal["upper", "lower", "either"]] = Field(
+        None, description="where the reader tells it (ink): upper, lower, or either for letters of one shape "
+                          "in both cases whose height in the line does not tell")
+    strokes: Optional[list[int]] = Field(None, description="read from ink: the indices of the strokes this "
+                                                           "letter was read from, in the order they were sent")
 
 
 class WordResult(BaseModel):
@@ -96,7 +111,9 @@ class TextResult(BaseModel):
             LineResult(text=line.text, box=list(line.box), words=[
                 WordResult(text=w.text, raw_text=w.raw_text, confidence=round(w.confidence, 6), box=list(w.box),
                            letters=[LetterInWord(label=l.label, confidence=round(l.confidence, 6), box=list(l.box),
-                                                 top_k=_top_k(l.top_k)) for l in w.letters])
+                                                 top_k=_top_k(l.top_k), case=l.case,
+                                                 strokes=list(l.strokes) if l.strokes else None)
+                                    for l in w.letters])
                 for w in line.words])
             for line in reading.lines])
 

@@ -22,6 +22,7 @@ import numpy as np
 from ..errors import ModelError
 from ..labels import CLASS_NAMES
 from ..labels import LINE_ALPHABET as ALPHABET
+from ..reading.ink import Ink, read_ink_file
 from ..reading.preprocess import INK_THRESHOLD, LINE_HEIGHT, PREPROCESS_VERSION, ImageSource, LineInput, prepare_line
 from ..reading.recognize import bundled_path, open_session
 from . import ctc
@@ -219,6 +220,7 @@ class TextReader:
         if kind not in (*READERS, "auto"):
             raise LettersError(f"reader: expected auto, {', '.join(READERS[:-1])} or {READERS[-1]}, got {kind!r}")
         self.kind = kind
+        self._threads = threads
         self.recognizer = (recognizer or Recognizer(letter_model, threads=threads)) if kind != "lines" else None
         self.lines = LineReader(LineModel(line_model, threads=threads), beam_width) if kind != "segment" else None
 
@@ -238,8 +240,25 @@ class TextReader:
         stroke[18:22, 10:110] = 0
         self.read(stroke)
 
+    def read_ink(self, ink: Ink | str | Path, lexicon: Lexicon | None = None, top_k: int = 3, name: str = "ink",
+                 deadline: float | None = None, profile=None) -> TextReading:
+        """Text from digital ink (an ``Ink``, or a .json / .inkml file): its strokes grouped into letters
+        in the order they were written (``ink_reader``), whichever ``kind`` reads pictures."""
+        from .ink_reader import read_ink
+
+        if not isinstance(ink, Ink):
+            name, ink = str(ink), read_ink_file(ink)
+        if self.recognizer is None:  # a lines-only reader still reads ink's letters with the letter model
+            from ..reading.recognize import Recognizer
+
+            self.recognizer = Recognizer(threads=self._threads)
+        return read_ink(ink, self.recognizer, self.lines.model if self.lines else None, lexicon, top_k, profile,
+                        name, deadline)
+
     def read(self, source: ImageSource, lexicon: Lexicon | None = None, top_k: int = 3, name: str = "image",
              deadline: float | None = None) -> TextReading:
+        if isinstance(source, Ink):
+            return self.read_ink(source, lexicon, top_k, name, deadline)
         page = ink_page(source, name)  # decoded once, whichever readers read it
         if isinstance(page, str):
             return TextReading([], page)

@@ -16,6 +16,8 @@ class LetterReading:
     confidence: float
     top_k: list[tuple[str, float]]
     box: tuple[int, int, int, int]  # left, top, right, bottom in the image
+    case: str | None = None  # upper, lower or either, where the reader tells it
+    strokes: tuple[int, ...] = ()  # read from ink: the indices of the strokes this letter was read from
 
 
 @dataclass

@@ -1,0 +1,406 @@
+"""Reading digital ink: the strokes, in the order they were written, decide where letters part.
+
+A picture of touching or overlapping letters has lost where one letter ends; the strokes still
+know. Letters are written one after another, so a letter is a run of consecutive strokes, plus a
+late dot or bar (an ``i``'s dot, a ``t``'s bar written after the next letter). Grouping and reading
+are decided together:
+
+1. Lines: the ink drawn once, its row bands found as for pictures; each stroke joins the band
+   holding its middle.
+2. Late strokes (small, or a short bar, written left of where the pen already was) join the
+   earlier stroke they lie over. Words part where the next stroke starts clearly right of all
+   the ink before it.
+3. Every run of up to ``MAX_STROKES_PER_LETTER`` consecutive strokes is drawn alone and read by
+   the letter model in one batch; a beam search groups the strokes into letters, scoring each
+   group by the model's belief, how its strokes overlap (one letter's strokes overlap, the next
+   letter starts to the right) and the pauses between strokes when times are given (a hint only).
+4. The letter's place in the line: the line's baseline and x-height are measured from the letters
+   of the first reading, and a letter that rises above the x-height (b d f h k l t) or falls below
+   the baseline (g j p q y) is told from one that does not (h/n, d/a, q/a, e/b); then the
+   strokes are grouped again.
+5. The word list, as for pictures: a listed word replaces the reading only when the letters'
+   own probabilities support it (``Lexicon.allows``, the same margin as the segment reader).
+
+Every letter names the strokes it was read from (indices into the ink's strokes).
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..labels import CLASS_NAMES
+from ..reading.ink import Ink, draw_strokes, pen_for
+from ..reading.preprocess import ink_to_model_input, prepare_line
+from ..reading.recognize import EITHER, LOWER, UPPER, Recognizer, letter_case
+from . import ctc
+from .lexicon import Lexicon
+from .page import check_deadline, find_lines
+from .results import LetterReading, LineReading, TextReading, WordReading
+
+MAX_STROKES_PER_LETTER = 4
+INK_BEAM_WIDTH = 8
+LETTER_BONUS = 0.3  # nats a letter: without it, fewer (merged) letters always score higher (chosen on the ink-words dev set)
+GAP_PENALTY = 12.0  # per line height of empty space between strokes inside one letter
+SPLIT_OVERLAP_PENALTY = 6.0  # per line height a stroke lies within the letter before it, when parted from it
+SPLIT_OVERLAP_ALLOWED = 0.15  # line heights two letters may overlap without cost
+WORD_GAP = 0.9  # x-heights of empty space before a letter that starts a new word
+LATE_STROKE_SIZE = 0.35  # line heights: a smaller stroke written left of the pen may be a dot or a bar's part
+DOT_SIZE = 0.3  # line heights: a group this small is a dot
+DOT_PENALTY = -4.0
+PAUSE_WEIGHT = 0.0  # nats per doubling of the pause before a stroke against the word's median pause (measured: pauses mislead)
+ASCENDER_LETTERS = frozenset("bdfhklt")
+DESCENDER_LETTERS = frozenset("gjpqy")
+DOTTED = frozenset("ij")  # their dot rises above the x-height: no ascender evidence either way
+X_HEIGHT_LETTERS = frozenset("acemnorsuvwxz")
+PLACE_PENALTY = 2.0  # nats against a letter whose ascender or descender the group does not show (or shows wrongly)
+RISES, STAYS = 0.45, 0.2  # share of the x-height above the x-line (below the baseline): an ascender / none
+LINE_MODEL_WEIGHT = 0.3  # the line model's log probability of a grouping's text, against the letters' own
+# a small letter's width in x-heights: median over the training fonts' print hands (and the spread of
+# its log), from ``font_letters`` glyphs (tests/words/test_ink_reader.py measures them again); the
+# letter model sees every letter squared, so "le" drawn together may read as a "k" without this
+LETTER_WIDTHS = {
+    "a": 0.88, "b": 0.84, "c": 0.77, "d": 0.85, "e": 0.83, "f": 0.8, "g": 0.85, "h": 0.83, "i": 0.25, "j": 0.62,
+    "k": 0.81, "l": 0.23, "m": 1.38, "n": 0.81, "o": 0.85, "p": 0.83, "q": 0.84, "r": 0.65, "s": 0.77, "t": 0.72,
+    "u": 0.83, "v": 0.83, "w": 1.18, "x": 0.84, "y": 0.85, "z": 0.83,
+}
+WIDTH_SPREAD = 0.3  # log units at least: hands vary more than fonts
+WIDTH_WEIGHT = 0.5  # chosen on the ink-words dev set (0, 0.5, 1)
+CAPITAL_HEIGHT = 1.45  # x-heights: a letter of one shape in both cases this tall is a capital
+
+
+@dataclass
+class _Unit:
+    """A stroke and the late strokes that belong to it."""
+
+    strokes: list[int]
+    box: tuple[float, float, float, float]  # left, top, right, bottom in ink pixels
+    start_time: float = np.nan
+    pause: float = np.nan  # ms since the previous unit's pen lifted
+
+
+@dataclass(order=True)
+class _Path:
+    score: float
+    groups: tuple = field(default=(), compare=False)  # (start, stop) unit ranges
+
+
+@dataclass
+class _Groups:
+    keys: list[tuple[int, int]]
+    boxes: dict[tuple[int, int], tuple[float, float, float, float]]
+    log_p: np.ndarray  # (groups, 26)
+    upper: np.ndarray | None  # (groups, 26) probability of upper case, from a cased model
+    rows: dict[tuple[int, int], int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.rows = {key: row for row, key in enumerate(self.keys)}
+
+
+def _box(strokes: list[np.ndarray]) -> tuple[float, float, float, float]:
+    points = np.concatenate([s[:, :2] for s in strokes])
+    return (float(points[:, 0].min()), float(points[:, 1].min()), float(points[:, 0].max()),
+            float(points[:, 1].max()))
+
+
+def _union(boxes) -> tuple[float, float, float, float]:
+    boxes = list(boxes)
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
+def ink_lines(ink: Ink, pen: float) -> list[list[int]]:
+    """The strokes of each line of writing, top to bottom, each line's in writing order."""
+    drawn = draw_strokes(ink.strokes, pen)
+    bands = find_lines(drawn.pixels < 128)
+    if len(bands) <= 1:
+        return [list(range(len(ink.strokes)))]
+    lines: list[list[int]] = [[] for _ in bands]
+    for index, stroke in enumerate(ink.strokes):
+        middle = (float(np.median(stroke[:, 1])) - drawn.origin[1]) * drawn.scale
+        nearest = min(range(len(bands)), key=lambda b: 0 if bands[b][0] <= middle < bands[b][1]
+                      else min(abs(middle - bands[b][0]), abs(middle - bands[b][1])))
+        lines[nearest].append(index)
+    return [line for line in lines if line]
+
+
+def _line_height(ink: Ink, strokes: list[int]) -> float:
+    heights = [float(np.ptp(ink.strokes[i][:, 1])) for i in strokes]
+    tall = [h for h in heights if h > 0.3 * max(heights)] or heights
+    return max(1.0, float(np.median(tall)))
+
+
+def _units(ink: Ink, strokes: list[int], line_height: float) -> list[_Unit]:
+    """Strokes in writing order, late dots and bars joined to the stroke they lie over."""
+    units: list[_Unit] = []
+    for index in strokes:
+        stroke = ink.strokes[index]
+        box = _box([stroke])
+        width, height = box[2] - box[0], box[3] - box[1]
+        centre = (box[0] + box[2]) / 2
+        late = units and max(width, height) < LATE_STROKE_SIZE * line_height * 2 and \
+            (height < LATE_STROKE_SIZE * line_height or width < LATE_STROKE_SIZE * line_height) and \
+            centre < units[-1].box[0] - LATE_STROKE_SIZE * line_height / 2
+        if late:
+            over = [u for u in units if u.box[0] - 0.1 * line_height <= centre <= u.box[2] + 0.1 * line_height]
+            host = min(over or units, key=lambda u: abs((u.box[0] + u.box[2]) / 2 - centre))
+            host.strokes.append(index)
+            host.box = _union([host.box, box])
+            continue
+        previous_end = ink.strokes[units[-1].strokes[-1]][-1, 2] if units else np.nan
+        units.append(_Unit([index], box, float(stroke[0, 2]), float(stroke[0, 2] - previous_end)))
+    return units
+
+
+def _parted_into_words(letters: list[LetterReading], x_height: float) -> list[list[LetterReading]]:
+    """Letters parted into words where the space before a letter is wider than WORD_GAP x-heights."""
+    words: list[list[LetterReading]] = []
+    reach = -np.inf
+    for letter in letters:
+        if not words or letter.box[0] - reach > WORD_GAP * x_height:
+            words.append([])
+        words[-1].append(letter)
+        reach = max(reach, letter.box[2])
+    return words
+
+
+def _group_crop(ink: Ink, strokes: list[int], pen: float) -> np.ndarray:
+    drawn = draw_strokes([ink.strokes[i] for i in strokes], pen, margin=pen)
+    return (255 - drawn.pixels).astype(np.float32) / 255.0
+
+
+def _read_groups(ink: Ink, units: list[_Unit], pen: float, recognizer: Recognizer, profile) -> _Groups:
+    keys, crops = [], []
+    for i in range(len(units)):
+        for j in range(i + 1, min(len(units), i + MAX_STROKES_PER_LETTER) + 1):
+            keys.append((i, j))
+            crops.append(ink_to_model_input(_group_crop(ink, [s for u in units[i:j] for s in u.strokes], pen)))
+    probabilities, upper = recognizer.predict_arrays_with_case(np.stack(crops), profile)
+    boxes = {key: _union(u.box for u in units[key[0]:key[1]]) for key in keys}
+    return _Groups(keys, boxes, np.log(np.clip(probabilities, 1e-9, 1.0)), upper)
+
+
+@dataclass(frozen=True)
+class LineBands:
+    """Where a line's letters stand: its x-line and baseline (y, ink pixels, y down)."""
+
+    x_line: float
+    baseline: float
+
+    @property
+    def x_height(self) -> float:
+        return max(1.0, self.baseline - self.x_line)
+
+
+def line_bands(boxes: list[tuple[float, float, float, float]], letters: str) -> LineBands | None:
+    """The x-line from the tops of x-height letters, the baseline from the bottoms of letters
+    without descenders; None when too few letters tell."""
+    tops = [b[1] for b, c in zip(boxes, letters) if c in X_HEIGHT_LETTERS]
+    bottoms = [b[3] for b, c in zip(boxes, letters) if c not in DESCENDER_LETTERS]
+    if len(tops) < 2 or len(bottoms) < 2:
+        return None
+    bands = LineBands(float(np.median(tops)), float(np.median(bottoms)))
+    return bands if bands.baseline - bands.x_line > 2 else None
+
+
+def place_evidence(box: tuple[float, float, float, float], bands: LineBands, first: bool) -> np.ndarray:
+    """Log-weights (26,) for each letter given where the box stands in the line."""
+    rise = (bands.x_line - box[1]) / bands.x_height
+    fall = (box[3] - bands.baseline) / bands.x_height
+    weights = np.zeros(len(CLASS_NAMES))
+    width = max(box[2] - box[0], 0.05 * bands.x_height) / bands.x_height
+    for k, letter in enumerate(CLASS_NAMES):
+        if letter not in "il":  # a stroke's width says little of a one-stroke letter
+            off = (np.log(width) - np.log(LETTER_WIDTHS[letter])) / WIDTH_SPREAD
+            weights[k] -= WIDTH_WEIGHT * min(4.0, 0.5 * off * off)
+        if letter not in DOTTED and not first:  # a word's first letter may be a capital: as tall as an ascender
+            expects = letter in ASCENDER_LETTERS
+            if (expects and rise < STAYS) or (not expects and rise > RISES):
+                weights[k] -= PLACE_PENALTY
+        if letter != "f":  # f descends in some hands, not in others
+            expects = letter in DESCENDER_LETTERS
+            if (expects and fall < STAYS) or (not expects and fall > RISES):
+                weights[k] -= PLACE_PENALTY
+    return weights
+
+
+def _group_scores(units: list[_Unit], groups: _Groups, line_height: float, evidence: dict | None) -> dict:
+    pauses = np.array([u.pause for u in units[1:]], dtype=float)
+    typical_pause = float(np.nanmedian(pauses)) if len(pauses) and not np.isnan(pauses).all() else np.nan
+    scores = {}
+    for key in groups.keys:
+        i, j = key
+        lp = groups.log_p[groups.rows[key]] + (evidence[key] if evidence else 0.0)
+        score = float(lp.max()) + LETTER_BONUS
+        box = groups.boxes[key]
+        if max(box[2] - box[0], box[3] - box[1]) < DOT_SIZE * line_height:
+            score += DOT_PENALTY  # a dot, or a bar's scrap: part of a letter, never one alone
+        reach = units[i].box[2]
+        for unit in units[i + 1:j]:  # strokes inside one letter touch or overlap what came before
+            gap = max(0.0, unit.box[0] - reach) / line_height
+            score -= GAP_PENALTY * max(0.0, gap - 0.05)
+            reach = max(reach, unit.box[2])
+            if not np.isnan(typical_pause) and not np.isnan(unit.pause):
+                score -= PAUSE_WEIGHT * max(0.0, np.log2(max(unit.pause, 1.0) / max(typical_pause, 1.0)))
+        if j < len(units):  # parting the next stroke from this letter
+            left, _, right, _ = groups.boxes[key]
+            nxt = units[j].box
+            inside = max(0.0, min(right, nxt[2]) - max(left, nxt[0])) / line_height  # letters may overlap a little
+            score -= SPLIT_OVERLAP_PENALTY * max(0.0, inside - SPLIT_OVERLAP_ALLOWED)
+            if not np.isnan(typical_pause) and not np.isnan(units[j].pause):
+                score += PAUSE_WEIGHT * min(2.0, np.log2(max(units[j].pause, 1.0) / max(typical_pause, 1.0)))
+        scores[key] = score
+    return scores
+
+
+def _beam_search(count: int, scores: dict) -> list[_Path]:
+    beams: list[list[_Path]] = [[] for _ in range(count + 1)]
+    beams[0] = [_Path(0.0)]
+    for i in range(count):
+        for path in beams[i]:
+            for j in range(i + 1, min(count, i + MAX_STROKES_PER_LETTER) + 1):
+                beams[j].append(_Path(path.score + scores[(i, j)], path.groups + ((i, j),)))
+        for j in range(i + 1, count + 1):
+            beams[j] = heapq.nlargest(INK_BEAM_WIDTH, beams[j])
+    return beams[count]
+
+
+def _text(path: _Path, groups: _Groups, evidence: dict | None) -> str:
+    return "".join(CLASS_NAMES[int(np.argmax(groups.log_p[groups.rows[k]] + (evidence[k] if evidence else 0.0)))]
+                   for k in path.groups)
+
+
+def _matrix(path: _Path, groups: _Groups, evidence: dict | None) -> np.ndarray:
+    return np.stack([groups.log_p[groups.rows[k]] + (evidence[k] if evidence else 0.0) for k in path.groups])
+
+
+def _line_log_probs(ink: Ink, strokes: list[int], pen: float, line_model) -> np.ndarray | None:
+    """The line model's log probabilities over the line's strokes drawn as one picture."""
+    if line_model is None:
+        return None
+    drawn = draw_strokes([ink.strokes[i] for i in strokes], pen)
+    prepared = prepare_line((255 - drawn.pixels).astype(np.float32) / 255.0)
+    return None if prepared is None else line_model.log_probabilities([prepared.pixels])[0]
+
+
+def _ctc_score(text: str, line_log_probs: np.ndarray | None) -> float:
+    if line_log_probs is None:
+        return 0.0
+    return ctc.text_log_probability(line_log_probs, ctc.encode(text))
+
+
+def _best_reading(finals: list[_Path], groups: _Groups, evidence: dict | None,
+                  line_log_probs: np.ndarray | None) -> tuple[_Path, float]:
+    """The grouping whose letters and whose text, read by the line model over the whole line, agree best."""
+    scored = [(path.score + LINE_MODEL_WEIGHT * _ctc_score(_text(path, groups, evidence), line_log_probs), path)
+              for path in finals]
+    score, path = max(scored, key=lambda option: option[0])
+    return path, score
+
+
+def _lexicon_choice(finals: list[_Path], best: _Path, groups: _Groups, evidence: dict | None,
+                    lexicon: Lexicon, margin: float) -> tuple[_Path, str] | None:
+    options = []
+    for path in finals:
+        matrix = _matrix(path, groups, evidence)
+        found = lexicon.best(matrix)
+        if found:
+            options.append((path.score - float(matrix.max(axis=1).sum()) + found[1], found[0], path))
+    if not options:
+        return None
+    score, word, path = max(options, key=lambda option: option[0] + lexicon.prior(option[1]))
+    raw = _text(best, groups, evidence)
+    raw_probability = float(np.exp(_matrix(best, groups, evidence).max(axis=1).sum()))
+    supported = score >= best.score - margin * len(best.groups)
+    return (path, word) if supported and lexicon.allows(raw, word, raw_probability) else None
+
+
+def _letter_case(letter: str, upper: float | None, box, bands: LineBands | None) -> str | None:
+    if upper is None:
+        return None
+    case, _ = letter_case(letter, upper)
+    if case == EITHER and bands is not None:  # one shape in both cases: its height tells
+        return UPPER if (box[3] - box[1]) > CAPITAL_HEIGHT * bands.x_height else LOWER
+    return case
+
+
+def _letters(path: _Path, text: str, units: list[_Unit], groups: _Groups, evidence: dict | None,
+             bands: LineBands | None, top_k: int) -> list[LetterReading]:
+    letters = []
+    for key, label in zip(path.groups, text):
+        row = groups.rows[key]
+        log_p = groups.log_p[row] + (evidence[key] if evidence else 0.0)
+        p = np.exp(log_p - log_p.max())
+        p /= p.sum()
+        order = np.argsort(-p)[:top_k]
+        index = CLASS_NAMES.index(label)
+        box = groups.boxes[key]
+        upper = None if groups.upper is None else float(groups.upper[row, index])
+        letters.append(LetterReading(label, float(p[index]), [(CLASS_NAMES[c], float(p[c])) for c in order],
+                                     tuple(int(round(v)) for v in box), case=_letter_case(label, upper, box, bands),
+                                     strokes=tuple(sorted(s for u in units[key[0]:key[1]] for s in u.strokes))))
+    return letters
+
+
+def read_line(ink: Ink, strokes: list[int], pen: float, recognizer: Recognizer, line_model,
+              lexicon: Lexicon | None, top_k: int, profile=None) -> LineReading | None:
+    """One line of ink: its strokes grouped into letters and read, parted into words."""
+    from .segment import SEGMENT_LEXICON_MARGIN
+
+    line_height = _line_height(ink, strokes)
+    units = _units(ink, strokes, line_height)
+    groups = _read_groups(ink, units, pen, recognizer, profile)
+    line_log_probs = _line_log_probs(ink, strokes, pen, line_model)
+    finals = _beam_search(len(units), _group_scores(units, groups, line_height, None))
+    best, _ = _best_reading(finals, groups, None, line_log_probs)
+    evidence = None
+    bands = line_bands([groups.boxes[k] for k in best.groups], _text(best, groups, None))
+    if bands is not None:
+        evidence = {key: place_evidence(box, bands, key[0] == 0) for key, box in groups.boxes.items()}
+        finals = _beam_search(len(units), _group_scores(units, groups, line_height, evidence))
+        best, _ = _best_reading(finals, groups, evidence, line_log_probs)
+    raw_letters = _letters(best, _text(best, groups, evidence), units, groups, evidence, bands, top_k)
+    x_height = bands.x_height if bands else line_height / 2
+    words = []
+    for letters in _parted_into_words(raw_letters, x_height):
+        raw = "".join(letter.label for letter in letters)
+        text = raw
+        if lexicon is not None:
+            text = _word_from_list(raw, letters, lexicon, SEGMENT_LEXICON_MARGIN)
+            if text != raw:
+                letters = [LetterReading(c, dict(letter.top_k).get(c, 0.0), letter.top_k, letter.box, letter.case,
+                                         letter.strokes) for c, letter in zip(text, letters)]
+        words.append(WordReading.of(text, raw, letters))
+    return LineReading.of(words) if words else None
+
+
+def _word_from_list(raw: str, letters: list[LetterReading], lexicon: Lexicon, margin: float) -> str:
+    """The listed word of the reading's length its letters support best, when ``Lexicon.allows`` it."""
+    matrix = np.log(np.array([[max(dict(l.top_k).get(c, 0.0), 1e-6) for c in CLASS_NAMES] for l in letters]))
+    found = lexicon.best(matrix)
+    if not found:
+        return raw
+    raw_score = float(matrix.max(axis=1).sum())
+    if found[1] >= raw_score - margin * len(raw) and lexicon.allows(raw, found[0], float(np.exp(raw_score))):
+        return found[0]
+    return raw
+
+
+def read_ink(ink: Ink, recognizer: Recognizer, line_model=None, lexicon: Lexicon | None = None, top_k: int = 3,
+             profile=None, name: str = "ink", deadline: float | None = None) -> TextReading:
+    """Lines of words of letters read from ink, each letter with its box (ink pixels) and strokes."""
+    pen = pen_for(ink)
+    lines = []
+    for strokes in ink_lines(ink, pen):
+        check_deadline(deadline, name)
+        line = read_line(ink, strokes, pen, recognizer, line_model, lexicon, len(CLASS_NAMES) if lexicon else top_k,
+                         profile)
+        if line is not None:
+            lines.append(line)
+    return TextReading(lines, None if lines else "no letters found")
+
+
+def ink_crop_of_strokes(ink: Ink, strokes: list[int]) -> np.ndarray:
+    """The model's 28x28 of some strokes alone (a single letter sent as ink)."""
+    return ink_to_model_input(_group_crop(ink, strokes, pen_for(ink)))
