@@ -18,6 +18,15 @@ SHARED_TRAIN_RECORDS = SHARED / "emnist-letters-train-rec085264-088799-images-id
 SHARED_TEST = SHARED / "emnist-letters-test14800-images-idx3-ubyte.gz"
 REAL_DEV = SHARED.parent / "letters-real-dev"
 FONTS = SHARED.parent / "handwriting-fonts"
+INK_WORDS_DEV = SHARED.parent / "ink-words-dev"
+
+# a word written as ink: "lo" then "w", each letter its strokes in writing order (x, y, t)
+INK_LOW = {"strokes": [
+    [[20, 10, 0], [20, 90, 300]],  # l
+    [[70, 55, 800], [52, 62, 850], [48, 80, 900], [60, 92, 950], [80, 88, 1000], [86, 70, 1050], [78, 56, 1100],
+     [70, 55, 1150]],  # o
+    [[105, 55, 1600], [115, 92, 1700], [127, 66, 1800], [139, 92, 1900], [150, 55, 2000]],  # w
+], "width": 180, "height": 110}
 
 needs_shared_data = pytest.mark.skipif(
     not SHARED_TRAIN_RECORDS.exists(),

@@ -195,10 +195,10 @@ class LineBands:
 
 def line_bands(boxes: list[tuple[float, float, float, float]], letters: str) -> LineBands | None:
     """The x-line from the tops of x-height letters, the baseline from the bottoms of letters
-    without descenders; None when too few letters tell."""
+    without descenders (one of each is enough: a short word has few); None when no letter tells."""
     tops = [b[1] for b, c in zip(boxes, letters) if c in X_HEIGHT_LETTERS]
     bottoms = [b[3] for b, c in zip(boxes, letters) if c not in DESCENDER_LETTERS]
-    if len(tops) < 2 or len(bottoms) < 2:
+    if not tops or not bottoms:
         return None
     bands = LineBands(float(np.median(tops)), float(np.median(bottoms)))
     return bands if bands.baseline - bands.x_line > 2 else None

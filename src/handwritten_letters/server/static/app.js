@@ -31,6 +31,7 @@ let requestNumber = 0;
 let collectingFeedback = false;
 let lastImage = null; // the image exactly as it was sent, as a data URL
 let lastResult = null;
+let inkClock = null; // performance.now() at the first point of the drawing: ink times count from it
 
 function mode() {
   return document.querySelector("input[name=mode]:checked").value;
@@ -38,7 +39,10 @@ function mode() {
 
 function canvasPoint(event) {
   const box = canvas.getBoundingClientRect();
-  return [(event.clientX - box.left) * canvas.width / box.width, (event.clientY - box.top) * canvas.height / box.height];
+  if (inkClock === null) inkClock = performance.now();
+  // x, y in the canvas's pixels; t in ms since the drawing began (the ink the reader gets)
+  return [(event.clientX - box.left) * canvas.width / box.width, (event.clientY - box.top) * canvas.height / box.height,
+          Math.round(performance.now() - inkClock)];
 }
 
 function redraw() {
@@ -97,6 +101,7 @@ function boardEmptied() {
 
 function clearBoard() {
   strokes.length = 0;
+  inkClock = null;
   backgroundImage = null;
   redraw();
   boardEmptied();
@@ -174,8 +179,20 @@ function recognizeCanvas() {
   if (mode() === "teach") return; // teaching: the drawing is saved, not read
   const image = canvas.toDataURL("image/png");
   lastImage = image;
+  if (mode() === "word" && !backgroundImage) {
+    // a word drawn here is read from its strokes, in the order they were written: where letters
+    // touch or overlap, the picture has lost where one ends and the next begins
+    const ink = { strokes: strokes.map((stroke) => stroke.points), width: canvas.width, height: canvas.height };
+    post(inkUrl(), { headers: { "Content-Type": "application/json" }, body: JSON.stringify(ink) });
+    return;
+  }
   const url = mode() === "word" ? "/api/v1/words" : lettersUrl();
   post(url, { headers: { "Content-Type": "application/json" }, body: JSON.stringify({ image, top_k: 5 }) });
+}
+
+function inkUrl() {
+  const profile = profileId();
+  return "/api/v1/ink?top_k=5" + (profile ? `&profile=${encodeURIComponent(profile)}` : "");
 }
 
 function showLetter(result) {
@@ -185,10 +202,11 @@ function showLetter(result) {
   rightButton.disabled = !result.label;
   correctLabel.value = "";
   feedbackStatus.textContent = "";
-  topkView.replaceChildren(...result.top_k.map(({ label, probability }) => {
+  topkView.replaceChildren(...result.top_k.map(({ label, probability }, rank) => {
     const item = document.createElement("li");
     const name = document.createElement("span");
-    name.textContent = label;
+    // the best candidate as it is answered ("A" for a capital), so the bar and the answer agree
+    name.textContent = rank === 0 && result.text && result.text.toLowerCase() === label ? result.text : label;
     const bar = document.createElement("span");
     bar.className = "bar";
     bar.setAttribute("role", "meter");
@@ -236,8 +254,11 @@ function showWord(result) {
   confidenceView.textContent = words.length ? `${Math.round(sure * 100)}% sure` : "";
   topkView.replaceChildren(...words.flatMap((word) => word.letters).map((letter) => {
     const item = document.createElement("li");
-    item.className = "boxes";
-    item.textContent = `${letter.label}  ${Math.round(letter.confidence * 100)}%  box ${letter.box.join(", ")}`;
+    item.className = "letter-chip";
+    const shown = letter.case === "upper" ? letter.label.toUpperCase() : letter.label;
+    const others = letter.top_k.slice(1, 3).map((k) => k.label).join(", ");
+    item.textContent = `${shown} ${Math.round(letter.confidence * 100)}%`;
+    item.title = others ? `then ${others}` : "";
     return item;
   }));
   preprocessedView.removeAttribute("src");
@@ -259,10 +280,14 @@ function uploadFile(file) {
   reader.onload = () => {
     lastImage = reader.result;
     const image = new Image();
-    image.onload = () => { strokes.length = 0; backgroundImage = image; redraw(); };
+    image.onload = () => {
+      strokes.length = 0; backgroundImage = image; redraw();
+      if (mode() === "teach") teachStatus.textContent = "Uploaded: save it as this letter, or skip.";
+    };
     image.src = reader.result;
   };
   reader.readAsDataURL(file);
+  if (mode() === "teach") return; // teaching: the upload is saved as the asked letter, not read
   const form = new FormData();
   form.append("file", file, file.name);
   form.append("top_k", "5");
@@ -363,12 +388,13 @@ function showTeachPrompt() {
 function nextTeachLetter() {
   teachIndex = (teachIndex + 1) % (TEACH_ORDER.length * TEACH_ROUNDS);
   strokes.length = 0;
+  backgroundImage = null;
   redraw();
   showTeachPrompt();
 }
 
 document.getElementById("teach-save").addEventListener("click", async () => {
-  if (!strokes.length) { teachStatus.textContent = "Draw the letter first."; return; }
+  if (!strokes.length && !backgroundImage) { teachStatus.textContent = "Draw or upload the letter first."; return; }
   const label = TEACH_ORDER[teachIndex % TEACH_ORDER.length];
   try {
     const body = await teachLetter(canvas.toDataURL("image/png"), label);
