@@ -29,13 +29,6 @@ def test_pieces_are_numbered_and_boxed_as_scipy_does(mask):
     assert page.piece_slices(stats, kept) == ndimage.find_objects(expected)
 
 
-@settings(max_examples=200, deadline=None)
-@given(masks)
-def test_holes_are_counted_as_scipy_counts_them(mask):
-    _, regions = ndimage.label(~np.pad(mask, 1), structure=ndimage.generate_binary_structure(2, 1))
-    assert preprocess._count_holes(mask) == max(regions - 1, 0)
-
-
 def test_the_blur_is_scipys_gaussian_filter():
     unit = np.eye(preprocess.WORK_SIZE)
     np.testing.assert_allclose(preprocess.gaussian_blur_matrix(preprocess.WORK_SIZE, preprocess.BLUR_SIGMA) @ unit,

@@ -55,7 +55,6 @@ SOLID_FILL = 0.85
 EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
 CROSS = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], dtype=np.uint8)  # the four-connected neighbourhood
 BACKGROUND_FLOOR = 0.1  # faint leftovers of paper texture and JPEG noise
-MAX_HOLES = 8
 INK_TAIL_SHARE = 0.0005  # the darkest 0.05% of pixels set the ink level (ignoring a few outliers)...
 INK_TAIL_PIXELS = 64  # ...or the darkest 64, if fewer: a small letter on a large photo is a tiny share
 IMPULSE_NOISE_SHARE = 0.002  # of all pixels being 1-2 pixel specks: impulse noise
@@ -257,13 +256,6 @@ def ink_map(grey: np.ndarray) -> tuple[np.ndarray | None, str | None]:
     return (None, reason) if table is None else (table[grey], None)
 
 
-def _count_holes(mask: np.ndarray) -> int:
-    """Background regions enclosed by ink: a letter has at most two (B), noise has hundreds."""
-    # padding joins all outside background into one region
-    count, _ = cv2.connectedComponents((~np.pad(mask, 1)).astype(np.uint8), connectivity=4)
-    return max(count - 2, 0)  # less the label of ink (0) and the outside
-
-
 def _stroke_width(mask: np.ndarray) -> float:
     """Mean stroke width of a binary drawing: twice its area over its outline's length."""
     ink = np.ascontiguousarray(mask, dtype=np.uint8)
@@ -406,10 +398,9 @@ def preprocess_grey(grey: np.ndarray, denoised: bool = False) -> Preprocessed:
     box = (left, top, right, bottom)
     crop_labels = labels[top:bottom, left:right]
     fill = ink_pixels / (width * height)  # every kept ink pixel lies in the box
-    if fill > 0.45:  # only dense ink can be a blot or a texture; letters are mostly paper
-        holes = _count_holes(crop_labels > 0 if keep is None else keep[crop_labels])
-        if holes > MAX_HOLES:
-            return Preprocessed(empty, f"not a letter: a texture or noise ({holes} holes in the ink)", pieces, box)
+    # textures and blots are judged by the network's features (letter_check.py): counting holes refused
+    # speckled letters with pin holes in their ink; only a solid block is certain enough to refuse here
+    if fill > 0.45:
         squarish = min(height, width) >= 0.4 * max(height, width)
         if height * width >= 400 and squarish and fill > SOLID_FILL:
             return Preprocessed(empty, "not a letter: a solid block of ink", pieces, box)

@@ -19,6 +19,7 @@ from PIL import Image
 from ..errors import LettersError, ModelError, NoImagesError
 from ..labels import CASE_UNTOLD, CLASS_NAMES, IMAGE_SIZE
 from .calibration import softmax
+from .letter_check import LetterCheck, letter_check_path
 from .preprocess import PREPROCESS_VERSION, ImageSource, Preprocessed, preprocess
 from .profile import WriterProfile, profile_path
 
@@ -80,6 +81,8 @@ class OnnxModel:
         # a cased model has a second output: each letter's log-odds of upper against lower case
         self.cased = len(self.session.get_outputs()) > 1
         self.has_features = len(self.session.get_outputs()) > 2
+        # "is this a letter?" from the network's own features, when fitted for this model (letter_check.py)
+        self.letter_check = LetterCheck.load(letter_check_path(self.path)) if self.has_features else None
 
     def outputs(self, images: np.ndarray) -> list[np.ndarray]:
         batch = np.asarray(images, dtype=np.float32).reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
@@ -95,7 +98,15 @@ class OnnxModel:
                                ) -> tuple[np.ndarray, np.ndarray | None]:
         """Letters' probabilities (leaning toward a writer's ``profile`` when given) and, for a cased
         model, each letter's probability of being upper case."""
+        probabilities, upper, _ = self.read(images, profile)
+        return probabilities, upper
+
+    def read(self, images: np.ndarray, profile: WriterProfile | None = None
+             ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """``probabilities_and_case`` and each picture's probability of not being a letter (None
+        without a letter check), from one run of the network."""
         outputs = self.outputs(images)
+        unlike = self.letter_check.not_a_letter(outputs[2], outputs[0]) if self.letter_check is not None else None
         upper = 1.0 / (1.0 + np.exp(-outputs[1])) if self.cased else None
         logits = outputs[0] / self.temperature
         if profile is not None and len(profile):
@@ -103,7 +114,7 @@ class OnnxModel:
             logits = logits + evidence
             if upper is not None:  # a letter matched to one the writer taught takes that letter's case
                 upper = np.where(np.isnan(taught_case), upper, taught_case)
-        return softmax(logits), upper
+        return softmax(logits), upper, unlike
 
     def features(self, images: np.ndarray) -> np.ndarray:
         """What the network's last layer reads of each letter (N, D): what writers' profiles compare."""
@@ -114,6 +125,7 @@ class OnnxModel:
 
 
 LETTER, NOT_SURE, NOT_A_LETTER = "letter", "not_sure", "not_a_letter"
+UNLIKE_ANY_LETTER = "it looks like none of the letters the model was taught (a scribble, a blob or a pattern?)"
 UPPER, LOWER, EITHER = "upper", "lower", "either"
 
 
@@ -191,8 +203,18 @@ class Recognizer:
             for item in items
         ]
         if accepted:
-            probabilities, upper = self.predict_arrays_with_case(np.stack([items[i].pixels for i in accepted]), profile)
+            profile = profile if profile is not None else self.profile
+            images = np.stack([items[i].pixels for i in accepted])
+            parts = [self.model.read(images[s], profile) for s in iter_batches(len(images), BATCH)]
+            probabilities = np.concatenate([p for p, _, _ in parts])
+            upper = np.concatenate([u for _, u, _ in parts]) if self.model.cased else None
+            unlike = np.concatenate([n for _, _, n in parts]) if self.model.letter_check is not None else None
             for row, i in enumerate(accepted):
+                if unlike is not None and unlike[row] >= self.model.letter_check.threshold:
+                    results[i] = Prediction(None, float(probabilities[row].max()), rejected=True,
+                                            reason=UNLIKE_ANY_LETTER, pixels=items[i].pixels, box=items[i].box,
+                                            verdict=NOT_A_LETTER)
+                    continue
                 results[i] = self._decide(probabilities[row], top_k, items[i],
                                           None if upper is None else upper[row])
         return results
