@@ -24,6 +24,7 @@ from ..reading.recognize import (
     BATCH,
     NOT_A_LETTER,
     NOT_SURE,
+    SEVERAL_LETTERS,
     Prediction,
     Recognizer,
     image_files_to_read,
@@ -128,8 +129,9 @@ def write_rows(rows: Iterator[dict], output_format: str, out: TextIO) -> int:
         else:
             if row["error"]:
                 answer = f"error: {row['error']}"
-            elif row["verdict"] == NOT_A_LETTER:
-                answer = f"not a letter ({row['reason']})"
+            elif row["verdict"] in (NOT_A_LETTER, SEVERAL_LETTERS):
+                reason = row["reason"] or ""  # said once: the reason names the verdict itself
+                answer = reason if reason.startswith(("not a letter", "several letters")) else f"not a letter: {reason}"
             elif row["verdict"] == NOT_SURE:
                 answer = f"{row['reason']}  [{top_k_text(row['top_k'])}]"
             else:

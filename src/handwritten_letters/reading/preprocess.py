@@ -389,13 +389,13 @@ def preprocess_grey(grey: np.ndarray, denoised: bool = False) -> Preprocessed:
         if ink_pixels < MIN_INK_PIXELS:
             return Preprocessed(empty, "blank image: too little ink for a letter")
         pieces = int((areas >= 0.1 * largest).sum())
-        if pieces > MAX_PIECES:
-            return Preprocessed(empty, f"not a letter: {pieces} separate pieces of ink", pieces)
         if keep[1:].all():
             keep = None
     left, top, width, height = cv2.boundingRect(ink if keep is None else keep[labels].view(np.uint8))
     right, bottom = left + width, top + height
     box = (left, top, right, bottom)
+    if pieces > MAX_PIECES:
+        return Preprocessed(empty, f"not a letter: {pieces} separate pieces of ink", pieces, box)
     crop_labels = labels[top:bottom, left:right]
     fill = ink_pixels / (width * height)  # every kept ink pixel lies in the box
     # textures and blots are judged by the network's features (letter_check.py): counting holes refused

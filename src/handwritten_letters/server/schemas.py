@@ -35,9 +35,10 @@ class LetterResult(BaseModel):
     top_k: list[TopK]
     rejected: bool
     reason: Optional[str] = Field(description="why this is not read as a letter")
-    verdict: Literal["letter", "not_sure", "not_a_letter"] = Field(
+    verdict: Literal["letter", "not_sure", "not_a_letter", "several_letters"] = Field(
         description="letter: answered; not_sure: a letter, but the top candidates are too close to pick one "
-                    "(see top_k); not_a_letter: blank, scribble or texture")
+                    "(see top_k); not_a_letter: blank, or like none of the letters the model was taught (a "
+                    "scribble, a blob, a pattern); several_letters: a word or more: read it with /api/v1/words")
     preprocessed: str = Field(description="the 28x28 image the model saw, as a PNG data URL")
     profile_letters: Optional[int] = Field(None, description="read with a writer's profile of this many taught "
                                                              "letters (?profile=ID); null: read without one")

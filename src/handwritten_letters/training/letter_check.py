@@ -19,7 +19,7 @@ from ..reading.recognize import OnnxModel, bundled_path
 from . import font_letters
 from .non_letters import non_letters, pin_holes_and_specks
 
-MAX_LETTERS_REFUSED = 0.01  # of letters, on the choosing set
+MAX_LETTERS_REFUSED = 0.02  # of letters, on the choosing set
 
 
 def _preprocessed(pictures) -> np.ndarray:
