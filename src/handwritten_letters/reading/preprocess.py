@@ -50,6 +50,7 @@ BLUR_SIGMA = 1.0
 INK_THRESHOLD = 0.35  # share of the way from background to the darkest ink
 MIN_CONTRAST = 0.15
 MIN_INK_PIXELS = 12
+WORD_WIDTH = 2.0  # ink this many times wider than high, in two or more letter-sized pieces, is several letters
 MAX_PIECES = 4  # a letter has at most 2-3 (i, j, broken strokes); more is a scribble or text
 SOLID_FILL = 0.85
 EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
@@ -68,6 +69,7 @@ class Preprocessed:
     rejected: str | None = None  # why this is not a letter, or None
     pieces: int = 0  # separate ink components kept
     box: tuple[int, int, int, int] | None = None  # ink bounding box in the source: left, top, right, bottom
+    several_letters: bool = False  # two or more letter-sized pieces side by side: a word, not a letter
 
 
 # --------------------------------------------------------------------------- decoding
@@ -394,8 +396,9 @@ def preprocess_grey(grey: np.ndarray, denoised: bool = False) -> Preprocessed:
     left, top, width, height = cv2.boundingRect(ink if keep is None else keep[labels].view(np.uint8))
     right, bottom = left + width, top + height
     box = (left, top, right, bottom)
-    if pieces > MAX_PIECES:
-        return Preprocessed(empty, f"not a letter: {pieces} separate pieces of ink", pieces, box)
+    several = pieces >= 2 and width >= WORD_WIDTH * height and _tall_pieces(ink, areas, height) >= 2
+    if pieces > MAX_PIECES or several:
+        return Preprocessed(empty, f"not a letter: {pieces} separate pieces of ink", pieces, box, several)
     crop_labels = labels[top:bottom, left:right]
     fill = ink_pixels / (width * height)  # every kept ink pixel lies in the box
     # textures and blots are judged by the network's features (letter_check.py): counting holes refused
@@ -410,6 +413,13 @@ def preprocess_grey(grey: np.ndarray, denoised: bool = False) -> Preprocessed:
     if keep is not None:
         crop[(crop_labels > 0) & ~keep[crop_labels]] = 0.0
     return Preprocessed(_to_model_size(_normalise_stroke(_fit_square(crop))), None, pieces, box)
+
+
+def _tall_pieces(ink: np.ndarray, areas: np.ndarray, height: int) -> int:
+    """Pieces of ink (of the ones kept as pieces) at least half as tall as all the ink: letters, not dots."""
+    _, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    big = areas[1:] >= 0.1 * areas.max()
+    return int((stats[1:, cv2.CC_STAT_HEIGHT][big] >= 0.5 * height).sum())
 
 
 def ink_to_model_input(crop: np.ndarray) -> np.ndarray:

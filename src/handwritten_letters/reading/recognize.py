@@ -129,15 +129,7 @@ VERDICTS = (LETTER, NOT_SURE, NOT_A_LETTER, SEVERAL_LETTERS)  # one scale for ev
 UNLIKE_ANY_LETTER = "not a letter: it looks like none of the letters the model was taught (a scribble, a blob or a pattern?)"
 SEVERAL = ("several letters side by side: this reads one letter a picture; read it as a word "
            "(POST /api/v1/words, letters read)")
-WORD_WIDTH = 2.0  # ink this many times wider than high, in two or more pieces, is several letters
 
-
-def holds_several_letters(item: Preprocessed) -> bool:
-    """Ink in two or more pieces spread out as a word is (an i or a broken letter is not so wide)."""
-    if item.box is None or item.pieces < 2:
-        return False
-    left, top, right, bottom = item.box
-    return right - left >= WORD_WIDTH * max(bottom - top, 1)
 UPPER, LOWER, EITHER = "upper", "lower", "either"
 
 
@@ -210,12 +202,11 @@ class Recognizer:
         """``profile``: a writer's profile for these letters only (default: the recognizer's own, if any)."""
         accepted = [i for i, item in enumerate(items) if item.rejected is None]
         results: list[Prediction] = [
-            Prediction(None, 0.0, rejected=True, reason=SEVERAL if holds_several_letters(item) else item.rejected,
+            Prediction(None, 0.0, rejected=True, reason=SEVERAL if item.several_letters else item.rejected,
                        pixels=item.pixels, box=item.box,
-                       verdict=SEVERAL_LETTERS if holds_several_letters(item) else NOT_A_LETTER)
+                       verdict=SEVERAL_LETTERS if item.several_letters else NOT_A_LETTER)
             for item in items
         ]
-        accepted = [i for i in accepted if not holds_several_letters(items[i])]
         if accepted:
             profile = profile if profile is not None else self.profile
             images = np.stack([items[i].pixels for i in accepted])

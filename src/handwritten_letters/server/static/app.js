@@ -230,10 +230,14 @@ function showLetter(result) {
     confidenceView.textContent = "Not sure";
     statusLine.textContent = "Not sure which letter this is: " + result.reason.replace(/^not sure: /, "");
   } else if (result.rejected) {
-    labelView.textContent = "Not a letter";
+    const several = result.verdict === "several_letters";
+    labelView.textContent = several ? "Several letters" : "Not a letter";
     labelView.classList.add("rejected");
     confidenceView.textContent = "";
-    statusLine.textContent = result.reason;
+    // the verdict is the big line; the reason says why, once
+    const why = (result.reason || "").replace(/^(not a letter|several letters[^:]*): /, "");
+    statusLine.textContent = several ? "Read it in word mode (\u201cA word\u201d above): " + why
+      : why.charAt(0).toUpperCase() + why.slice(1) + ".";
   } else {
     labelView.textContent = result.text || result.label;  // "A" for a capital
     labelView.classList.remove("rejected", "word");
