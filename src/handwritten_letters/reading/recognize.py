@@ -291,5 +291,5 @@ def image_files_to_read(paths: Sequence[str | Path], suffixes: Sequence[str] = I
     what was given."""
     files = iter_image_files(paths, keep_missing=True, suffixes=suffixes)
     if not files:
-        raise NoImagesError(f"{', '.join(map(str, paths))}: no files to read found (looked for {', '.join(suffixes)})")
+        raise NoImagesError(f"{', '.join(map(str, paths))}: no image files found (looked for {', '.join(suffixes)})")
     return files

@@ -6,10 +6,9 @@
 3. The columns are decoded (beam search, or greedy), spaces split words, and every letter gets
    a box from the columns its label fires in (to the midpoints between neighbouring letters),
    with its ink rows in the image's own pixels.
-4. With a lexicon, each word's raw reading is compared with the lexicon words closest to it
-   (edit distance, via RapidFuzz), each scored by the CTC probability of the word over the
-   word's own columns; a lexicon word replaces the raw reading if it loses at most
-   ``LINE_LEXICON_MARGIN`` nats a letter. Both readings are reported.
+4. With a lexicon, each word's raw reading is compared with the list words within half its
+   length in edits (RapidFuzz), each scored by the CTC probability of the word over the word's own
+   columns plus its frequency (``_lexicon_word``). Both readings are reported.
 """
 
 from __future__ import annotations
@@ -36,8 +35,14 @@ DEFAULT_LINE_MODEL = "lines-ctc.onnx"
 SPACE = 1
 LINE_BEAM_WIDTH = 4  # CTC prefix beam; as good as 8 and 16 on validation lines, faster (benchmarks/line_decoding.py)
 LINE_LEXICON_MARGIN = 2.0  # CTC nats per letter a lexicon word may lose against the raw reading (best of 0.5-4 on validation)
-LEXICON_DISTANCE = 0.34  # lexicon words within this share of the raw word's length (edits) are tried
-LEXICON_CANDIDATES = 30
+# the line reader's word list: words within half the reading's length in edits, scored by their CTC
+# probability plus 0.5 nat per Zipf unit, replace the reading when they lose at most 2 nats to it
+# (its own prior included). Chosen on the held-out fonts' words (harm 1.0% against 5.2% at 6 nats and
+# 1 nat per Zipf) and the ink-words dev pictures; a gate keeping sure readings lost the gains
+LIST_EDIT_SHARE = 0.5
+LIST_PRIOR_PER_ZIPF = 0.5
+LIST_MARGIN = 2.0
+LIST_CANDIDATES = 200
 MIN_SUPPORT = 0.02  # a letter a list word changes must have at least this probability where it stands
 READERS = ("lines", "segment", "combined")
 # what `auto` reads with: per case, the reader that read validation lines best (mean character
@@ -159,20 +164,30 @@ class LineReader:
 
 
 def _lexicon_word(raw: str, log_probs: np.ndarray, lexicon: Lexicon) -> str:
-    """The lexicon word closest to the raw reading that the columns find likely enough, or the raw reading."""
+    """The listed word the line model finds likeliest with its frequency, or the raw reading.
+
+    Every list word within ``LIST_EDIT_SHARE`` of the reading's length in edits (of any length: a lost
+    or doubled letter, helo -> hello) is scored by the CTC probability of the word over the word's
+    own columns (all alignments, not the best path's letters) plus ``LIST_PRIOR_PER_ZIPF`` nats per
+    Zipf unit of its frequency; the best replaces the reading when it loses at most
+    ``LIST_MARGIN`` nats to the free reading with its own prior. A confident free reading the list
+    does not hold (a name, a random string) keeps its lead, so it stays as read.
+    """
     from rapidfuzz import process
     from rapidfuzz.distance import Levenshtein
 
-    limit = max(1, int(LEXICON_DISTANCE * len(raw)))
+    limit = max(1, int(LIST_EDIT_SHARE * len(raw)))
     pool = [w for n in range(max(1, len(raw) - limit), len(raw) + limit + 1) for w in lexicon.words.get(n, [])]
-    found = process.extract(raw, pool, scorer=Levenshtein.distance, score_cutoff=limit, limit=LEXICON_CANDIDATES)
+    found = process.extract(raw, pool, scorer=Levenshtein.distance, score_cutoff=limit, limit=LIST_CANDIDATES)
     if not found:
         return raw
-    raw_score = ctc.text_log_probability(log_probs, encode(raw))
-    scored = [(ctc.text_log_probability(log_probs, encode(word)), word) for word, _, _ in found]
-    score, word = max(scored, key=lambda option: option[0] + lexicon.prior(option[1]))
-    supported = score >= raw_score - LINE_LEXICON_MARGIN * len(raw)
-    return word if supported and lexicon.allows(raw, word, float(np.exp(raw_score))) else raw
+
+    def prior(word: str) -> float:
+        return LIST_PRIOR_PER_ZIPF * lexicon.frequency(word)
+
+    raw_score = ctc.text_log_probability(log_probs, encode(raw)) + prior(raw)
+    score, word = max((ctc.text_log_probability(log_probs, encode(word)) + prior(word), word) for word, _, _ in found)
+    return word if score >= raw_score - LIST_MARGIN else raw
 
 
 def _letters_support(raw: str, word: str, probabilities: list[dict[str, float]]) -> bool:
