@@ -166,3 +166,20 @@ def test_the_api_says_it_reads_capitals_and_words(client):
     description = client.get("/openapi.json").json()["info"]["description"]
     assert "a-z" not in description or "A-Z" in description
     assert "word" in description
+
+
+def test_the_table_shows_a_capitals_best_candidate_as_a_capital(tmp_path):
+    (tmp_path / "a.png").write_bytes(letter_png())  # letter_png draws a capital A
+    result = letters("predict", tmp_path / "a.png")
+    answer = result.stdout.split("\t")[1]
+    assert answer.startswith("A ") and "[A:" in answer and "a:" not in answer.split("[")[1].split()[0]
+
+
+def test_all_letters_measurable_is_said_so(tmp_path):
+    root = tmp_path / "mine"
+    for label in ("a", "x"):
+        (root / label).mkdir(parents=True)
+        for k in range(2):
+            (root / label / f"{k}.png").write_bytes(letter_png(A if label == "a" else X, size=90 + 20 * k))
+    result = letters("finetune", root, "--out", tmp_path / "run")
+    assert "all 4 of your letters can be measured" in result.stderr and "of your 4 letters" not in result.stderr

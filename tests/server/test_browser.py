@@ -422,3 +422,50 @@ def test_teach_mode_asks_for_letters_and_keeps_them(page, tmp_path):
     expect(page.locator("#profile-line")).to_be_hidden()
     page.check("input[name=mode][value=letter]")
     expect(page.locator("#label")).to_be_visible()  # the answer block is back for reading
+
+
+def test_teach_mode_keeps_an_uploaded_letter(page, tmp_path):
+    from helpers import letter_png
+
+    page.check("input[name=mode][value=teach]")
+    (tmp_path / "a.png").write_bytes(letter_png())
+    page.set_input_files("#file", str(tmp_path / "a.png"))
+    expect(page.locator("#teach-status")).to_contain_text("Uploaded", timeout=10_000)
+    page.click("#teach-save")
+    expect(page.locator("#teach-status")).to_contain_text("Kept \u201ca\u201d (1 taught)", timeout=10_000)
+    page.click("#profile-forget")
+
+
+def test_a_capitals_best_candidate_bar_is_shown_as_the_capital(page):
+    draw(page, [[(0.2, 0.9), (0.5, 0.1), (0.8, 0.9)], [(0.32, 0.58), (0.68, 0.58)]])
+    expect(page.locator("#status")).to_contain_text("Read as", timeout=30_000)
+    assert page.locator("#label").text_content().strip() == "A"
+    assert page.locator("#topk li:nth-child(1) span").first.text_content() == "A"
+
+
+def test_the_page_says_it_reads_capitals_and_words(page):
+    lede = page.locator(".lede").text_content()
+    assert "A\u2013Z" in lede and "word" in lede
+
+
+def test_word_mode_on_a_laptop_screen_shows_the_answer_without_scrolling(browser, server_url, tmp_path):
+    with opened(browser, server_url, viewport={"width": 1280, "height": 800}) as page:
+        page.check("input[name=mode][value=word]")
+        draw(page, [[(0.05, 0.25), (0.2, 0.75)], [(0.2, 0.25), (0.05, 0.75)],
+                    [(0.3, 0.25), (0.45, 0.75)], [(0.45, 0.25), (0.3, 0.75)]])
+        expect(page.locator("#status")).to_contain_text("Read as", timeout=30_000)
+        for answer in ("#label", "#topk li:nth-child(2)"):
+            box = page.locator(answer).bounding_box()
+            assert box and box["y"] + box["height"] <= 800, (answer, box)
+        letters = page.locator("#topk").text_content()
+        assert "box" not in letters and "%" in letters  # each letter and how sure, not pixel boxes
+        shot(page, "word-mode-laptop.png", tmp_path)
+
+
+def test_word_mode_at_phone_width_the_answer_card_is_as_wide_as_the_drawing(phone_page):
+    page = phone_page
+    page.check("input[name=mode][value=word]")
+    draw(page, [[(0.05, 0.25), (0.2, 0.75)], [(0.2, 0.25), (0.05, 0.75)]])
+    expect(page.locator("#status")).to_contain_text("Read as", timeout=30_000)
+    card, canvas = page.locator(".answer").bounding_box(), page.locator("#canvas").bounding_box()
+    assert card["width"] >= canvas["width"] - 2, (card, canvas)

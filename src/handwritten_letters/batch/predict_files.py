@@ -135,7 +135,11 @@ def write_rows(rows: Iterator[dict], output_format: str, out: TextIO) -> int:
             elif row["verdict"] == NOT_SURE:
                 answer = f"{row['reason']}  [{top_k_text(row['top_k'])}]"
             else:
-                answer = f"{in_case(row['label'], row['case'])}  {row['confidence']:.3f}  [{top_k_text(row['top_k'])}]"
+                answer = in_case(row["label"], row["case"])
+                # the best candidate as answered ("A"), so the table's answer and its candidates agree
+                shown = [{**c, "label": answer} if i == 0 and c["label"] == row["label"] else c
+                         for i, c in enumerate(row["top_k"])]
+                answer = f"{answer}  {row['confidence']:.3f}  [{top_k_text(shown)}]"
             out.write(f"{row['path']}\t{answer}\n")
     if output_format == "json":
         json.dump(collected, out, indent=1)
