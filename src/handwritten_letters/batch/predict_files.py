@@ -191,7 +191,7 @@ def output_format_for(requested: str | None, out_path: Path | None) -> str:
 
 def write_output(rows: Iterator[dict], output_format: str, out_path: Path | None) -> int:
     """Rows to stdout, or to ``out_path``, in ``output_format`` (see ``output_format_for``)."""
-    if output_format == "parquet":
+    if output_format == "parquet" or (out_path is not None and out_path.suffix.lower() == ".parquet"):
         return write_parquet(rows, out_path)
     if out_path is None:
         return write_rows(rows, output_format, sys.stdout)

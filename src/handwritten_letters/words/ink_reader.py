@@ -204,6 +204,16 @@ def line_bands(boxes: list[tuple[float, float, float, float]], letters: str) -> 
     return bands if bands.baseline - bands.x_line > 2 else None
 
 
+def _misplaced(reach: float, expected: bool) -> float:
+    """Nats against a letter whose ascender (or descender) reaches ``reach`` x-heights beyond the band:
+    PLACE_PENALTY where it plainly disagrees, up to twice that the plainer it is."""
+    if expected and reach < STAYS:
+        return PLACE_PENALTY * (1.0 + (STAYS - reach) / STAYS)
+    if not expected and reach > RISES:
+        return PLACE_PENALTY * (1.0 + min(1.0, (reach - RISES) / RISES))
+    return 0.0
+
+
 def place_evidence(box: tuple[float, float, float, float], bands: LineBands, first: bool) -> np.ndarray:
     """Log-weights (26,) for each letter given where the box stands in the line."""
     rise = (bands.x_line - box[1]) / bands.x_height
@@ -215,13 +225,9 @@ def place_evidence(box: tuple[float, float, float, float], bands: LineBands, fir
             off = (np.log(width) - np.log(LETTER_WIDTHS[letter])) / WIDTH_SPREAD
             weights[k] -= WIDTH_WEIGHT * min(4.0, 0.5 * off * off)
         if letter not in DOTTED and not first:  # a word's first letter may be a capital: as tall as an ascender
-            expects = letter in ASCENDER_LETTERS
-            if (expects and rise < STAYS) or (not expects and rise > RISES):
-                weights[k] -= PLACE_PENALTY
+            weights[k] -= _misplaced(rise, letter in ASCENDER_LETTERS)
         if letter != "f":  # f descends in some hands, not in others
-            expects = letter in DESCENDER_LETTERS
-            if (expects and fall < STAYS) or (not expects and fall > RISES):
-                weights[k] -= PLACE_PENALTY
+            weights[k] -= _misplaced(fall, letter in DESCENDER_LETTERS)
     return weights
 
 
