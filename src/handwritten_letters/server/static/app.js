@@ -237,7 +237,7 @@ function showLetter(result) {
     // the verdict is the big line; the reason says why, once
     const why = (result.reason || "").replace(/^(not a letter|several letters[^:]*): /, "");
     statusLine.textContent = several ? "Read it in word mode (\u201cA word\u201d above): " + why
-      : why.charAt(0).toUpperCase() + why.slice(1) + ".";
+      : why.charAt(0).toUpperCase() + why.slice(1) + (/[.?!)]$/.test(why) ? "" : ".");
   } else {
     labelView.textContent = result.text || result.label;  // "A" for a capital
     labelView.classList.remove("rejected", "word");
