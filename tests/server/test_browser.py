@@ -229,8 +229,8 @@ def test_word_mode_reads_touching_letters_with_the_line_reader(page, tmp_path):
 @pytest.mark.parametrize("word", [
     "cat", "letters",
     pytest.param("hello", marks=pytest.mark.xfail(
-        strict=True, reason="known miss: read from its strokes, the second l and the o (their inks touching) "
-        "group into one likelier letter, b: 'heb' (docs/words-and-lines.md, reading ink)")),
+        strict=True, reason="known miss: read from its strokes, the two upright l's (their inks touching) "
+        "group into one l: 'helo' (docs/words-and-lines.md, reading ink)")),
 ])
 def test_word_mode_reads_a_word_written_with_touching_letters_from_real_pen_strokes(page, tmp_path, word):
     """The word's letters as one drawer (01) drew them, at handwriting proportions, replayed with
