@@ -1,0 +1,52 @@
+"""The ink reader: strokes grouped into letters in writing order, a late dot joined to its letter, the
+letter's place in the line weighed, and its constants measured where they say they were."""
+
+import numpy as np
+import pytest
+from helpers import FONTS, INK_LOW
+
+from handwritten_letters.labels import CLASS_NAMES
+from handwritten_letters.reading.ink import Ink, ink_from_json
+from handwritten_letters.reading.recognize import Recognizer
+from handwritten_letters.words import ink_reader
+from handwritten_letters.words.ink_reader import LineBands, place_evidence, read_ink
+
+
+def stroke(*points, t0=0):
+    return np.array([[x, y, t0 + 50 * i] for i, (x, y) in enumerate(points)], dtype=float)
+
+
+def test_each_letter_names_its_strokes_in_writing_order():
+    reading = read_ink(ink_from_json(INK_LOW), Recognizer())
+    letters = reading.lines[0].words[0].letters
+    assert reading.text == "low" and [letter.strokes for letter in letters] == [(0,), (1,), (2,)]
+
+
+def test_a_dot_written_after_the_next_letter_joins_its_i():
+    ring = [(130 + 18 * np.cos(a), 75 + 17 * np.sin(a)) for a in np.linspace(0, 2 * np.pi, 24)]
+    ink = Ink((stroke((100, 55), (100, 92)),  # i's stem
+               stroke(*ring, t0=500),  # o
+               stroke((100, 38), (101, 39), t0=1200)))  # i's dot, written last
+    letters = read_ink(ink, Recognizer()).lines[0].words[0].letters
+    assert [letter.strokes for letter in letters] == [(0, 2), (1,)]
+
+
+def test_an_ascender_is_told_from_a_short_stem():
+    bands = LineBands(x_line=50.0, baseline=90.0)
+    h, n = CLASS_NAMES.index("h"), CLASS_NAMES.index("n")
+    tall = place_evidence((10, 20, 40, 90), bands, first=False)  # rises 0.75 x-heights
+    short = place_evidence((10, 50, 40, 90), bands, first=False)
+    assert tall[h] > tall[n] and short[n] > short[h]
+
+
+@pytest.mark.skipif(not (FONTS / "fonts.csv").exists(), reason=f"handwriting fonts not found at {FONTS}")
+def test_the_letter_widths_are_the_training_fonts_print_hands():
+    from handwritten_letters.training import font_letters
+
+    fonts = tuple(f for f in font_letters.training_fonts(FONTS) if f not in font_letters.JOINED)
+    shapes = {}
+    for glyph in font_letters.glyphs(str(FONTS), fonts):
+        shapes.setdefault(glyph.font, {})[glyph.character] = glyph.inks[0].shape
+    for letter, width in ink_reader.LETTER_WIDTHS.items():
+        measured = np.median([s[letter][1] / s["x"][0] for s in shapes.values() if letter in s])
+        assert measured == pytest.approx(width, abs=0.006), letter
