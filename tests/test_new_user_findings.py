@@ -183,3 +183,9 @@ def test_all_letters_measurable_is_said_so(tmp_path):
             (root / label / f"{k}.png").write_bytes(letter_png(A if label == "a" else X, size=90 + 20 * k))
     result = letters("finetune", root, "--out", tmp_path / "run")
     assert "all 4 of your letters can be measured" in result.stderr and "of your 4 letters" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [("read",), ("predict",), ("data", "info")])
+def test_help_names_file_arguments_as_a_user_gives_them(command):
+    shown = letters(*command, "--help").stdout
+    assert "list[" not in shown and "PATH <files or folders>" in shown

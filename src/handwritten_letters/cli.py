@@ -114,7 +114,7 @@ def data_download(
 
 
 @data_app.command("info")
-def data_info(paths: List[Path] = typer.Argument(..., help="Data files or directories.")):
+def data_info(paths: List[Path] = typer.Argument(..., metavar="PATH", help="Data files or directories.")):
     """Read data files, validate them, and print per-class counts."""
     from .labels import CLASS_NAMES
     from .training import data
@@ -402,8 +402,8 @@ def _teach_profile(data_path: Path, out: Path, base: Optional[Path]) -> None:
 
 @app.command()
 def predict(
-    paths: List[str] = typer.Argument(..., help="Image files or folders (searched recursively); with --engine ray, "
-                                                "also URIs such as s3://bucket/letters/."),
+    paths: List[str] = typer.Argument(..., metavar="PATH", help="Image files or folders (searched recursively); "
+                                                                "with --engine ray, also URIs such as s3://bucket/letters/."),
     model: Optional[Path] = typer.Option(None, help="ONNX model (default: the bundled model)."),
     top_k: int = typer.Option(3, "--top-k", min=1, max=26),
     output_format: Optional[str] = typer.Option(None, "--format", help="table, csv, json or parquet (default: what "
@@ -599,9 +599,23 @@ def _profiles_store(path: Optional[Path]) -> Path:
     return Path(ProfileStore(path or default_path()).path)
 
 
+def command():
+    """The click command of ``app``, with file arguments shown as what a user gives: Typer labels a
+    list argument by its Python type (``<list[Path]>``)."""
+    built = typer.main.get_command(app)
+    pending = list(getattr(built, "commands", {}).values())
+    while pending:
+        sub = pending.pop()
+        pending.extend(getattr(sub, "commands", {}).values())  # the data and feedback groups' commands
+        for param in sub.params:
+            if param.param_type_name == "argument" and param.nargs == -1:
+                param.display_type_rich = lambda ctx: "<files or folders>"
+    return built
+
+
 def main() -> None:
     try:
-        app()
+        command()()
     except LettersError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
