@@ -94,17 +94,11 @@ class OnnxModel:
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         return softmax(self.logits(images), self.temperature)
 
-    def probabilities_and_case(self, images: np.ndarray, profile: WriterProfile | None = None
-                               ) -> tuple[np.ndarray, np.ndarray | None]:
-        """Letters' probabilities (leaning toward a writer's ``profile`` when given) and, for a cased
-        model, each letter's probability of being upper case."""
-        probabilities, upper, _ = self.read(images, profile)
-        return probabilities, upper
-
     def read(self, images: np.ndarray, profile: WriterProfile | None = None
              ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-        """``probabilities_and_case`` and each picture's probability of not being a letter (None
-        without a letter check), from one run of the network."""
+        """Letters' probabilities (leaning toward a writer's ``profile`` when given), for a cased model
+        each letter's probability of being upper case, and each picture's probability of not being a
+        letter (None without a letter check): one run of the network."""
         outputs = self.outputs(images)
         unlike = self.letter_check.not_a_letter(outputs[2], outputs[0]) if self.letter_check is not None else None
         upper = 1.0 / (1.0 + np.exp(-outputs[1])) if self.cased else None
@@ -125,7 +119,6 @@ class OnnxModel:
 
 
 LETTER, NOT_SURE, NOT_A_LETTER, SEVERAL_LETTERS = "letter", "not_sure", "not_a_letter", "several_letters"
-VERDICTS = (LETTER, NOT_SURE, NOT_A_LETTER, SEVERAL_LETTERS)  # one scale for every route and every row
 UNLIKE_ANY_LETTER = "not a letter: it looks like none of the letters the model was taught (a scribble, a blob or a pattern?)"
 SEVERAL = ("several letters side by side: this reads one letter a picture; read it as a word "
            "(POST /api/v1/words, letters read)")
@@ -208,12 +201,7 @@ class Recognizer:
             for item in items
         ]
         if accepted:
-            profile = profile if profile is not None else self.profile
-            images = np.stack([items[i].pixels for i in accepted])
-            parts = [self.model.read(images[s], profile) for s in iter_batches(len(images), BATCH)]
-            probabilities = np.concatenate([p for p, _, _ in parts])
-            upper = np.concatenate([u for _, u, _ in parts]) if self.model.cased else None
-            unlike = np.concatenate([n for _, _, n in parts]) if self.model.letter_check is not None else None
+            probabilities, upper, unlike = self._read_arrays(np.stack([items[i].pixels for i in accepted]), profile)
             for row, i in enumerate(accepted):
                 if unlike is not None and unlike[row] >= self.model.letter_check.threshold:
                     results[i] = Prediction(None, float(probabilities[row].max()), rejected=True,
@@ -231,14 +219,22 @@ class Recognizer:
     def predict_arrays_with_case(self, images: np.ndarray, profile: WriterProfile | None = None
                                  ) -> tuple[np.ndarray, np.ndarray | None]:
         """``predict_arrays`` and, from a cased model, each letter's probability of upper case (else None)."""
+        probabilities, upper, _ = self._read_arrays(images, profile)
+        return probabilities, upper
+
+    def _read_arrays(self, images: np.ndarray, profile: WriterProfile | None = None
+                     ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Probabilities, upper-case probabilities (cased model) and probabilities of not being a letter
+        (model with a letter check), in batches; ``profile`` defaults to the recognizer's own."""
         profile = profile if profile is not None else self.profile
         images = np.asarray(images).reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
         if not len(images):
             empty = np.zeros((0, len(CLASS_NAMES)), dtype=np.float32)
-            return empty, (empty if self.model.cased else None)
-        parts = [self.model.probabilities_and_case(images[s], profile) for s in iter_batches(len(images), BATCH)]
-        upper = np.concatenate([u for _, u in parts]) if self.model.cased else None
-        return np.concatenate([p for p, _ in parts]), upper
+            return empty, (empty if self.model.cased else None), (np.zeros(0) if self.model.letter_check else None)
+        parts = [self.model.read(images[s], profile) for s in iter_batches(len(images), BATCH)]
+        upper = np.concatenate([u for _, u, _ in parts]) if self.model.cased else None
+        unlike = np.concatenate([n for _, _, n in parts]) if self.model.letter_check is not None else None
+        return np.concatenate([p for p, _, _ in parts]), upper, unlike
 
     def _decide(self, probabilities: np.ndarray, top_k: int, item: Preprocessed,
                 upper: np.ndarray | None = None) -> Prediction:
