@@ -55,12 +55,6 @@ class Ink:
         return Ink(tuple(np.column_stack([s[:, :2], np.full(len(s), np.nan)]) for s in self.strokes),
                    self.width, self.height)
 
-    def bounds(self) -> tuple[float, float, float, float]:
-        """(left, top, right, bottom) of every point."""
-        points = np.concatenate([s[:, :2] for s in self.strokes])
-        return (float(points[:, 0].min()), float(points[:, 1].min()), float(points[:, 0].max()),
-                float(points[:, 1].max()))
-
 
 # ----------------------------------------------------------------------------- reading
 
@@ -84,14 +78,10 @@ def _area(value, name: str, field: str) -> float | None:
     return size
 
 
-def _checked(strokes: list[np.ndarray], name: str) -> list[np.ndarray]:
+def _non_empty(strokes: list[np.ndarray], name: str) -> list[np.ndarray]:
+    """The strokes, or an error when there are none (the parsers bound strokes and points as they read)."""
     if not strokes:
         raise InkError(f"{name}: no strokes (expected at least one stroke of at least one point)")
-    if len(strokes) > MAX_STROKES:
-        raise InkError(f"{name}: {len(strokes)} strokes; at most {MAX_STROKES} are read")
-    total = sum(len(s) for s in strokes)
-    if total > MAX_POINTS:
-        raise InkError(f"{name}: {total} points; at most {MAX_POINTS} are read")
     return strokes
 
 
@@ -128,7 +118,7 @@ def ink_from_json(data, name: str = "ink") -> Ink:
             points[p, 1] = _number(point[1], where, "y")
             points[p, 2] = _number(point[2], where, "t", MAX_TIME) if len(point) == 3 else np.nan
         strokes.append(points)
-    return Ink(tuple(_checked(strokes, name)), _area(data.get("width"), name, "width"),
+    return Ink(tuple(_non_empty(strokes, name)), _area(data.get("width"), name, "width"),
                _area(data.get("height"), name, "height"))
 
 
@@ -181,7 +171,7 @@ def ink_from_inkml(data: bytes | str, name: str = "ink") -> Ink:
         strokes.append(np.array(points, dtype=float))
         if len(strokes) > MAX_STROKES:
             raise InkError(f"{name}: more than {MAX_STROKES} traces; at most {MAX_STROKES} are read")
-    return Ink(tuple(_checked(strokes, name)))
+    return Ink(tuple(_non_empty(strokes, name)))
 
 
 def looks_like_inkml(data: bytes) -> bool:
@@ -221,12 +211,6 @@ def ink_to_inkml(ink: Ink) -> str:
             f"<traceFormat>{channels}</traceFormat>" + "".join(traces) + "</ink>\n")
 
 
-def ink_to_json(ink: Ink) -> dict:
-    strokes = [[[float(x), float(y)] + ([float(t)] if not np.isnan(t) else []) for x, y, t in s] for s in ink.strokes]
-    area = {k: v for k, v in (("width", ink.width), ("height", ink.height)) if v is not None}
-    return {"strokes": strokes, **area}
-
-
 # ----------------------------------------------------------------------------- drawing
 
 
@@ -237,13 +221,6 @@ class Drawn:
     pixels: np.ndarray  # uint8 (H, W)
     scale: float  # picture pixels per ink pixel
     origin: tuple[float, float]  # the ink point drawn at the picture's (0, 0)
-
-    def to_ink(self, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
-        """A box in the picture's pixels, in the ink's own pixels."""
-        left, top, right, bottom = box
-        ox, oy = self.origin
-        return (int(math.floor(left / self.scale + ox)), int(math.floor(top / self.scale + oy)),
-                int(math.ceil(right / self.scale + ox)), int(math.ceil(bottom / self.scale + oy)))
 
 
 def draw_strokes(strokes, pen: float = DEFAULT_PEN, margin: float | None = None,
@@ -268,11 +245,6 @@ def draw_strokes(strokes, pen: float = DEFAULT_PEN, margin: float | None = None,
         else:
             cv2.polylines(picture, [xy.reshape(-1, 1, 2)], False, 0, thickness, cv2.LINE_AA, shift)
     return Drawn(picture, scale, (float(left), float(top)))
-
-
-def draw_ink(ink: Ink, pen: float | None = None) -> Drawn:
-    """The whole ink as a picture (the pen: ``pen`` ink pixels, else one in proportion to the writing)."""
-    return draw_strokes(ink.strokes, pen if pen is not None else pen_for(ink))
 
 
 def pen_for(ink: Ink) -> float:

@@ -13,7 +13,8 @@ are decided together:
 3. Every run of up to ``MAX_STROKES_PER_LETTER`` consecutive strokes is drawn alone and read by
    the letter model in one batch; a beam search groups the strokes into letters, scoring each
    group by the model's belief, how its strokes overlap (one letter's strokes overlap, the next
-   letter starts to the right) and the pauses between strokes when times are given (a hint only).
+   letter starts to the right). Times are not used: a person's pauses inside a letter are as long
+   as between letters (docs/words-and-lines.md).
 4. The letter's place in the line: the line's baseline and x-height are measured from the letters
    of the first reading, and a letter that rises above the x-height (b d f h k l t) or falls below
    the baseline (g j p q y) is told from one that does not (h/n, d/a, q/a, e/b); then the
@@ -56,7 +57,6 @@ DOT_PENALTY = -4.0
 # chosen on that set (0.06-0.45, 0-4 nats): l+o no longer reads as b
 AWAY = 0.1
 AWAY_PENALTY = 3.0
-PAUSE_WEIGHT = 0.0  # nats per doubling of the pause before a stroke against the word's median pause (measured: pauses mislead)
 ASCENDER_LETTERS = frozenset("bdfhklt")
 DESCENDER_LETTERS = frozenset("gjpqy")
 DOTTED = frozenset("ij")  # their dot rises above the x-height: no ascender evidence either way
@@ -83,8 +83,6 @@ class _Unit:
 
     strokes: list[int]
     box: tuple[float, float, float, float]  # left, top, right, bottom in ink pixels
-    start_time: float = np.nan
-    pause: float = np.nan  # ms since the previous unit's pen lifted
 
 
 @dataclass(order=True)
@@ -154,8 +152,7 @@ def _units(ink: Ink, strokes: list[int], line_height: float) -> list[_Unit]:
             host.strokes.append(index)
             host.box = _union([host.box, box])
             continue
-        previous_end = ink.strokes[units[-1].strokes[-1]][-1, 2] if units else np.nan
-        units.append(_Unit([index], box, float(stroke[0, 2]), float(stroke[0, 2] - previous_end)))
+        units.append(_Unit([index], box))
     return units
 
 
@@ -238,8 +235,6 @@ def place_evidence(box: tuple[float, float, float, float], bands: LineBands, fir
 
 
 def _group_scores(ink: Ink, units: list[_Unit], groups: _Groups, line_height: float, evidence: dict | None) -> dict:
-    pauses = np.array([u.pause for u in units[1:]], dtype=float)
-    typical_pause = float(np.nanmedian(pauses)) if len(pauses) and not np.isnan(pauses).all() else np.nan
     scores = {}
     for key in groups.keys:
         i, j = key
@@ -259,15 +254,11 @@ def _group_scores(ink: Ink, units: list[_Unit], groups: _Groups, line_height: fl
                 if float(np.min(np.hypot(*(ours - start).T))) > AWAY * line_height:
                     score -= AWAY_PENALTY
             reach = max(reach, unit.box[2])
-            if not np.isnan(typical_pause) and not np.isnan(unit.pause):
-                score -= PAUSE_WEIGHT * max(0.0, np.log2(max(unit.pause, 1.0) / max(typical_pause, 1.0)))
         if j < len(units):  # parting the next stroke from this letter
             left, _, right, _ = groups.boxes[key]
             nxt = units[j].box
             inside = max(0.0, min(right, nxt[2]) - max(left, nxt[0])) / line_height  # letters may overlap a little
             score -= SPLIT_OVERLAP_PENALTY * max(0.0, inside - SPLIT_OVERLAP_ALLOWED)
-            if not np.isnan(typical_pause) and not np.isnan(units[j].pause):
-                score += PAUSE_WEIGHT * min(2.0, np.log2(max(units[j].pause, 1.0) / max(typical_pause, 1.0)))
         scores[key] = score
     return scores
 
@@ -287,10 +278,6 @@ def _beam_search(count: int, scores: dict) -> list[_Path]:
 def _text(path: _Path, groups: _Groups, evidence: dict | None) -> str:
     return "".join(CLASS_NAMES[int(np.argmax(groups.log_p[groups.rows[k]] + (evidence[k] if evidence else 0.0)))]
                    for k in path.groups)
-
-
-def _matrix(path: _Path, groups: _Groups, evidence: dict | None) -> np.ndarray:
-    return np.stack([groups.log_p[groups.rows[k]] + (evidence[k] if evidence else 0.0) for k in path.groups])
 
 
 def _line_log_probs(ink: Ink, strokes: list[int], pen: float, line_model) -> np.ndarray | None:
@@ -315,23 +302,6 @@ def _best_reading(finals: list[_Path], groups: _Groups, evidence: dict | None,
               for path in finals]
     score, path = max(scored, key=lambda option: option[0])
     return path, score
-
-
-def _lexicon_choice(finals: list[_Path], best: _Path, groups: _Groups, evidence: dict | None,
-                    lexicon: Lexicon, margin: float) -> tuple[_Path, str] | None:
-    options = []
-    for path in finals:
-        matrix = _matrix(path, groups, evidence)
-        found = lexicon.best(matrix)
-        if found:
-            options.append((path.score - float(matrix.max(axis=1).sum()) + found[1], found[0], path))
-    if not options:
-        return None
-    score, word, path = max(options, key=lambda option: option[0] + lexicon.prior(option[1]))
-    raw = _text(best, groups, evidence)
-    raw_probability = float(np.exp(_matrix(best, groups, evidence).max(axis=1).sum()))
-    supported = score >= best.score - margin * len(best.groups)
-    return (path, word) if supported and lexicon.allows(raw, word, raw_probability) else None
 
 
 def _letter_case(letter: str, upper: float | None, box, bands: LineBands | None) -> str | None:
@@ -417,8 +387,3 @@ def read_ink(ink: Ink, recognizer: Recognizer, line_model=None, lexicon: Lexicon
         if line is not None:
             lines.append(line)
     return TextReading(lines, None if lines else "no letters found")
-
-
-def ink_crop_of_strokes(ink: Ink, strokes: list[int]) -> np.ndarray:
-    """The model's 28x28 of some strokes alone (a single letter sent as ink)."""
-    return ink_to_model_input(_group_crop(ink, strokes, pen_for(ink)))
