@@ -36,7 +36,7 @@ def _show_version(value: bool) -> None:
 @app.callback()
 def _options(version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
                                           help="Show the version and exit.")) -> None:
-    """Read handwritten letters: train and evaluate models, recognize images, serve a web page."""
+    pass  # the app's own help says what it is
 
 
 data_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Get and inspect the EMNIST Letters data.")
