@@ -94,13 +94,14 @@ class OnnxModel:
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         return softmax(self.logits(images), self.temperature)
 
-    def read(self, images: np.ndarray, profile: WriterProfile | None = None
+    def read(self, images: np.ndarray, profile: WriterProfile | None = None, check: bool = False
              ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         """Letters' probabilities (leaning toward a writer's ``profile`` when given), for a cased model
         each letter's probability of being upper case, and each picture's probability of not being a
-        letter (None without a letter check): one run of the network."""
+        letter (when ``check`` is asked and the model has a letter check, else None): one run of the network."""
         outputs = self.outputs(images)
-        unlike = self.letter_check.not_a_letter(outputs[2], outputs[0]) if self.letter_check is not None else None
+        checked = check and self.letter_check is not None
+        unlike = self.letter_check.not_a_letter(outputs[2], outputs[0]) if checked else None
         upper = 1.0 / (1.0 + np.exp(-outputs[1])) if self.cased else None
         logits = outputs[0] / self.temperature
         if profile is not None and len(profile):
@@ -201,7 +202,8 @@ class Recognizer:
             for item in items
         ]
         if accepted:
-            probabilities, upper, unlike = self._read_arrays(np.stack([items[i].pixels for i in accepted]), profile)
+            probabilities, upper, unlike = self._read_arrays(np.stack([items[i].pixels for i in accepted]), profile,
+                                                             check=True)
             for row, i in enumerate(accepted):
                 if unlike is not None and unlike[row] >= self.model.letter_check.threshold:
                     results[i] = Prediction(None, float(probabilities[row].max()), rejected=True,
@@ -222,18 +224,19 @@ class Recognizer:
         probabilities, upper, _ = self._read_arrays(images, profile)
         return probabilities, upper
 
-    def _read_arrays(self, images: np.ndarray, profile: WriterProfile | None = None
+    def _read_arrays(self, images: np.ndarray, profile: WriterProfile | None = None, check: bool = False
                      ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-        """Probabilities, upper-case probabilities (cased model) and probabilities of not being a letter
-        (model with a letter check), in batches; ``profile`` defaults to the recognizer's own."""
+        """Probabilities, upper-case probabilities (cased model) and, when ``check`` is asked of a model
+        with a letter check, probabilities of not being a letter; in batches. ``profile`` defaults to
+        the recognizer's own. (Letters cut from words are not checked: their readers weigh them.)"""
         profile = profile if profile is not None else self.profile
         images = np.asarray(images).reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
         if not len(images):
             empty = np.zeros((0, len(CLASS_NAMES)), dtype=np.float32)
-            return empty, (empty if self.model.cased else None), (np.zeros(0) if self.model.letter_check else None)
-        parts = [self.model.read(images[s], profile) for s in iter_batches(len(images), BATCH)]
+            return empty, (empty if self.model.cased else None), None
+        parts = [self.model.read(images[s], profile, check) for s in iter_batches(len(images), BATCH)]
         upper = np.concatenate([u for _, u, _ in parts]) if self.model.cased else None
-        unlike = np.concatenate([n for _, _, n in parts]) if self.model.letter_check is not None else None
+        unlike = np.concatenate([n for _, _, n in parts]) if parts[0][2] is not None else None
         return np.concatenate([p for p, _, _ in parts]), upper, unlike
 
     def _decide(self, probabilities: np.ndarray, top_k: int, item: Preprocessed,
