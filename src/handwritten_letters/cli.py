@@ -219,6 +219,9 @@ def train_lines_command(
                                       "of known case stand at handwriting proportions (x-height, ascenders, descenders)."),
     pen_lines: float = typer.Option(LINES.pen_lines, min=0.0, max=1.0, help="Share of EMNIST lines redrawn along "
                                     "their letters' centre lines with one round pen, as the page draws."),
+    pen_words: float = typer.Option(LINES.pen_words, min=0.0, max=1.0, help="Share of lines drawn as pen words in "
+                                    "the handwriting fonts' hands (their letters' centre lines, one round pen, gaps "
+                                    "from clear to crossing)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last epoch."),
     verbose: bool = typer.Option(False, "--verbose", help="Show TensorFlow's own start-up and warning logs."),
 ):
@@ -234,7 +237,7 @@ def train_lines_command(
         learning_rate=learning_rate, width=width, limit=limit, resume=resume,
         init_from=str(init_from) if init_from else None, line_seed=line_seed, font_share=font_share,
         font_dir=str(fonts) if fonts else None, proportions=proportions,
-        pen_lines=pen_lines,
+        pen_lines=pen_lines, pen_words=pen_words,
     )
     _report_run(train_lines(config), "validation character accuracy", out)
 

@@ -138,6 +138,9 @@ class LineTrainConfig:
     proportions: float = 0.6  # share of EMNIST lines at handwriting proportions (synthetic_lines.LineStyle)
     # share of EMNIST lines redrawn along their letters' centre lines with one round pen (LineStyle)
     pen_lines: float = 0.0
+    # share of lines drawn as pen words in the fonts' hands (their letters' centre lines, one round pen,
+    # handwriting proportions, gaps clear to crossing; pen_words.py), after the font lines' share
+    pen_words: float = 0.0
     resume: bool = False
     verbose: int | None = None
 

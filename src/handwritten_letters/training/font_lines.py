@@ -43,7 +43,7 @@ def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size)
 
 
-def _as_written(text: str, rng: np.random.Generator, style: FontLineStyle) -> str:
+def as_written(text: str, rng: np.random.Generator, style: FontLineStyle) -> str:
     draw = rng.random()
     if draw < style.capitals:
         return text.upper()
@@ -84,7 +84,7 @@ class FontLineWriter:
         """The text in the font, as the font writes it: ink (H, W) uint8, 255 = ink, cropped."""
         paths = self.files[font_name]
         font = _font(paths[int(rng.integers(len(paths)))], RENDER_SIZE)
-        written = _as_written(text, rng, self.style)
+        written = as_written(text, rng, self.style)
         if font_name in font_letters.JOINED or rng.random() >= self.style.spaced:
             return font_letters.text_ink(font, written)
         spacing = rng.uniform(*self.style.spacing) * RENDER_SIZE

@@ -205,20 +205,28 @@ def model_line(ink: np.ndarray, rng: np.random.Generator, style: LineStyle = TRA
 
 
 class MixedLines:
-    """Lines composed from EMNIST letters and, for a share of them, written in handwriting fonts.
+    """Lines composed from EMNIST letters and, for shares of them, written in handwriting fonts
+    (``writer``: the fonts' own glyphs) or drawn as pen words in the fonts' hands (``pen_writer``).
     The texts are the composer's (English words and random strings) either way."""
 
-    def __init__(self, composer: LineComposer, writer=None, font_share: float = 0.0):
-        if font_share and writer is None:
-            raise ValueError("a share of font lines needs fonts to write them in")
+    def __init__(self, composer: LineComposer, writer=None, font_share: float = 0.0, pen_writer=None,
+                 pen_share: float = 0.0):
+        if font_share and writer is None or pen_share and pen_writer is None:
+            raise ValueError("a share of font lines or pen words needs fonts to write them in")
         self.composer, self.writer, self.font_share = composer, writer, font_share
+        self.pen_writer, self.pen_share = pen_writer, pen_share
 
     def text(self, rng: np.random.Generator) -> str:
         return self.composer.text(rng)
 
     def line(self, text: str, rng: np.random.Generator) -> np.ndarray:
-        if self.writer is not None and rng.random() < self.font_share:
-            ink = self.writer.compose(text, rng)
+        if self.writer is None and self.pen_writer is None:
+            return self.composer.line(text, rng)
+        draw = rng.random()
+        source = (self.writer if draw < self.font_share
+                  else self.pen_writer if draw < self.font_share + self.pen_share else None)
+        if source is not None:
+            ink = source.compose(text, rng)
             if ink is not None:
                 return model_line(ink, rng, self.composer.style)
         return self.composer.line(text, rng)

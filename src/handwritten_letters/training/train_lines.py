@@ -28,6 +28,7 @@ from . import font_letters, redraw, run_files, train
 from .config import LineTrainConfig
 from .font_lines import FontLineWriter
 from .line_model import build_line_model, compile_line_model
+from .pen_words import PenWordWriter
 from .synthetic_lines import TRAINING_STYLE, LineComposer, MixedLines, batch_of_lines
 
 VALIDATION_SEED_OFFSET = 1000
@@ -56,14 +57,16 @@ def _letter_config(config: LineTrainConfig) -> train.TrainConfig:
 
 
 def mixed_lines(letters, config: LineTrainConfig, words: list[str], fonts: str, seed: int) -> MixedLines:
-    """Lines from these letters and, for ``config.font_share`` of them, the ``fonts`` ("training" or "held-out")."""
+    """Lines from these letters and, for ``config.font_share`` and ``config.pen_words`` of them, written
+    in the ``fonts`` ("training" or "held-out"): their glyphs, and pen words in their hands."""
     composer = LineComposer(as_composed(letters, config, seed), words,
                             replace(TRAINING_STYLE, proportions=config.proportions, pen_lines=config.pen_lines))
-    if not config.font_share:
+    if not config.font_share and not config.pen_words:
         return MixedLines(composer)
     font_dir = train.font_directory(config)
     names = font_letters.training_fonts(font_dir) if fonts == "training" else list(font_letters.HELD_OUT)
-    return MixedLines(composer, FontLineWriter(font_dir, names), config.font_share)
+    return MixedLines(composer, FontLineWriter(font_dir, names) if config.font_share else None, config.font_share,
+                      PenWordWriter(font_dir, names) if config.pen_words else None, config.pen_words)
 
 
 def validation_lines(val_letters, config: LineTrainConfig, words: list[str]):
@@ -144,7 +147,7 @@ class LineValidation(keras.callbacks.Callback):
 def _settings(config: LineTrainConfig) -> dict:
     keep = ("val_fraction", "seed", "epochs", "steps_per_epoch", "batch_size", "validation_lines",
             "learning_rate", "width", "limit", "variants", "synthetic", "init_from", "line_seed", "font_share",
-            "proportions", "pen_lines")
+            "proportions", "pen_lines", "pen_words")
     return json.loads(json.dumps({k: getattr(config, k) for k in keep}))  # as run.json holds them
 
 
