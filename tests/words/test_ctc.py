@@ -71,6 +71,16 @@ def test_beam_search_prefers_a_text_many_paths_agree_on_over_the_single_best_pat
     assert ctc.beam_search(log_probs, beam_width=4)[0].labels == [1]
 
 
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000))
+def test_many_texts_scored_at_once_score_as_each_alone(seed):
+    log_probs = random_columns(seed)
+    texts = [list(text) for text in brute_force(log_probs)] + [[1, 2, 1, 2, 1, 2], [1, 1, 1, 1, 1, 1]]
+    together = ctc.text_log_probabilities(log_probs, texts)
+    alone = [ctc.text_log_probability(log_probs, text) for text in texts]
+    assert together == pytest.approx(alone, abs=1e-9)  # the last two are longer than the columns allow: -inf
+
+
 def test_a_text_longer_than_the_columns_has_no_probability():
     assert ctc.text_log_probability(random_columns(0, columns=2), [1, 2, 1]) == -np.inf
 

@@ -3,7 +3,7 @@ letter's place in the line weighed, and its constants measured where they say th
 
 import numpy as np
 import pytest
-from helpers import FONTS, INK_LOW
+from helpers import FONTS, INK_LOW, INK_WORDS_DEV, REAL_DEV
 
 from handwritten_letters.labels import CLASS_NAMES
 from handwritten_letters.reading.ink import Ink, ink_from_json
@@ -50,3 +50,57 @@ def test_the_letter_widths_are_the_training_fonts_print_hands():
     for letter, width in ink_reader.LETTER_WIDTHS.items():
         measured = np.median([s[letter][1] / s["x"][0] for s in shapes.values() if letter in s])
         assert measured == pytest.approx(width, abs=0.006), letter
+
+
+needs_ink_words = pytest.mark.skipif(not (INK_WORDS_DEV / "labels.csv").exists(),
+                                     reason=f"ink-words dev set not found at {INK_WORDS_DEV} (CI always has it)")
+
+
+@needs_ink_words
+def test_the_word_list_spells_a_word_with_a_letter_the_free_reading_lost():
+    from handwritten_letters import Lexicon
+    from handwritten_letters.reading.ink import read_ink_file
+    from handwritten_letters.words.line_reader import LineModel
+
+    ink = read_ink_file(INK_WORDS_DEV / "ink" / "drawer01_00_hello.json")  # two touching l's
+    recognizer, lines = Recognizer(), LineModel()
+    assert read_ink(ink, recognizer, lines).text == "helo"
+    reading = read_ink(ink, recognizer, lines, Lexicon.english())
+    word = reading.lines[0].words[0]
+    assert reading.text == "hello" and word.raw_text == "helo"
+    # the word is spelled by a grouping of the strokes: every stroke in one letter, in writing order
+    strokes = [s for letter in word.letters for s in letter.strokes]
+    assert sorted(strokes) == list(range(len(ink.strokes))) and [letter.label for letter in word.letters] == list("hello")
+
+
+@needs_ink_words
+def test_a_listed_word_read_right_is_not_changed_for_a_rarer_one():
+    from handwritten_letters import Lexicon
+    from handwritten_letters.reading.ink import read_ink_file
+    from handwritten_letters.words.line_reader import LineModel
+
+    for name, word in (("drawer01_03_words", "words"), ("drawer01_06_dogs", "dogs")):
+        ink = read_ink_file(INK_WORDS_DEV / "ink" / f"{name}.json")
+        recognizer, lines = Recognizer(), LineModel()
+        assert read_ink(ink, recognizer, lines).text == word
+        assert read_ink(ink, recognizer, lines, Lexicon.english()).text == word
+
+
+@pytest.mark.skipif(not (REAL_DEV / "strokes.json").exists(), reason=f"real-letter dev set not found at {REAL_DEV}")
+def test_random_strings_written_clearly_in_ink_stay_as_written_with_the_word_list():
+    from handwritten_letters import Lexicon
+    from handwritten_letters.training import written_words
+    from handwritten_letters.words.line_reader import LineModel
+
+    drawers = written_words.drawers_letters(REAL_DEV / "strokes.json")
+    recognizer, lines, english = Recognizer(), LineModel(), Lexicon.english()
+    kept = read = 0
+    for drawer in ("01", "04", "07"):
+        for string in ("qxvz", "brtk", "mowk", "tesk"):
+            strokes = written_words.word_strokes(string, drawers[drawer], written_words.GAPS["gaps"])
+            ink = Ink(tuple(np.column_stack([s * written_words.X_HEIGHT, np.zeros(len(s))]) for s in strokes))
+            raw = read_ink(ink, recognizer, lines).text
+            if raw == string:
+                read += 1
+                kept += read_ink(ink, recognizer, lines, english).text == string
+    assert read >= 8 and kept == read  # a clear reading of a string the list does not hold stays

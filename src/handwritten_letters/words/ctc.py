@@ -116,6 +116,34 @@ def text_log_probability(log_probs: np.ndarray, labels: list[int]) -> float:
     return float(np.logaddexp(alpha[-1], alpha[-2]) if states > 1 else alpha[-1])
 
 
+def text_log_probabilities(log_probs: np.ndarray, texts: list[list[int]]) -> np.ndarray:
+    """``text_log_probability`` of many texts over the same columns, in one pass over the columns."""
+    if not texts:
+        return np.zeros(0)
+    states = max(2 * len(labels) + 1 for labels in texts)
+    extended = np.full((len(texts), states), BLANK)
+    skip = np.zeros((len(texts), states), dtype=bool)
+    for row, labels in enumerate(texts):
+        ext, jumps = _extended(labels)
+        extended[row, : len(ext)], skip[row, : len(ext)] = ext, jumps
+    # states past a text's own end only receive flow, never give it back: its end is read where it is
+    alpha = np.full((len(texts), states), -np.inf)
+    alpha[:, 0] = log_probs[0, BLANK]
+    if states > 1:
+        alpha[:, 1] = log_probs[0, extended[:, 1]]
+    step, jump = np.full_like(alpha, -np.inf), np.full_like(alpha, -np.inf)
+    for column in log_probs[1:]:
+        step[:, 1:] = alpha[:, :-1]
+        jump[:, 2:] = np.where(skip[:, 2:], alpha[:, :-2], -np.inf)
+        alpha = np.logaddexp(np.logaddexp(alpha, step), jump) + column[extended]
+    ends = np.array([2 * len(labels) for labels in texts])
+    rows = np.arange(len(texts))
+    last = alpha[rows, ends]
+    result = np.where(ends > 0, np.logaddexp(last, alpha[rows, np.maximum(ends - 1, 0)]), last)
+    too_short = np.array([len(labels) > len(log_probs) for labels in texts])
+    return np.where(too_short, -np.inf, result)
+
+
 def _extended(labels: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """The CTC states (blank, l1, blank, l2, ..., blank) and which may be entered from two back."""
     extended = [BLANK]

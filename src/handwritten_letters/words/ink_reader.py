@@ -19,8 +19,9 @@ are decided together:
    of the first reading, and a letter that rises above the x-height (b d f h k l t) or falls below
    the baseline (g j p q y) is told from one that does not (h/n, d/a, q/a, e/b); then the
    strokes are grouped again.
-5. The word list, as for pictures: a listed word replaces the reading only when the letters'
-   own probabilities support it (``Lexicon.allows``, the same margin as the segment reader).
+5. The word list: listed words near the reading, of any length (a lost or doubled letter), are
+   each spelled by the best grouping of the word's strokes into their letters, and weighed with the
+   line model's probability of them and their frequency against the free reading (``_word_from_list``).
 
 Every letter names the strokes it was read from (indices into the ink's strokes).
 """
@@ -74,6 +75,7 @@ LETTER_WIDTHS = {
 }
 WIDTH_SPREAD = 0.3  # log units at least: hands vary more than fonts
 WIDTH_WEIGHT = 0.5  # chosen on the ink-words dev set (0, 0.5, 1)
+LIST_SPELLED = 30  # list words (of those nearest the reading) spelled against the strokes, likeliest first
 CAPITAL_HEIGHT = 1.45  # x-heights: a letter of one shape in both cases this tall is a capital
 
 
@@ -234,12 +236,14 @@ def place_evidence(box: tuple[float, float, float, float], bands: LineBands, fir
     return weights
 
 
-def _group_scores(ink: Ink, units: list[_Unit], groups: _Groups, line_height: float, evidence: dict | None) -> dict:
+def _group_structure(ink: Ink, units: list[_Unit], groups: _Groups, line_height: float) -> dict:
+    """What each group's shape says of it being one letter, in nats, apart from what the letter is:
+    the bonus a letter earns, less a dot alone, gaps inside it, strokes started away from its ink,
+    and overlapping the letter after it."""
     scores = {}
     for key in groups.keys:
         i, j = key
-        lp = groups.log_p[groups.rows[key]] + (evidence[key] if evidence else 0.0)
-        score = float(lp.max()) + LETTER_BONUS
+        score = LETTER_BONUS
         box = groups.boxes[key]
         if max(box[2] - box[0], box[3] - box[1]) < DOT_SIZE * line_height:
             score += DOT_PENALTY  # a dot, or a bar's scrap: part of a letter, never one alone
@@ -263,6 +267,15 @@ def _group_scores(ink: Ink, units: list[_Unit], groups: _Groups, line_height: fl
     return scores
 
 
+def _letter_log_p(groups: _Groups, key: tuple[int, int], evidence: dict | None) -> np.ndarray:
+    return groups.log_p[groups.rows[key]] + (evidence[key] if evidence else 0.0)
+
+
+def _group_scores(structure: dict, groups: _Groups, evidence: dict | None) -> dict:
+    """Each group as its likeliest letter: its shape's score and that letter's log probability."""
+    return {key: structure[key] + float(_letter_log_p(groups, key, evidence).max()) for key in groups.keys}
+
+
 def _beam_search(count: int, scores: dict) -> list[_Path]:
     beams: list[list[_Path]] = [[] for _ in range(count + 1)]
     beams[0] = [_Path(0.0)]
@@ -276,8 +289,7 @@ def _beam_search(count: int, scores: dict) -> list[_Path]:
 
 
 def _text(path: _Path, groups: _Groups, evidence: dict | None) -> str:
-    return "".join(CLASS_NAMES[int(np.argmax(groups.log_p[groups.rows[k]] + (evidence[k] if evidence else 0.0)))]
-                   for k in path.groups)
+    return "".join(CLASS_NAMES[int(np.argmax(_letter_log_p(groups, k, evidence)))] for k in path.groups)
 
 
 def _line_log_probs(ink: Ink, strokes: list[int], pen: float, line_model) -> np.ndarray | None:
@@ -318,7 +330,7 @@ def _letters(path: _Path, text: str, units: list[_Unit], groups: _Groups, eviden
     letters = []
     for key, label in zip(path.groups, text):
         row = groups.rows[key]
-        log_p = groups.log_p[row] + (evidence[key] if evidence else 0.0)
+        log_p = _letter_log_p(groups, key, evidence)
         p = np.exp(log_p - log_p.max())
         p /= p.sum()
         order = np.argsort(-p)[:top_k]
@@ -334,45 +346,114 @@ def _letters(path: _Path, text: str, units: list[_Unit], groups: _Groups, eviden
 def read_line(ink: Ink, strokes: list[int], pen: float, recognizer: Recognizer, line_model,
               lexicon: Lexicon | None, top_k: int, profile=None) -> LineReading | None:
     """One line of ink: its strokes grouped into letters and read, parted into words."""
-    from .segment import SEGMENT_LEXICON_MARGIN
-
     line_height = _line_height(ink, strokes)
     units = _units(ink, strokes, line_height)
     groups = _read_groups(ink, units, pen, recognizer, profile)
     line_log_probs = _line_log_probs(ink, strokes, pen, line_model)
-    finals = _beam_search(len(units), _group_scores(ink, units, groups, line_height, None))
+    structure = _group_structure(ink, units, groups, line_height)
+    finals = _beam_search(len(units), _group_scores(structure, groups, None))
     best, _ = _best_reading(finals, groups, None, line_log_probs)
     evidence = None
     bands = line_bands([groups.boxes[k] for k in best.groups], _text(best, groups, None))
     if bands is not None:
         evidence = {key: place_evidence(box, bands, key[0] == 0) for key, box in groups.boxes.items()}
-        finals = _beam_search(len(units), _group_scores(ink, units, groups, line_height, evidence))
+        finals = _beam_search(len(units), _group_scores(structure, groups, evidence))
         best, _ = _best_reading(finals, groups, evidence, line_log_probs)
-    raw_letters = _letters(best, _text(best, groups, evidence), units, groups, evidence, bands, top_k)
+    text = _text(best, groups, evidence)
+    raw_letters = _letters(best, text, units, groups, evidence, bands, top_k)
     x_height = bands.x_height if bands else line_height / 2
+    parted = _parted_into_words(raw_letters, x_height)
+    spans, start = [], 0
+    for letters in parted:
+        spans.append(best.groups[start : start + len(letters)])
+        start += len(letters)
+    raws = ["".join(letter.label for letter in letters) for letters in parted]
     words = []
-    for letters in _parted_into_words(raw_letters, x_height):
-        raw = "".join(letter.label for letter in letters)
-        text = raw
+    for index, (letters, keys) in enumerate(zip(parted, spans)):
+        raw = raws[index]
         if lexicon is not None:
-            text = _word_from_list(raw, letters, lexicon, SEGMENT_LEXICON_MARGIN)
-            if text != raw:
-                letters = [LetterReading(c, dict(letter.top_k).get(c, 0.0), letter.top_k, letter.box, letter.case,
-                                         letter.strokes) for c, letter in zip(text, letters)]
-        words.append(WordReading.of(text, raw, letters))
+            found = _word_from_list(index, raws, keys, structure, groups, evidence, line_log_probs, lexicon)
+            if found is not None:
+                word, path = found
+                letters = _letters(path, word, units, groups, evidence, bands, top_k)
+                words.append(WordReading.of(word, raw, letters))
+                continue
+        words.append(WordReading.of(raw, raw, letters))
     return LineReading.of(words) if words else None
 
 
-def _word_from_list(raw: str, letters: list[LetterReading], lexicon: Lexicon, margin: float) -> str:
-    """The listed word of the reading's length its letters support best, when ``Lexicon.allows`` it."""
-    matrix = np.log(np.array([[max(dict(l.top_k).get(c, 0.0), 1e-6) for c in CLASS_NAMES] for l in letters]))
-    found = lexicon.best(matrix)
-    if not found:
-        return raw
-    raw_score = float(matrix.max(axis=1).sum())
-    if found[1] >= raw_score - margin * len(raw) and lexicon.allows(raw, found[0], float(np.exp(raw_score))):
-        return found[0]
-    return raw
+def _spelled(word: str, start: int, stop: int, structure: dict, groups: _Groups,
+             evidence: dict | None) -> tuple[float, _Path | None]:
+    """The best grouping of units ``start:stop`` into the letters of ``word``, and its score (the
+    groups' shapes and each letter's log probability of being the word's letter there)."""
+    count, letters = stop - start, len(word)
+    if not letters <= count <= letters * MAX_STROKES_PER_LETTER:
+        return -np.inf, None
+    codes = np.array([CLASS_NAMES.index(c) for c in word])
+    best = np.full((count + 1, letters + 1), -np.inf)
+    came_from = np.zeros((count + 1, letters + 1), dtype=np.int64)
+    best[0, 0] = 0.0
+    for i in range(count):
+        if not np.isfinite(best[i]).any():
+            continue
+        for j in range(i + 1, min(count, i + MAX_STROKES_PER_LETTER) + 1):
+            key = (start + i, start + j)
+            options = best[i, :-1] + structure[key] + _letter_log_p(groups, key, evidence)[codes]
+            better = options > best[j, 1:]
+            best[j, 1:][better] = options[better]
+            came_from[j, 1:][better] = i
+    if not np.isfinite(best[count, letters]):
+        return -np.inf, None
+    keys, j = [], count
+    for k in range(letters, 0, -1):
+        i = int(came_from[j, k])
+        keys.append((start + i, start + j))
+        j = i
+    return float(best[count, letters]), _Path(float(best[count, letters]), tuple(reversed(keys)))
+
+
+def _word_from_list(index: int, raws: list[str], keys: tuple, structure: dict, groups: _Groups,
+                    evidence: dict | None, line_log_probs: np.ndarray | None,
+                    lexicon: Lexicon) -> tuple[str, _Path] | None:
+    """The listed word the strokes spell best, with its frequency, when it loses at most
+    ``LIST_MARGIN`` nats to the free reading with its own prior; None to keep the reading.
+
+    Each candidate (a listed word near the reading, of any length: a lost or doubled letter) is
+    spelled by the best grouping of the word's strokes into its letters (``_spelled``: the letter
+    model's belief in each letter where it stands and the groups' shapes, as the free reading is
+    scored), plus the line model's CTC probability of the line with the word in it, plus
+    ``LIST_PRIOR_PER_ZIPF`` nats per Zipf unit of its frequency.
+    """
+    from .line_reader import LIST_CANDIDATES, LIST_EDIT_SHARE, LIST_MARGIN, LIST_PRIOR_PER_ZIPF
+
+    raw = raws[index]
+    # never a rarer word for a listed one (``Lexicon.allows``): the free reading of a listed word stands
+    candidates = [word for word in lexicon.near(raw, LIST_EDIT_SHARE, LIST_CANDIDATES)
+                  if word != raw and lexicon.allows(raw, word, 0.0)]
+    if not candidates:
+        return None
+    start, stop = keys[0][0], keys[-1][1]
+    free = sum(structure[key] + float(_letter_log_p(groups, key, evidence).max()) for key in keys)
+    texts = [raw, *candidates]
+    priors = np.array([LIST_PRIOR_PER_ZIPF * lexicon.frequency(word) for word in texts])
+    if line_log_probs is not None:
+        lines = [" ".join([*raws[:index], word, *raws[index + 1:]]) for word in texts]
+        line_scores = LINE_MODEL_WEIGHT * ctc.text_log_probabilities(line_log_probs, [ctc.encode(t) for t in lines])
+    else:
+        line_scores = np.zeros(len(texts))
+    # spell only the candidates the line model and the prior leave in reach: spelling is the costly part
+    reach = line_scores[1:] + priors[1:]
+    order = np.argsort(-reach)[:LIST_SPELLED]
+    target = free + line_scores[0] + priors[0] - LIST_MARGIN
+    best = None
+    for k in order:
+        if reach[k] + free < target:  # spelling scores at most as the free reading does
+            break
+        score, path = _spelled(candidates[k], start, stop, structure, groups, evidence)
+        total = score + reach[k]
+        if path is not None and total >= target and (best is None or total > best[0]):
+            best = (total, candidates[k], path)
+    return None if best is None else (best[1], best[2])
 
 
 def read_ink(ink: Ink, recognizer: Recognizer, line_model=None, lexicon: Lexicon | None = None, top_k: int = 3,

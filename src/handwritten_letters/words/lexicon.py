@@ -129,6 +129,17 @@ class Lexicon:
             return False
         return not (raw in self and self.frequency(word) <= self.frequency(raw))
 
+    def near(self, reading: str, edit_share: float, limit: int) -> list[str]:
+        """Listed words within ``edit_share`` of the reading's length in edits (at least one), of any
+        length that allows (a lost or doubled letter: helo -> hello), the closest first, at most ``limit``."""
+        from rapidfuzz import process
+        from rapidfuzz.distance import Levenshtein
+
+        edits = max(1, int(edit_share * len(reading)))
+        pool = [w for n in range(max(1, len(reading) - edits), len(reading) + edits + 1) for w in self.words.get(n, [])]
+        return [word for word, _, _ in process.extract(reading, pool, scorer=Levenshtein.distance,
+                                                       score_cutoff=edits, limit=limit)]
+
     def best(self, log_probabilities: np.ndarray) -> tuple[str, float] | None:
         """The word of this length whose letters the model finds most likely (frequency as a prior
         among them), and its letters' score (without the prior)."""

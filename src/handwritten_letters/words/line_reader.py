@@ -173,21 +173,13 @@ def _lexicon_word(raw: str, log_probs: np.ndarray, lexicon: Lexicon) -> str:
     ``LIST_MARGIN`` nats to the free reading with its own prior. A confident free reading the list
     does not hold (a name, a random string) keeps its lead, so it stays as read.
     """
-    from rapidfuzz import process
-    from rapidfuzz.distance import Levenshtein
-
-    limit = max(1, int(LIST_EDIT_SHARE * len(raw)))
-    pool = [w for n in range(max(1, len(raw) - limit), len(raw) + limit + 1) for w in lexicon.words.get(n, [])]
-    found = process.extract(raw, pool, scorer=Levenshtein.distance, score_cutoff=limit, limit=LIST_CANDIDATES)
+    found = lexicon.near(raw, LIST_EDIT_SHARE, LIST_CANDIDATES)
     if not found:
         return raw
-
-    def prior(word: str) -> float:
-        return LIST_PRIOR_PER_ZIPF * lexicon.frequency(word)
-
-    raw_score = ctc.text_log_probability(log_probs, encode(raw)) + prior(raw)
-    score, word = max((ctc.text_log_probability(log_probs, encode(word)) + prior(word), word) for word, _, _ in found)
-    return word if score >= raw_score - LIST_MARGIN else raw
+    priors = np.array([LIST_PRIOR_PER_ZIPF * lexicon.frequency(word) for word in [raw, *found]])
+    scores = ctc.text_log_probabilities(log_probs, [encode(word) for word in [raw, *found]]) + priors
+    best = 1 + int(np.argmax(scores[1:]))
+    return found[best - 1] if scores[best] >= scores[0] - LIST_MARGIN else raw
 
 
 def _letters_support(raw: str, word: str, probabilities: list[dict[str, float]]) -> bool:
