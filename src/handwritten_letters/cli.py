@@ -500,7 +500,7 @@ def read(
 
 def _reading_line(reading, with_lexicon: bool, path: Path | None) -> str:
     """One reading as a line of text: the words (the raw reading beside them when the list changed them)."""
-    shown = reading.text if reading.lines else f"({reading.reason})"
+    shown = reading.written if reading.lines else f"({reading.reason})"
     if with_lexicon and reading.raw_text != reading.text:
         shown += f"    [without lexicon: {reading.raw_text}]"
     if path is None:

@@ -64,10 +64,11 @@ def test_the_word_list_spells_a_word_with_a_letter_the_free_reading_lost():
 
     ink = read_ink_file(INK_WORDS_DEV / "ink" / "drawer01_00_hello.json")  # two touching l's
     recognizer, lines = Recognizer(), LineModel()
-    assert read_ink(ink, recognizer, lines).text == "helo"
+    raw = read_ink(ink, recognizer, lines).text
+    assert len(raw) < len("hello")  # the free reading loses a letter (helo, heb)
     reading = read_ink(ink, recognizer, lines, Lexicon.english())
     word = reading.lines[0].words[0]
-    assert reading.text == "hello" and word.raw_text == "helo"
+    assert reading.text == "hello" and word.raw_text == raw
     # the word is spelled by a grouping of the strokes: every stroke in one letter, in writing order
     strokes = [s for letter in word.letters for s in letter.strokes]
     assert sorted(strokes) == list(range(len(ink.strokes))) and [letter.label for letter in word.letters] == list("hello")

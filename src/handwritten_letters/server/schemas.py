@@ -103,12 +103,14 @@ class LineResult(BaseModel):
 class TextResult(BaseModel):
     text: str = Field(description="lines joined by newlines, words by spaces")
     raw_text: str = Field(description="the same without the lexicon")
+    written: str = Field(description="text in the case it was written in, where the letters tell it: a capital "
+                                     "that starts a word, a word in capitals (text itself is in small letters)")
     reason: Optional[str] = Field(description="why nothing was read, when nothing was")
     lines: list[LineResult]
 
     @classmethod
     def of(cls, reading: TextReading) -> "TextResult":
-        return cls(text=reading.text, raw_text=reading.raw_text, reason=reading.reason, lines=[
+        return cls(text=reading.text, raw_text=reading.raw_text, written=reading.written, reason=reading.reason, lines=[
             LineResult(text=line.text, box=list(line.box), words=[
                 WordResult(text=w.text, raw_text=w.raw_text, confidence=round(w.confidence, 6), box=list(w.box),
                            letters=[LetterInWord(label=l.label, confidence=round(l.confidence, 6), box=list(l.box),

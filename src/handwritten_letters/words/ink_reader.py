@@ -36,8 +36,9 @@ import numpy as np
 from ..labels import CLASS_NAMES
 from ..reading.ink import Ink, draw_strokes, pen_for
 from ..reading.preprocess import ink_to_model_input, prepare_line
-from ..reading.recognize import EITHER, LOWER, UPPER, Recognizer, letter_case
+from ..reading.recognize import Recognizer
 from . import ctc
+from .case import ASCENDER_LETTERS, DESCENDER_LETTERS, DOTTED, RISES, STAYS, LineBands, line_bands, told_case, word_cases
 from .lexicon import Lexicon
 from .page import check_deadline, find_lines
 from .results import LetterReading, LineReading, TextReading, WordReading
@@ -58,12 +59,7 @@ DOT_PENALTY = -4.0
 # chosen on that set (0.06-0.45, 0-4 nats): l+o no longer reads as b
 AWAY = 0.1
 AWAY_PENALTY = 3.0
-ASCENDER_LETTERS = frozenset("bdfhklt")
-DESCENDER_LETTERS = frozenset("gjpqy")
-DOTTED = frozenset("ij")  # their dot rises above the x-height: no ascender evidence either way
-X_HEIGHT_LETTERS = frozenset("acemnorsuvwxz")
 PLACE_PENALTY = 2.0  # nats against a letter whose ascender or descender the group does not show (or shows wrongly)
-RISES, STAYS = 0.45, 0.2  # share of the x-height above the x-line (below the baseline): an ascender / none
 LINE_MODEL_WEIGHT = 0.3  # the line model's log probability of a grouping's text, against the letters' own
 # a small letter's width in x-heights: median over the training fonts' print hands (and the spread of
 # its log), from ``font_letters`` glyphs (tests/words/test_ink_reader.py measures them again); the
@@ -76,7 +72,6 @@ LETTER_WIDTHS = {
 WIDTH_SPREAD = 0.3  # log units at least: hands vary more than fonts
 WIDTH_WEIGHT = 0.5  # chosen on the ink-words dev set (0, 0.5, 1)
 LIST_SPELLED = 30  # list words (of those nearest the reading) spelled against the strokes, likeliest first
-CAPITAL_HEIGHT = 1.45  # x-heights: a letter of one shape in both cases this tall is a capital
 
 
 @dataclass
@@ -186,29 +181,6 @@ def _read_groups(ink: Ink, units: list[_Unit], pen: float, recognizer: Recognize
     return _Groups(keys, boxes, np.log(np.clip(probabilities, 1e-9, 1.0)), upper)
 
 
-@dataclass(frozen=True)
-class LineBands:
-    """Where a line's letters stand: its x-line and baseline (y, ink pixels, y down)."""
-
-    x_line: float
-    baseline: float
-
-    @property
-    def x_height(self) -> float:
-        return max(1.0, self.baseline - self.x_line)
-
-
-def line_bands(boxes: list[tuple[float, float, float, float]], letters: str) -> LineBands | None:
-    """The x-line from the tops of x-height letters, the baseline from the bottoms of letters
-    without descenders (one of each is enough: a short word has few); None when no letter tells."""
-    tops = [b[1] for b, c in zip(boxes, letters) if c in X_HEIGHT_LETTERS]
-    bottoms = [b[3] for b, c in zip(boxes, letters) if c not in DESCENDER_LETTERS]
-    if not tops or not bottoms:
-        return None
-    bands = LineBands(float(np.median(tops)), float(np.median(bottoms)))
-    return bands if bands.baseline - bands.x_line > 2 else None
-
-
 def _misplaced(reach: float, expected: bool) -> float:
     """Nats against a letter whose ascender (or descender) reaches ``reach`` x-heights beyond the band:
     PLACE_PENALTY where it plainly disagrees, up to twice that the plainer it is."""
@@ -221,8 +193,7 @@ def _misplaced(reach: float, expected: bool) -> float:
 
 def place_evidence(box: tuple[float, float, float, float], bands: LineBands, first: bool) -> np.ndarray:
     """Log-weights (26,) for each letter given where the box stands in the line."""
-    rise = (bands.x_line - box[1]) / bands.x_height
-    fall = (box[3] - bands.baseline) / bands.x_height
+    rise, fall = bands.rise(box), bands.fall(box)
     weights = np.zeros(len(CLASS_NAMES))
     width = max(box[2] - box[0], 0.05 * bands.x_height) / bands.x_height
     for k, letter in enumerate(CLASS_NAMES):
@@ -316,15 +287,6 @@ def _best_reading(finals: list[_Path], groups: _Groups, evidence: dict | None,
     return path, score
 
 
-def _letter_case(letter: str, upper: float | None, box, bands: LineBands | None) -> str | None:
-    if upper is None:
-        return None
-    case, _ = letter_case(letter, upper)
-    if case == EITHER and bands is not None:  # one shape in both cases: its height tells
-        return UPPER if (box[3] - box[1]) > CAPITAL_HEIGHT * bands.x_height else LOWER
-    return case
-
-
 def _letters(path: _Path, text: str, units: list[_Unit], groups: _Groups, evidence: dict | None,
              bands: LineBands | None, top_k: int) -> list[LetterReading]:
     letters = []
@@ -338,7 +300,7 @@ def _letters(path: _Path, text: str, units: list[_Unit], groups: _Groups, eviden
         box = groups.boxes[key]
         upper = None if groups.upper is None else float(groups.upper[row, index])
         letters.append(LetterReading(label, float(p[index]), [(CLASS_NAMES[c], float(p[c])) for c in order],
-                                     tuple(int(round(v)) for v in box), case=_letter_case(label, upper, box, bands),
+                                     tuple(int(round(v)) for v in box), case=told_case(label, box, bands, upper),
                                      strokes=tuple(sorted(s for u in units[key[0]:key[1]] for s in u.strokes))))
     return letters
 
@@ -376,10 +338,23 @@ def read_line(ink: Ink, strokes: list[int], pen: float, recognizer: Recognizer, 
             if found is not None:
                 word, path = found
                 letters = _letters(path, word, units, groups, evidence, bands, top_k)
-                words.append(WordReading.of(word, raw, letters))
+                words.append(WordReading.of(word, raw, _in_word_case(letters, path, groups, bands)))
                 continue
-        words.append(WordReading.of(raw, raw, letters))
+        words.append(WordReading.of(raw, raw, _in_word_case(letters, _Path(0.0, keys), groups, bands)))
     return LineReading.of(words) if words else None
+
+
+def _in_word_case(letters: list[LetterReading], path: _Path, groups: _Groups,
+                  bands: LineBands | None) -> list[LetterReading]:
+    """The word's letters with the word's case (``case.word_cases``: "Hello", "HELLO")."""
+    labels = "".join(letter.label for letter in letters)
+    uppers = [None if groups.upper is None else float(groups.upper[groups.rows[key], CLASS_NAMES.index(c)])
+              for key, c in zip(path.groups, labels)]
+    cases = word_cases(labels, [letter.case for letter in letters], [letter.box for letter in letters], bands,
+                       None, uppers)
+    for letter, case in zip(letters, cases):
+        letter.case = case
+    return letters
 
 
 def _spelled(word: str, start: int, stop: int, structure: dict, groups: _Groups,

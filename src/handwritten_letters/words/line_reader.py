@@ -22,9 +22,18 @@ from ..errors import ModelError
 from ..labels import CLASS_NAMES
 from ..labels import LINE_ALPHABET as ALPHABET
 from ..reading.ink import Ink, read_ink_file
-from ..reading.preprocess import INK_THRESHOLD, LINE_HEIGHT, PREPROCESS_VERSION, ImageSource, LineInput, prepare_line
+from ..reading.preprocess import (
+    INK_THRESHOLD,
+    LINE_HEIGHT,
+    PREPROCESS_VERSION,
+    ImageSource,
+    LineInput,
+    ink_to_model_input,
+    prepare_line,
+)
 from ..reading.recognize import bundled_path, open_session
 from . import ctc
+from .case import line_bands, told_case, word_cases
 from .ctc import encode
 from .lexicon import Lexicon
 from .page import InkPage, check_deadline, ink_page, pieces_by_line
@@ -212,6 +221,57 @@ def read_page_lines(page: InkPage, reader: LineReader, lexicon: Lexicon | None =
     return in_source_pixels(TextReading(lines, None if lines else "no letters found"), page.scale)
 
 
+def with_case(reading: TextReading, page: InkPage, recognizer=None) -> TextReading:
+    """Each letter's case (``case.told_case``): from where it stands in its line, and for letters
+    whose two forms both stand tall, from the letter model's case output on the letter's ink
+    (none without a letter model, or from a model that does not tell case)."""
+    for line in reading.lines:
+        letters = [letter for word in line.words for letter in word.letters]
+        firsts = {id(word.letters[0]) for word in line.words if word.letters}
+        cores = [_core_box(page, letter.box, id(letter) in firsts) for letter in letters]
+        bands = line_bands(cores, "".join(letter.label for letter in letters))
+        uppers: dict[int, float] = {}
+        crops = [_letter_ink(page, letter.box) for letter in letters]
+        asked = [(letter, crop) for letter, crop in zip(letters, crops) if crop is not None]
+        if asked and recognizer is not None:
+            _, upper = recognizer.predict_arrays_with_case(np.stack([crop for _, crop in asked]))
+            if upper is not None:
+                uppers = {id(letter): float(upper[row, CLASS_NAMES.index(letter.label)])
+                          for row, (letter, _) in enumerate(asked)}
+        core_of = {id(letter): core for letter, core in zip(letters, cores)}
+        for word in line.words:
+            boxes = [core_of[id(letter)] for letter in word.letters]
+            labels = "".join(letter.label for letter in word.letters)
+            own = [told_case(letter.label, box, bands, uppers.get(id(letter))) for letter, box in zip(word.letters, boxes)]
+            full = [letter.box for letter in word.letters]
+            heads = [uppers.get(id(letter)) for letter in word.letters]
+            for letter, case in zip(word.letters, word_cases(labels, own, full, bands, boxes, heads)):
+                letter.case = case
+    return reading
+
+
+def _core_box(page: InkPage, box: tuple[int, int, int, int], first: bool) -> tuple[int, int, int, int]:
+    """The letter's box with its top and bottom taken from the middle half of its columns (a word's
+    first letter: all but its last quarter): where letters touch, a box's edges hold a neighbour's
+    ascender or descender, and a word's first letter has no neighbour on its left (a W or an N
+    reaches its top only at its sides)."""
+    left, top, right, bottom = (int(round(v / page.scale)) for v in box)
+    quarter = max(0, (right - left) // 4)
+    start = left if first else left + quarter
+    middle = page.ink[max(top, 0) : max(bottom, top + 1), max(start, 0) : max(right - quarter, start + 1)]
+    rows = np.flatnonzero((middle > INK_THRESHOLD).any(axis=1))
+    if not rows.size:
+        return box
+    return box[0], int(round((top + rows[0]) * page.scale)), box[2], int(round((top + rows[-1] + 1) * page.scale))
+
+
+def _letter_ink(page: InkPage, box: tuple[int, int, int, int]) -> np.ndarray | None:
+    """The model's input for the page's ink inside a letter's box (source pixels); None if none."""
+    left, top, right, bottom = (int(round(v / page.scale)) for v in box)
+    crop = page.ink[max(top, 0) : max(bottom, top + 1), max(left, 0) : max(right, left + 1)]
+    return ink_to_model_input(crop) if (crop > INK_THRESHOLD).any() else None
+
+
 class TextReader:
     """One way to read text for every entry point (CLI, API): ``kind`` is "lines" (the CTC
     line model), "segment" (cut into letters, each read by the letter model), "combined"
@@ -273,12 +333,14 @@ class TextReader:
         if kind == "auto":
             kind = AUTO_WITH_LEXICON if lexicon is not None else AUTO_WITHOUT_LEXICON
         if kind == "lines":
-            return read_page_lines(page, self.lines, lexicon, top_k, name, deadline)
-        if kind == "segment":
-            return read_page(page, self.recognizer, lexicon, top_k, name, deadline)
-        by_lines = read_page_lines(page, self.lines, None, len(CLASS_NAMES), name, deadline)
-        by_pieces = read_page(page, self.recognizer, None, len(CLASS_NAMES), name, deadline)
-        return combine(by_lines, by_pieces, lexicon, top_k)
+            reading = read_page_lines(page, self.lines, lexicon, top_k, name, deadline)
+        elif kind == "segment":
+            reading = read_page(page, self.recognizer, lexicon, top_k, name, deadline)
+        else:
+            by_lines = read_page_lines(page, self.lines, None, len(CLASS_NAMES), name, deadline)
+            by_pieces = read_page(page, self.recognizer, None, len(CLASS_NAMES), name, deadline)
+            reading = combine(by_lines, by_pieces, lexicon, top_k)
+        return with_case(reading, page, self.recognizer)
 
 
 def _fused_letter(a: LetterReading, b: LetterReading, top_k: int) -> LetterReading:

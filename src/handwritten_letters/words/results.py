@@ -28,6 +28,13 @@ class WordReading:
     box: tuple[int, int, int, int]
     letters: list[LetterReading] = field(default_factory=list)
 
+    @property
+    def written(self) -> str:
+        """The word in the case its letters were written in, where a reader told it (else small)."""
+        if len(self.letters) != len(self.text):
+            return self.text
+        return "".join(c.upper() if letter.case == "upper" else c for c, letter in zip(self.text, self.letters))
+
     @classmethod
     def of(cls, text: str, raw_text: str, letters: list[LetterReading]) -> "WordReading":
         """A word of these letters: their product of confidences, the box around them."""
@@ -52,6 +59,10 @@ class LineReading:
     def raw_text(self) -> str:
         return " ".join(w.raw_text for w in self.words)
 
+    @property
+    def written(self) -> str:
+        return " ".join(w.written for w in self.words)
+
 
 @dataclass
 class TextReading:
@@ -65,6 +76,11 @@ class TextReading:
     @property
     def raw_text(self) -> str:
         return "\n".join(line.raw_text for line in self.lines)
+
+    @property
+    def written(self) -> str:
+        """``text`` in the case it was written in, where the readers told it."""
+        return "\n".join(line.written for line in self.lines)
 
 
 def enclosing(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:

@@ -252,7 +252,7 @@ function showLetter(result) {
 function showWord(result) {
   labelView.classList.remove("rejected");
   labelView.classList.add("word");
-  labelView.textContent = result.text || "\u00a0";
+  labelView.textContent = result.written || result.text || "\u00a0";
   const words = result.lines.flatMap((line) => line.words);
   const sure = words.length ? words.reduce((p, w) => p * w.confidence, 1) : 0;
   confidenceView.textContent = words.length ? `${Math.round(sure * 100)}% sure` : "";
@@ -274,8 +274,8 @@ function showWord(result) {
     context.strokeRect(left, top, right - left, bottom - top);
   }
   if (!result.text) statusLine.textContent = result.reason || "No word found.";
-  else if (result.raw_text !== result.text) statusLine.textContent = `Read as \u201c${result.text}\u201d (without the word list: \u201c${result.raw_text}\u201d).`;
-  else statusLine.textContent = `Read as \u201c${result.text}\u201d.`;
+  else if (result.raw_text !== result.text) statusLine.textContent = `Read as \u201c${result.written}\u201d (without the word list: \u201c${result.raw_text}\u201d).`;
+  else statusLine.textContent = `Read as \u201c${result.written}\u201d.`;
 }
 
 function uploadFile(file) {
