@@ -72,7 +72,7 @@ def main() -> None:
         done = subprocess.run([sys.executable, "-m", "handwritten_letters.cli", "read", "--format", "json",
                                "--reader", args.reader, *models(args), str(folder)], capture_output=True, text=True)
         readings = {row["path"]: row for row in json.loads(done.stdout)}
-    totals = {}
+    totals, harmed = {}, []
     for path, (name, text, is_word) in truth.items():
         row = readings[path]
         raw, chosen = (row.get("raw_text") or "").replace(" ", ""), (row.get("text") or "").replace(" ", "")
@@ -88,11 +88,14 @@ def main() -> None:
                 t["words"] += 1
                 t["raw_right"] += raw == text
                 t["lex_right"] += chosen == text
+        if raw == text and chosen != text:
+            harmed.append(f"{name}: {text} -> {chosen}")
     print(f"{'':<22}{'chars (raw)':>12}{'words raw':>11}{'with list':>11}{'harm':>7}   ({args.words} words + "
           f"{args.strings} strings per font, reader {args.reader})")
     for key, t in totals.items():
         print(f"{key:<22}{1 - t['edits'] / t['chars']:>12.3f}{t['raw_right'] / t['words']:>11.3f}"
               f"{t['lex_right'] / t['words']:>11.3f}{t['harm'] / t['n']:>7.3f}")
+    print("harmed (right without the list, wrong with it): " + ("; ".join(harmed) or "none"))
 
 
 if __name__ == "__main__":

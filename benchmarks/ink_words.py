@@ -1,6 +1,6 @@
 """Words written as digital ink, read from their strokes, against the same words read as pictures.
 
-    python benchmarks/ink_words.py [--data DIR] [--limit N]
+    python benchmarks/ink_words.py [--data DIR] [--limit N] [--line-model M.onnx] [--model M.onnx]
 
 The ink-words dev set (320 words by drawers 01-10 of the real-letter dev set, each as ink in the
 JSON format and as the same picture; gaps, touching and overlapping letters): per kind, characters
@@ -40,9 +40,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--line-model", type=Path, help="line ONNX model (default: bundled)")
+    parser.add_argument("--model", type=Path, help="letter ONNX model (default: bundled)")
     args = parser.parse_args()
     rows = list(csv.DictReader(open(args.data / "labels.csv")))[: args.limit]
-    reader, english = TextReader(threads=1), Lexicon.english()
+    reader = TextReader(letter_model=args.model, line_model=args.line_model, threads=1)
+    english = Lexicon.english()
     tallies: dict[tuple[str, str], list[int]] = {}
     same_untimed, seconds = 0, 0.0
     for row in rows:

@@ -53,6 +53,7 @@ def main() -> None:
     english = Lexicon.english()
     tallies: dict[tuple[str, str], list[int]] = {}
     misses: list[str] = []
+    harmed: list[str] = []
     for font in font_letters.HELD_OUT:
         hand = "joined" if font in font_letters.JOINED else "print"
         for condition, gap in written_words.GAPS.items():
@@ -70,12 +71,17 @@ def main() -> None:
                     t[4] += raw == text and with_list != text
                 if raw != text:
                     misses.append(f"{font} {condition}: {text} -> {raw}")
+                elif with_list != text:
+                    harmed.append(f"{font} {condition}: {text} -> {with_list}")
     print(f"held-out fonts' letters drawn as pen words: {len(font_letters.HELD_OUT)} hands, "
           f"{args.words} words + {args.strings} random strings each per condition (seed {args.seed})")
     print(f"{'':<24}{'characters right, no list':<40}{'words right with the list':<38}harm")
     for (condition, hand), t in sorted(tallies.items()):
         print(f"{condition + ' ' + hand:<24}{share(t[0], t[1]):<40}{share(t[2], t[3]):<38}"
               f"{share(t[4], t[3])}")
+    print("harmed (right without the list, wrong with it):")
+    for line in harmed:
+        print("  " + line)
     print("misses without the list, first 30:")
     for line in misses[:30]:
         print("  " + line)

@@ -129,14 +129,17 @@ class Lexicon:
             return False
         return not (raw in self and self.frequency(word) <= self.frequency(raw))
 
-    def near(self, reading: str, edit_share: float, limit: int) -> list[str]:
-        """Listed words within ``edit_share`` of the reading's length in edits (at least one), of any
-        length that allows (a lost or doubled letter: helo -> hello), the closest first, at most ``limit``."""
+    def near(self, reading: str, edit_share: float, limit: int, other_lengths_from: int = 4) -> list[str]:
+        """Listed words within ``edit_share`` of the reading's length in edits (at least one), the
+        closest first, at most ``limit``; of any length that allows (a lost or doubled letter: helo ->
+        hello) when the reading has ``other_lengths_from`` letters or more, else of its own length
+        (a clearly written "grx" is not a lost letter of a listed "gx")."""
         from rapidfuzz import process
         from rapidfuzz.distance import Levenshtein
 
         edits = max(1, int(edit_share * len(reading)))
-        pool = [w for n in range(max(1, len(reading) - edits), len(reading) + edits + 1) for w in self.words.get(n, [])]
+        spread = edits if len(reading) >= other_lengths_from else 0
+        pool = [w for n in range(max(1, len(reading) - spread), len(reading) + spread + 1) for w in self.words.get(n, [])]
         return [word for word, _, _ in process.extract(reading, pool, scorer=Levenshtein.distance,
                                                        score_cutoff=edits, limit=limit)]
 
