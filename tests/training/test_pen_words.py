@@ -77,3 +77,21 @@ def test_training_lines_are_drawn_in_training_hands_and_validation_lines_in_held
     assert not set(training.pen_writer.fonts) & set(font_letters.HELD_OUT)
     rng = np.random.default_rng(0)
     assert all(training.line("ab ba", rng).shape[0] == LINE_HEIGHT for _ in range(6))
+
+
+def test_a_centre_line_is_traced_into_strokes_from_its_left_end_and_a_dot_comes_last():
+    from handwritten_letters.training.written_words import traced_strokes
+
+    line = np.zeros((40, 30), dtype=bool)
+    line[10:35, 12] = True  # an i's stem
+    line[3:5, 12] = True  # its dot, a piece of its own above it
+    strokes = traced_strokes(line)
+    assert len(strokes) == 2 and len(strokes[0]) == 25 and len(strokes[1]) == 2
+    assert strokes[0][0].tolist() == [12, 10] and strokes[0][-1].tolist() == [12, 34]  # walked end to end, x then y
+    fork = np.zeros((30, 30), dtype=bool)
+    fork[5:25, 5] = True  # a stem ...
+    fork[15, 6:20] = True  # ... and a bar leaving it: the walk goes back to the fork for a second stroke
+    strokes = traced_strokes(fork)
+    assert sum(len(s) for s in strokes) >= 20 + 14 and len(strokes) >= 2
+    covered = {tuple(p) for s in strokes for p in s.astype(int).tolist()}
+    assert covered == {(x, y) for y, x in zip(*np.nonzero(fork))}  # every pixel of the line on a stroke

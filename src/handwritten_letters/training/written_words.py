@@ -54,6 +54,60 @@ def font_hands(font_dir: str | Path, fonts: list[str] | tuple[str, ...]) -> dict
     return hands
 
 
+def font_pen_hands(font_dir: str | Path, fonts: list[str] | tuple[str, ...]) -> dict[str, dict[str, list[Stroke]]]:
+    """The named fonts' small letters as a pen would write them: each letter's centre line traced
+    into strokes (``traced_strokes``), by font and letter: ink with a stroke order, for the ink
+    reader, from hands no model trained on when the fonts are held out."""
+    hands: dict[str, dict[str, list[Stroke]]] = {}
+    for glyph in glyphs(str(font_dir), tuple(fonts)):
+        if glyph.character.islower():
+            strokes = traced_strokes(centre_line(glyph.inks[0]) > 0)
+            if strokes:
+                hands.setdefault(glyph.font, {})[glyph.character] = strokes
+    return hands
+
+
+_NEIGHBOURS = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
+
+
+def traced_strokes(line: np.ndarray) -> list[Stroke]:
+    """A one-pixel centre line as pen strokes: each connected piece walked from its leftmost end
+    (a pixel with one neighbour; a loop from its leftmost pixel), a new stroke wherever the walk
+    has to go back to a fork; pieces left to right, small pieces (a dot) after the piece they sit on."""
+    count, labels = cv2.connectedComponents(line.astype(np.uint8), connectivity=8)
+    pieces = []
+    for label in range(1, count):
+        ys, xs = np.nonzero(labels == label)
+        pixels = set(zip(ys.tolist(), xs.tolist()))
+        degree = {p: sum((p[0] + dy, p[1] + dx) in pixels for dy, dx in _NEIGHBOURS) for p in pixels}
+        ends = [p for p in pixels if degree[p] == 1] or list(pixels)
+        start = min(ends, key=lambda p: (p[1], p[0]))
+        strokes, seen, stack = [], {start}, [start]
+        current = [start]
+        while stack:
+            here = stack[-1]
+            step = next(((here[0] + dy, here[1] + dx) for dy, dx in _NEIGHBOURS
+                         if (here[0] + dy, here[1] + dx) in pixels and (here[0] + dy, here[1] + dx) not in seen), None)
+            if step is None:
+                stack.pop()
+                if len(current) > 1:
+                    strokes.append(current)
+                current = [stack[-1]] if stack else []
+                continue
+            seen.add(step)
+            stack.append(step)
+            current.append(step)
+        if len(current) > 1:
+            strokes.append(current)
+        if not strokes:
+            strokes = [[start]]
+        pieces.append((min(xs), len(ys), [np.array([[x, y] for y, x in stroke], dtype=np.float64) for stroke in strokes]))
+    biggest = max((size for _, size, _ in pieces), default=0)
+    main = sorted((p for p in pieces if p[1] >= 0.15 * biggest), key=lambda p: p[0])
+    small = sorted((p for p in pieces if p[1] < 0.15 * biggest), key=lambda p: p[0])
+    return [stroke for _, _, strokes in main + small for stroke in strokes]
+
+
 def _span(letter: str) -> tuple[float, float]:
     """Where a letter's box stands: (top, bottom) in x-heights, y down, baseline at 0."""
     if letter in ASCENDERS:
