@@ -35,7 +35,7 @@ import numpy as np
 
 from ..labels import CLASS_NAMES
 from ..reading.ink import Ink, draw_strokes, pen_for
-from ..reading.preprocess import ink_to_model_input, prepare_line
+from ..reading.preprocess import CONTENT_SIZE, ink_to_model_input, prepare_line
 from ..reading.recognize import Recognizer
 from . import ctc
 from .case import ASCENDER_LETTERS, DESCENDER_LETTERS, DOTTED, RISES, STAYS, LineBands, line_bands, told_case, word_cases
@@ -44,6 +44,7 @@ from .page import check_deadline, find_lines
 from .results import LetterReading, LineReading, TextReading, WordReading
 
 MAX_STROKES_PER_LETTER = 4
+GROUP_LONG_SIDE = 2 * CONTENT_SIZE
 INK_BEAM_WIDTH = 8
 LETTER_BONUS = 0.3  # nats a letter: without it, fewer (merged) letters always score higher (chosen on the ink-words dev set)
 GAP_PENALTY = 12.0  # per line height of empty space between strokes inside one letter
@@ -166,7 +167,8 @@ def _parted_into_words(letters: list[LetterReading], x_height: float) -> list[li
 
 
 def _group_crop(ink: Ink, strokes: list[int], pen: float) -> np.ndarray:
-    drawn = draw_strokes([ink.strokes[i] for i in strokes], pen, margin=pen)
+    # drawn no larger than twice what the preprocessing keeps of it (its long side becomes CONTENT_SIZE)
+    drawn = draw_strokes([ink.strokes[i] for i in strokes], pen, margin=pen, long_side=GROUP_LONG_SIDE)
     return (255 - drawn.pixels).astype(np.float32) / 255.0
 
 
