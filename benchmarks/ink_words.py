@@ -36,6 +36,18 @@ def share(right: int, n: int) -> str:
     return f"{right / n:.3f} ({right}/{n}; 95% {low:.3f}-{high:.3f})"
 
 
+def tally(tallies: dict, keys, raw: str, with_list: str, truth: str) -> None:
+    """Count one word under each key: characters right without the list and their number, words
+    right with the list and their number, and harm (right without the list, wrong with it)."""
+    for key in keys:
+        t = tallies.setdefault(key, [0, 0, 0, 0, 0])
+        t[0] += chars_right(raw, truth)
+        t[1] += len(truth)
+        t[2] += with_list == truth
+        t[3] += 1
+        t[4] += raw == truth and with_list != truth
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -59,13 +71,7 @@ def main() -> None:
                                 reader.read(args.data / row["filename"], english).text)}
         same_untimed += reader.read_ink(ink.without_time()).text == raw
         for source, (without, with_list) in readings.items():
-            for key in ((source, kind), (source, "all")):
-                t = tallies.setdefault(key, [0, 0, 0, 0, 0])
-                t[0] += chars_right(without, truth)
-                t[1] += len(truth)
-                t[2] += with_list == truth
-                t[3] += 1
-                t[4] += without == truth and with_list != truth
+            tally(tallies, ((source, kind), (source, "all")), without, with_list, truth)
     print(f"ink-words dev set: {len(rows)} words by the dev drawers (their letters were chosen on)")
     print(f"{'':<22}{'characters right, no list':<38}{'words right with the list':<38}harm")
     for (source, kind), t in sorted(tallies.items()):

@@ -29,7 +29,7 @@ from handwritten_letters.reading.ink import Ink
 from handwritten_letters.training import font_letters, written_words
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ink_words import chars_right, share  # noqa: E402
+from ink_words import share, tally  # noqa: E402
 
 
 def everyday_words(count: int, rng: np.random.Generator) -> list[str]:
@@ -80,14 +80,8 @@ def main() -> None:
                 for source, written in sources.items():
                     raw = reader.read(written).text
                     with_list = reader.read(written, english).text
-                    for key in ((condition, "all"), (condition, hand), ("all", "all")):
-                        key = (source + " " + key[0], key[1]) if args.ink else key
-                        t = tallies.setdefault(key, [0, 0, 0, 0, 0])
-                        t[0] += chars_right(raw, text)
-                        t[1] += len(text)
-                        t[2] += with_list == text
-                        t[3] += 1
-                        t[4] += raw == text and with_list != text
+                    keys = ((condition, "all"), (condition, hand), ("all", "all"))
+                    tally(tallies, [(source + " " + a, b) if args.ink else (a, b) for a, b in keys], raw, with_list, text)
                     if raw != text:
                         misses.append(f"{source} {font} {condition}: {text} -> {raw}")
                     elif with_list != text:

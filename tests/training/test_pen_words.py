@@ -11,8 +11,9 @@ from helpers import FONTS
 from handwritten_letters.reading.preprocess import LINE_HEIGHT
 from handwritten_letters.training import font_letters
 from handwritten_letters.training.font_lines import FontLineStyle
-from handwritten_letters.training.pen_words import PEN_WORDS, PenWordWriter, draw_points, span
+from handwritten_letters.training.pen_words import PEN_WORDS, PenWordWriter, draw_points
 from handwritten_letters.training.synthetic_lines import model_line
+from handwritten_letters.training.written_words import span
 
 needs_fonts = pytest.mark.skipif(not (FONTS / "fonts.csv").exists(),
                                  reason=f"handwriting fonts not found at {FONTS} (CI always has them)")
@@ -21,11 +22,11 @@ UPRIGHT = replace(PEN_WORDS, slant=0.0, turn=0.0, size_jitter=0.0, rise_jitter=0
 
 
 def test_letters_stand_at_the_lines_proportions():
-    assert span("o", 1.6, 0.5) == (-1.0, 0.0)
-    assert span("h", 1.6, 0.5) == (-1.6, 0.0) == span("H", 1.6, 0.5)
-    assert span("g", 1.6, 0.5) == (-1.0, 0.5)
-    top, bottom = span("i", 1.6, 0.5)
-    assert -1.6 < top < -1.0 and bottom == 0.0  # the dot above the x-height, below an ascender
+    assert span("o", 1.6, 0.5, 1.3) == (-1.0, 0.0)
+    assert span("h", 1.6, 0.5, 1.3) == (-1.6, 0.0) == span("H", 1.6, 0.5, 1.3)
+    assert span("g", 1.6, 0.5, 1.3) == (-1.0, 0.5)
+    assert span("i", 1.6, 0.5, 1.3) == (-1.3, 0.0)  # the dot above the x-height, below an ascender
+    assert span("j", 1.6, 0.5, 1.3) == (-1.3, 0.5)
 
 
 def test_a_pen_path_is_drawn_with_one_round_pen_of_the_given_width():

@@ -28,7 +28,7 @@ from PIL import ImageFont
 from ..reading.preprocess import disk
 from . import font_letters
 from .font_lines import FontLineStyle, as_written
-from .synthetic_lines import ASCENDERS, DESCENDERS
+from .written_words import span
 
 RENDER_SIZE = 96  # font size in pixels at which whole joined words are rendered (the glyph cache's size too)
 # sub-pixel copies of every centre-line point, so a path scaled up to twice its size stays unbroken
@@ -67,25 +67,6 @@ def centre_points(ink: np.ndarray) -> np.ndarray:
     """Ink's centre line as (N, 2) points (x right, y down), one per pixel of the line."""
     ys, xs = np.nonzero(font_letters.centre_line(ink))
     return np.column_stack([xs, ys]).astype(np.float64)
-
-
-def span(character: str, ascender: float, descender: float) -> tuple[float, float]:
-    """Where a character stands, (top, bottom) in x-heights with y down and the baseline at 0, for
-    a line whose ascenders stand ``ascender`` tall and descenders reach ``descender`` below."""
-    dotted = 1.0 + 0.6 * (ascender - 1.0)
-    if character.isupper():
-        return -ascender, 0.0
-    if character == "t":
-        return -dotted, 0.0
-    if character in ASCENDERS:
-        return -ascender, 0.0
-    if character == "j":
-        return -dotted, descender
-    if character in DESCENDERS:
-        return -1.0, descender
-    if character == "i":
-        return -dotted, 0.0
-    return -1.0, 0.0
 
 
 def _turned(points: np.ndarray, rng: np.random.Generator, style: PenWordStyle) -> np.ndarray:
@@ -156,7 +137,7 @@ class PenWordWriter:
                 points = self._letter(font, character, rng)
                 if points is None:
                     return None
-                top, bottom = span(character, ascender, descender)
+                top, bottom = span(character, ascender, descender, 1.0 + 0.6 * (ascender - 1.0))
                 low, high = points.min(axis=0), points.max(axis=0)
                 scale = (bottom - top) * x_height / max(high[1] - low[1], 1.0)
                 filled = (points[:, None, :] + _FILL[None]).reshape(-1, 2)

@@ -108,16 +108,19 @@ def traced_strokes(line: np.ndarray) -> list[Stroke]:
     return [stroke for _, _, strokes in main + small for stroke in strokes]
 
 
-def _span(letter: str) -> tuple[float, float]:
-    """Where a letter's box stands: (top, bottom) in x-heights, y down, baseline at 0."""
-    if letter in ASCENDERS:
-        return -ASCENDER_HEIGHT, 0.0
-    if letter == "j":
-        return -DOTTED_HEIGHT, DESCENDER_DEPTH
-    if letter in DESCENDERS:
-        return -1.0, DESCENDER_DEPTH
-    if letter == "i":
-        return -DOTTED_HEIGHT, 0.0
+def span(character: str, ascender: float = ASCENDER_HEIGHT, descender: float = DESCENDER_DEPTH,
+         dotted: float = DOTTED_HEIGHT) -> tuple[float, float]:
+    """Where a character's box stands: (top, bottom) in x-heights, y down, baseline at 0, for a hand
+    whose ascenders and capitals stand ``ascender`` tall, descenders reach ``descender`` below and
+    an i or j with its dot stands ``dotted`` tall."""
+    if character.isupper() or character in ASCENDERS:
+        return -ascender, 0.0
+    if character == "j":
+        return -dotted, descender
+    if character in DESCENDERS:
+        return -1.0, descender
+    if character == "i":
+        return -dotted, 0.0
     return -1.0, 0.0
 
 
@@ -130,7 +133,7 @@ def word_strokes(word: str, letters: dict[str, list[Stroke]], gap: float, pen: f
         strokes = letters[letter]
         points = np.concatenate(strokes)
         low, high = points.min(axis=0), points.max(axis=0)
-        top, bottom = _span(letter)
+        top, bottom = span(letter)
         scale = (bottom - top) / max(high[1] - low[1], 1e-6)
         left = right + (gap + pen if index else 0.0)
         for stroke in strokes:
