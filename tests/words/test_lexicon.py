@@ -28,3 +28,11 @@ def test_reading_and_serving_with_the_english_list_never_import_wordfreq():
     code = ("import sys; from handwritten_letters.words.lexicon import Lexicon; import handwritten_letters.server.app; "
             "assert len(Lexicon.english()) > 50000; assert 'wordfreq' not in sys.modules, 'wordfreq imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_words_near_a_reading_may_differ_in_length_only_from_four_letters():
+    words = lexicon.Lexicon(["hello", "help", "gx", "grey", "grin"])
+    assert "hello" in words.near("helo", 0.5, 10)  # a lost letter of a longer reading
+    near = words.near("grx", 0.5, 10)
+    assert "gx" not in near and near == []  # a three-letter reading is matched only to three-letter words
+    assert words.near("helo", 0.5, 10)[0] in ("help", "hello")  # the closest first
