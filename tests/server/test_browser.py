@@ -226,12 +226,9 @@ def test_word_mode_reads_touching_letters_with_the_line_reader(page, tmp_path):
 
 @pytest.mark.skipif(not (REAL_DEV / "strokes.json").exists(), reason="needs the real-letter dev set's pen strokes")
 @pytest.mark.slow  # every stroke replayed with the mouse: 15-35 s a word
-@pytest.mark.parametrize("word", [
-    "cat", "letters",
-    pytest.param("hello", marks=pytest.mark.xfail(
-        strict=True, reason="known miss: read from its strokes, the two upright l's (their inks touching) "
-        "group into one l: 'helo' (docs/words-and-lines.md, reading ink)")),
-])
+# "hello": its two upright l's, inks touching, group into one l when read freely ("helo"); the word
+# list spells "hello" with the strokes
+@pytest.mark.parametrize("word", ["cat", "letters", "hello"])
 def test_word_mode_reads_a_word_written_with_touching_letters_from_real_pen_strokes(page, tmp_path, word):
     """The word's letters as one drawer (01) drew them, at handwriting proportions, replayed with
     the mouse so that each letter's ink touches the next: the word reads right."""
