@@ -337,7 +337,10 @@ def cli_check(args, images, pool, vocabulary, alphabet) -> None:
                       *(["--model", str(args.model)] if args.model else [])]
             command = [letters, "read", *models, "--no-lexicon", "--format", "text", *sorted(truths)]
             output = subprocess.run(command, capture_output=True, text=True, check=False).stdout
-            read = dict(line.split("\t", 1) for line in output.splitlines() if "\t" in line)
+            # the text output writes words in the case they were written (benchmarks/word_case.py measures
+            # that); characters are compared in small letters, as the in-process readings are
+            read = {path: text.lower() for path, text in
+                    (line.split("\t", 1) for line in output.splitlines() if "\t" in line)}
             errors = np.array([Levenshtein.distance(read.get(p, ""), t) for p, t in truths.items()])
             chars = np.array([len(t) for t in truths.values()])
             resampled = np.random.default_rng(0).integers(0, count, (2000, count))
