@@ -59,7 +59,7 @@ def main() -> None:
                     t[1] += 1
     print(f"case of letters read right, in words read right: held-out fonts, {args.words} words each (seed {args.seed})")
     for key, (right, n) in sorted(tallies.items()):
-        print(f"  {key:<36}{share(right, n)}")
+        print(f"  {key:<42}{share(right, n)}")
 
 
 if __name__ == "__main__":
