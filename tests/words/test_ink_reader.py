@@ -75,16 +75,25 @@ def test_the_word_list_spells_a_word_with_a_letter_the_free_reading_lost():
 
 
 @needs_ink_words
-def test_a_listed_word_read_right_is_not_changed_for_a_rarer_one():
+@pytest.mark.slow  # 320 words read twice
+def test_a_word_read_right_is_not_changed_by_the_word_list():
+    """The dev drawers' ink words (gaps, touching, overlapping): whatever the free reading gets right,
+    the list keeps (a listed reading is never traded for a rarer word: "words" once became "wads")."""
+    import csv
+
     from handwritten_letters import Lexicon
     from handwritten_letters.reading.ink import read_ink_file
     from handwritten_letters.words.line_reader import LineModel
 
-    for name, word in (("drawer01_03_words", "words"), ("drawer01_06_dogs", "dogs")):
-        ink = read_ink_file(INK_WORDS_DEV / "ink" / f"{name}.json")
-        recognizer, lines = Recognizer(), LineModel()
-        assert read_ink(ink, recognizer, lines).text == word
-        assert read_ink(ink, recognizer, lines, Lexicon.english()).text == word
+    rows = list(csv.DictReader(open(INK_WORDS_DEV / "labels.csv")))
+    recognizer, lines, english = Recognizer(), LineModel(), Lexicon.english()
+    right = 0
+    for row in rows:
+        ink = read_ink_file(INK_WORDS_DEV / row["ink"])
+        if read_ink(ink, recognizer, lines).text == row["text"]:
+            right += 1
+            assert read_ink(ink, recognizer, lines, english).text == row["text"], row["ink"]
+    assert right >= len(rows) // 2
 
 
 @pytest.mark.skipif(not (REAL_DEV / "strokes.json").exists(), reason=f"real-letter dev set not found at {REAL_DEV}")

@@ -31,6 +31,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from ..labels import CLASS_NAMES
@@ -166,18 +167,50 @@ def _parted_into_words(letters: list[LetterReading], x_height: float) -> list[li
     return words
 
 
-def _group_crop(ink: Ink, strokes: list[int], pen: float) -> np.ndarray:
-    # drawn no larger than twice what the preprocessing keeps of it (its long side becomes CONTENT_SIZE)
-    drawn = draw_strokes([ink.strokes[i] for i in strokes], pen, margin=pen, long_side=GROUP_LONG_SIDE)
-    return (255 - drawn.pixels).astype(np.float32) / 255.0
+def _unit_drawings(ink: Ink, units: list[_Unit], pen: float, scale: float) -> list[tuple[np.ndarray, int, int]]:
+    """Each unit's strokes drawn once at ``scale`` with a round pen (ink 255 on 0, anti-aliased),
+    with a pen's margin, and where the drawing's corner sits on the line's pixel grid: a letter
+    group is then its units' drawings laid together (``_group_ink``), not drawn again."""
+    thickness = max(1, int(round(pen * scale)))
+    shift = 4  # sub-pixel precision for OpenCV's drawing
+    drawings = []
+    for unit in units:
+        left, top = int(np.floor((unit.box[0] - pen) * scale)), int(np.floor((unit.box[1] - pen) * scale))
+        right, bottom = int(np.ceil((unit.box[2] + pen) * scale)), int(np.ceil((unit.box[3] + pen) * scale))
+        picture = np.zeros((bottom - top + 1, right - left + 1), dtype=np.uint8)
+        for index in unit.strokes:
+            xy = np.round((ink.strokes[index][:, :2] * scale - (left, top)) * (1 << shift)).astype(np.int32)
+            if len(xy) == 1 or np.all(xy == xy[0]):
+                cv2.circle(picture, (int(xy[0, 0]), int(xy[0, 1])), max(1, thickness // 2) << shift, 255, -1,
+                           cv2.LINE_AA, shift)
+            else:
+                cv2.polylines(picture, [xy.reshape(-1, 1, 2)], False, 255, thickness, cv2.LINE_AA, shift)
+        drawings.append((picture, left, top))
+    return drawings
 
 
-def _read_groups(ink: Ink, units: list[_Unit], pen: float, recognizer: Recognizer, profile) -> _Groups:
+def _group_ink(drawings: list[tuple[np.ndarray, int, int]]) -> np.ndarray:
+    """The units' drawings laid together on one canvas: ink in [0, 1] (1 = ink)."""
+    left = min(x for _, x, _ in drawings)
+    top = min(y for _, _, y in drawings)
+    right = max(x + picture.shape[1] for picture, x, _ in drawings)
+    bottom = max(y + picture.shape[0] for picture, _, y in drawings)
+    canvas = np.zeros((bottom - top, right - left), dtype=np.uint8)
+    for picture, x, y in drawings:
+        region = canvas[y - top : y - top + picture.shape[0], x - left : x - left + picture.shape[1]]
+        np.maximum(region, picture, out=region)
+    return canvas.astype(np.float32) / 255.0
+
+
+def _read_groups(ink: Ink, units: list[_Unit], pen: float, recognizer: Recognizer, profile,
+                 line_height: float) -> _Groups:
+    # drawn no larger than twice what the preprocessing keeps of a letter (its long side becomes CONTENT_SIZE)
+    drawings = _unit_drawings(ink, units, pen, min(1.0, GROUP_LONG_SIDE / line_height))
     keys, crops = [], []
     for i in range(len(units)):
         for j in range(i + 1, min(len(units), i + MAX_STROKES_PER_LETTER) + 1):
             keys.append((i, j))
-            crops.append(ink_to_model_input(_group_crop(ink, [s for u in units[i:j] for s in u.strokes], pen)))
+            crops.append(ink_to_model_input(_group_ink(drawings[i:j])))
     probabilities, upper = recognizer.predict_arrays_with_case(np.stack(crops), profile)
     boxes = {key: _union(u.box for u in units[key[0]:key[1]]) for key in keys}
     return _Groups(keys, boxes, np.log(np.clip(probabilities, 1e-9, 1.0)), upper)
@@ -308,7 +341,7 @@ def read_line(ink: Ink, strokes: list[int], pen: float, recognizer: Recognizer, 
     """One line of ink: its strokes grouped into letters and read, parted into words."""
     line_height = _line_height(ink, strokes)
     units = _units(ink, strokes, line_height)
-    groups = _read_groups(ink, units, pen, recognizer, profile)
+    groups = _read_groups(ink, units, pen, recognizer, profile, line_height)
     line_log_probs = _line_log_probs(ink, strokes, pen, line_model)
     structure = _group_structure(ink, units, groups, line_height)
     finals = _beam_search(len(units), _group_scores(structure, groups, None))
