@@ -34,6 +34,17 @@ def test_ink_reads_as_words_with_the_strokes_of_each_letter(client):
     assert letters[0]["box"][0] == 20  # the ink's own pixels
 
 
+def test_a_capital_starting_a_word_is_written_as_one(client):
+    """"Low": an L of two strokes (stem and foot) before the o and w of INK_LOW, moved right."""
+    capital = [[[20, 10, 0], [20, 90, 300]], [[20, 90, 350], [55, 90, 500]]]
+    rest = [[[x + 40, y, t + 1000] for x, y, t in stroke] for stroke in INK_LOW["strokes"][1:]]
+    body = client.post("/api/v1/ink?lexicon=false", json={"strokes": capital + rest}).json()
+    assert body["text"] == "low" and body["written"] == "Low"  # text stays small: what the word list matches
+    assert [letter["case"] for letter in body["lines"][0]["words"][0]["letters"]] == ["upper", "lower", "lower"]
+    small = client.post("/api/v1/ink?lexicon=false", json=INK_LOW).json()
+    assert small["written"] == small["text"] == "low"
+
+
 def test_json_inkml_the_cli_and_python_give_the_same_text(client, tmp_path):
     inkml = ink_to_inkml(ink_from_json(INK_LOW))
     (tmp_path / "word.json").write_text(json.dumps(INK_LOW))
