@@ -100,31 +100,19 @@ def beam_search(log_probs: np.ndarray, beam_width: int = 8, prune: float = PRUNE
 
 def text_log_probability(log_probs: np.ndarray, labels: list[int]) -> float:
     """log P(labels | columns), summed over all alignments (the CTC forward algorithm)."""
-    if len(log_probs) < len(labels):
-        return -np.inf
-    extended, skip = _extended(labels)  # a label may skip the blank before it unless it repeats
-    states = len(extended)
-    alpha = np.full(states, -np.inf)
-    alpha[0] = log_probs[0, BLANK]
-    if states > 1:
-        alpha[1] = log_probs[0, extended[1]]
-    step, jump = np.full(states, -np.inf), np.full(states, -np.inf)
-    for column in log_probs[1:]:
-        step[1:] = alpha[:-1]
-        jump[2:] = np.where(skip[2:], alpha[:-2], -np.inf)
-        alpha = np.logaddexp(np.logaddexp(alpha, step), jump) + column[extended]
-    return float(np.logaddexp(alpha[-1], alpha[-2]) if states > 1 else alpha[-1])
+    return float(text_log_probabilities(log_probs, [labels])[0])
 
 
 def text_log_probabilities(log_probs: np.ndarray, texts: list[list[int]]) -> np.ndarray:
-    """``text_log_probability`` of many texts over the same columns, in one pass over the columns."""
+    """log P(text | columns) of each text, summed over all alignments (the CTC forward algorithm),
+    all the texts in one pass over the columns."""
     if not texts:
         return np.zeros(0)
     states = max(2 * len(labels) + 1 for labels in texts)
     extended = np.full((len(texts), states), BLANK)
     skip = np.zeros((len(texts), states), dtype=bool)
     for row, labels in enumerate(texts):
-        ext, jumps = _extended(labels)
+        ext, jumps = _extended(labels)  # a label may skip the blank before it unless it repeats
         extended[row, : len(ext)], skip[row, : len(ext)] = ext, jumps
     # states past a text's own end only receive flow, never give it back: its end is read where it is
     alpha = np.full((len(texts), states), -np.inf)
