@@ -235,16 +235,22 @@ def draw_strokes(strokes, pen: float = DEFAULT_PEN, margin: float | None = None,
     scale = min(1.0, long_side / max(right - left, bottom - top, 1.0))
     width, height = max(1, int(math.ceil((right - left) * scale))), max(1, int(math.ceil((bottom - top) * scale)))
     picture = np.full((height, width), 255, dtype=np.uint8)
-    thickness = max(1, int(round(pen * scale)))
-    shift = 4  # sub-pixel precision for OpenCV's drawing
-    for stroke in strokes:
-        xy = np.round((stroke[:, :2] - (left, top)) * scale * (1 << shift)).astype(np.int32)
-        if len(xy) == 1 or np.all(xy == xy[0]):
-            cv2.circle(picture, tuple(int(v) for v in xy[0]), max(1, thickness // 2) << shift, 0, -1, cv2.LINE_AA,
-                       shift)
-        else:
-            cv2.polylines(picture, [xy.reshape(-1, 1, 2)], False, 0, thickness, cv2.LINE_AA, shift)
+    paint_strokes(picture, [(stroke[:, :2] - (left, top)) * scale for stroke in strokes],
+                  max(1, int(round(pen * scale))), 0)
     return Drawn(picture, scale, (float(left), float(top)))
+
+
+def paint_strokes(picture: np.ndarray, paths: list[np.ndarray], thickness: int, colour: int) -> None:
+    """Paths (points in the picture's pixels, x then y) drawn onto ``picture`` with a round pen
+    ``thickness`` pixels wide, anti-aliased; a path of one point is a dot."""
+    shift = 4  # sub-pixel precision for OpenCV's drawing
+    for path in paths:
+        xy = np.round(path * (1 << shift)).astype(np.int32)
+        if len(xy) == 1 or np.all(xy == xy[0]):
+            cv2.circle(picture, tuple(int(v) for v in xy[0]), max(1, thickness // 2) << shift, colour, -1,
+                       cv2.LINE_AA, shift)
+        else:
+            cv2.polylines(picture, [xy.reshape(-1, 1, 2)], False, colour, thickness, cv2.LINE_AA, shift)
 
 
 def pen_for(ink: Ink) -> float:

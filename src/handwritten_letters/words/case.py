@@ -28,6 +28,7 @@ DESCENDER_LETTERS = frozenset("gjpqy")
 DOTTED = frozenset("ij")  # their dot rises above the x-height: no ascender evidence either way
 X_HEIGHT_LETTERS = frozenset("acemnorsuvwxz")
 SHAPE_TELLS_CASE = ASCENDER_LETTERS | DOTTED  # both forms stand tall: only the shape tells them apart
+Box = tuple[float, float, float, float]  # left, top, right, bottom; y down
 RISES, STAYS = 0.45, 0.2  # share of the x-height above the x-line (below the baseline): an ascender / none
 CAPITAL_RISES = 0.2  # share of the x-height a capital rises above the x-line, at least (capitals are shorter than ascenders)
 
@@ -43,16 +44,16 @@ class LineBands:
     def x_height(self) -> float:
         return max(1.0, self.baseline - self.x_line)
 
-    def rise(self, box: tuple[float, float, float, float]) -> float:
+    def rise(self, box: Box) -> float:
         """How far a box's top stands above the x-line, in x-heights."""
         return (self.x_line - box[1]) / self.x_height
 
-    def fall(self, box: tuple[float, float, float, float]) -> float:
+    def fall(self, box: Box) -> float:
         """How far a box's bottom reaches below the baseline, in x-heights."""
         return (box[3] - self.baseline) / self.x_height
 
 
-def line_bands(boxes: list[tuple[float, float, float, float]], letters: str) -> LineBands | None:
+def line_bands(boxes: list[Box], letters: str) -> LineBands | None:
     """The x-line from the tops of x-height letters (the lower ones: a word's capital, read as its
     small letter, stands taller), the baseline from the bottoms of letters without descenders (one
     of each is enough: a short word has few); None when no letter tells."""
@@ -64,7 +65,7 @@ def line_bands(boxes: list[tuple[float, float, float, float]], letters: str) -> 
     return bands if bands.baseline - bands.x_line > 2 else None
 
 
-def told_case(letter: str, box: tuple[float, float, float, float], bands: LineBands | None,
+def told_case(letter: str, box: Box, bands: LineBands | None,
               upper_probability: float | None) -> str | None:
     """UPPER or LOWER where the line or the letter's shape tells, EITHER where neither can, None
     where nothing was asked (no bands, no case output)."""
@@ -75,14 +76,13 @@ def told_case(letter: str, box: tuple[float, float, float, float], bands: LineBa
     return letter_case(letter, upper_probability)[0]
 
 
-Box = tuple[float, float, float, float]
-
-
-def word_cases(letters: str, own: list[str | None], boxes: list[Box], bands: LineBands | None,
-               cores: list[Box] | None = None, uppers: list[float | None] | None = None) -> list[str | None]:
+def word_cases(letters: str, boxes: list[Box], bands: LineBands | None, uppers: list[float | None],
+               cores: list[Box] | None = None) -> list[str | None]:
     """The case of each letter of a word: every letter UPPER in a word written in capitals
-    (``in_capitals``); else the first keeps its own (``told_case``: "Hello") and the others are
-    LOWER; None where a letter's own case was not told at all."""
+    (``in_capitals``); else the first its own (``told_case``: "Hello") and the others LOWER; None
+    where a letter's own case cannot be told at all. ``uppers``: the letter model's probability of
+    upper case for each letter (None where not asked); ``cores``: as for ``in_capitals``."""
+    own = [told_case(letter, core, bands, upper) for letter, core, upper in zip(letters, cores or boxes, uppers)]
     if not own:
         return []
     if bands is not None and in_capitals(letters, boxes, bands, cores, uppers):

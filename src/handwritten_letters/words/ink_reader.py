@@ -31,15 +31,14 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
 from ..labels import CLASS_NAMES
-from ..reading.ink import Ink, draw_strokes, pen_for
+from ..reading.ink import Ink, draw_strokes, paint_strokes, pen_for
 from ..reading.preprocess import CONTENT_SIZE, ink_to_model_input, prepare_line
 from ..reading.recognize import Recognizer
 from . import ctc
-from .case import ASCENDER_LETTERS, DESCENDER_LETTERS, DOTTED, RISES, STAYS, LineBands, line_bands, told_case, word_cases
+from .case import ASCENDER_LETTERS, DESCENDER_LETTERS, DOTTED, RISES, STAYS, LineBands, line_bands, word_cases
 from .lexicon import Lexicon
 from .page import check_deadline, find_lines
 from .results import LetterReading, LineReading, TextReading, WordReading
@@ -172,19 +171,13 @@ def _unit_drawings(ink: Ink, units: list[_Unit], pen: float, scale: float) -> li
     with a pen's margin, and where the drawing's corner sits on the line's pixel grid: a letter
     group is then its units' drawings laid together (``_group_ink``), not drawn again."""
     thickness = max(1, int(round(pen * scale)))
-    shift = 4  # sub-pixel precision for OpenCV's drawing
     drawings = []
     for unit in units:
         left, top = int(np.floor((unit.box[0] - pen) * scale)), int(np.floor((unit.box[1] - pen) * scale))
         right, bottom = int(np.ceil((unit.box[2] + pen) * scale)), int(np.ceil((unit.box[3] + pen) * scale))
         picture = np.zeros((bottom - top + 1, right - left + 1), dtype=np.uint8)
-        for index in unit.strokes:
-            xy = np.round((ink.strokes[index][:, :2] * scale - (left, top)) * (1 << shift)).astype(np.int32)
-            if len(xy) == 1 or np.all(xy == xy[0]):
-                cv2.circle(picture, (int(xy[0, 0]), int(xy[0, 1])), max(1, thickness // 2) << shift, 255, -1,
-                           cv2.LINE_AA, shift)
-            else:
-                cv2.polylines(picture, [xy.reshape(-1, 1, 2)], False, 255, thickness, cv2.LINE_AA, shift)
+        paint_strokes(picture, [ink.strokes[index][:, :2] * scale - (left, top) for index in unit.strokes],
+                      thickness, 255)
         drawings.append((picture, left, top))
     return drawings
 
@@ -319,19 +312,16 @@ def _best_reading(finals: list[_Path], groups: _Groups, evidence: dict | None,
 
 
 def _letters(path: _Path, text: str, units: list[_Unit], groups: _Groups, evidence: dict | None,
-             bands: LineBands | None, top_k: int) -> list[LetterReading]:
+             top_k: int) -> list[LetterReading]:
     letters = []
     for key, label in zip(path.groups, text):
-        row = groups.rows[key]
         log_p = _letter_log_p(groups, key, evidence)
         p = np.exp(log_p - log_p.max())
         p /= p.sum()
         order = np.argsort(-p)[:top_k]
         index = CLASS_NAMES.index(label)
-        box = groups.boxes[key]
-        upper = None if groups.upper is None else float(groups.upper[row, index])
         letters.append(LetterReading(label, float(p[index]), [(CLASS_NAMES[c], float(p[c])) for c in order],
-                                     tuple(int(round(v)) for v in box), case=told_case(label, box, bands, upper),
+                                     tuple(int(round(v)) for v in groups.boxes[key]),
                                      strokes=tuple(sorted(s for u in units[key[0]:key[1]] for s in u.strokes))))
     return letters
 
@@ -352,8 +342,7 @@ def read_line(ink: Ink, strokes: list[int], pen: float, recognizer: Recognizer, 
         evidence = {key: place_evidence(box, bands, key[0] == 0) for key, box in groups.boxes.items()}
         finals = _beam_search(len(units), _group_scores(structure, groups, evidence))
         best, _ = _best_reading(finals, groups, evidence, line_log_probs)
-    text = _text(best, groups, evidence)
-    raw_letters = _letters(best, text, units, groups, evidence, bands, top_k)
+    raw_letters = _letters(best, _text(best, groups, evidence), units, groups, evidence, top_k)
     x_height = bands.x_height if bands else line_height / 2
     parted = _parted_into_words(raw_letters, x_height)
     spans, start = [], 0
@@ -368,33 +357,32 @@ def read_line(ink: Ink, strokes: list[int], pen: float, recognizer: Recognizer, 
             found = _word_from_list(index, raws, keys, structure, groups, evidence, line_log_probs, lexicon)
             if found is not None:
                 word, path = found
-                letters = _letters(path, word, units, groups, evidence, bands, top_k)
-                words.append(WordReading.of(word, raw, _in_word_case(letters, path, groups, bands)))
+                letters = _letters(path, word, units, groups, evidence, top_k)
+                words.append(WordReading.of(word, raw, _in_word_case(letters, path.groups, groups, bands)))
                 continue
-        words.append(WordReading.of(raw, raw, _in_word_case(letters, _Path(0.0, keys), groups, bands)))
+        words.append(WordReading.of(raw, raw, _in_word_case(letters, keys, groups, bands)))
     return LineReading.of(words) if words else None
 
 
-def _in_word_case(letters: list[LetterReading], path: _Path, groups: _Groups,
+def _in_word_case(letters: list[LetterReading], keys: tuple, groups: _Groups,
                   bands: LineBands | None) -> list[LetterReading]:
-    """The word's letters with the word's case (``case.word_cases``: "Hello", "HELLO")."""
+    """The word's letters (read from the groups ``keys``) with their case (``case.word_cases``:
+    "Hello", "HELLO")."""
     labels = "".join(letter.label for letter in letters)
     uppers = [None if groups.upper is None else float(groups.upper[groups.rows[key], CLASS_NAMES.index(c)])
-              for key, c in zip(path.groups, labels)]
-    cases = word_cases(labels, [letter.case for letter in letters], [letter.box for letter in letters], bands,
-                       None, uppers)
-    for letter, case in zip(letters, cases):
+              for key, c in zip(keys, labels)]
+    for letter, case in zip(letters, word_cases(labels, [groups.boxes[key] for key in keys], bands, uppers)):
         letter.case = case
     return letters
 
 
 def _spelled(word: str, start: int, stop: int, structure: dict, groups: _Groups,
-             evidence: dict | None) -> tuple[float, _Path | None]:
-    """The best grouping of units ``start:stop`` into the letters of ``word``, and its score (the
-    groups' shapes and each letter's log probability of being the word's letter there)."""
+             evidence: dict | None) -> _Path | None:
+    """The best grouping of units ``start:stop`` into the letters of ``word``, scored by the groups'
+    shapes and each letter's log probability of being the word's letter there; None if none can."""
     count, letters = stop - start, len(word)
     if not letters <= count <= letters * MAX_STROKES_PER_LETTER:
-        return -np.inf, None
+        return None
     codes = np.array([CLASS_NAMES.index(c) for c in word])
     best = np.full((count + 1, letters + 1), -np.inf)
     came_from = np.zeros((count + 1, letters + 1), dtype=np.int64)
@@ -409,13 +397,13 @@ def _spelled(word: str, start: int, stop: int, structure: dict, groups: _Groups,
             best[j, 1:][better] = options[better]
             came_from[j, 1:][better] = i
     if not np.isfinite(best[count, letters]):
-        return -np.inf, None
+        return None
     keys, j = [], count
     for k in range(letters, 0, -1):
         i = int(came_from[j, k])
         keys.append((start + i, start + j))
         j = i
-    return float(best[count, letters]), _Path(float(best[count, letters]), tuple(reversed(keys)))
+    return _Path(float(best[count, letters]), tuple(reversed(keys)))
 
 
 def _word_from_list(index: int, raws: list[str], keys: tuple, structure: dict, groups: _Groups,
@@ -455,9 +443,11 @@ def _word_from_list(index: int, raws: list[str], keys: tuple, structure: dict, g
     for k in order:
         if reach[k] + free < target:  # spelling scores at most as the free reading does
             break
-        score, path = _spelled(candidates[k], start, stop, structure, groups, evidence)
-        total = score + reach[k]
-        if path is not None and total >= target and (best is None or total > best[0]):
+        path = _spelled(candidates[k], start, stop, structure, groups, evidence)
+        if path is None:
+            continue
+        total = path.score + reach[k]
+        if total >= target and (best is None or total > best[0]):
             best = (total, candidates[k], path)
     return None if best is None else (best[1], best[2])
 

@@ -33,7 +33,7 @@ from ..reading.preprocess import (
 )
 from ..reading.recognize import bundled_path, open_session
 from . import ctc
-from .case import line_bands, told_case, word_cases
+from .case import line_bands, word_cases
 from .ctc import encode
 from .lexicon import Lexicon
 from .page import InkPage, check_deadline, ink_page, pieces_by_line
@@ -222,7 +222,7 @@ def read_page_lines(page: InkPage, reader: LineReader, lexicon: Lexicon | None =
 
 
 def with_case(reading: TextReading, page: InkPage, recognizer=None) -> TextReading:
-    """Each letter's case (``case.told_case``): from where it stands in its line, and for letters
+    """Each letter's case (``case.word_cases``): from where it stands in its line, and for letters
     whose two forms both stand tall, from the letter model's case output on the letter's ink
     (none without a letter model, or from a model that does not tell case)."""
     for line in reading.lines:
@@ -230,24 +230,35 @@ def with_case(reading: TextReading, page: InkPage, recognizer=None) -> TextReadi
         firsts = {id(word.letters[0]) for word in line.words if word.letters}
         cores = [_core_box(page, letter.box, id(letter) in firsts) for letter in letters]
         bands = line_bands(cores, "".join(letter.label for letter in letters))
-        uppers: dict[int, float] = {}
-        crops = [_letter_ink(page, letter.box) for letter in letters]
-        asked = [(letter, crop) for letter, crop in zip(letters, crops) if crop is not None]
-        if asked and recognizer is not None:
-            _, upper = recognizer.predict_arrays_with_case(np.stack([crop for _, crop in asked]))
-            if upper is not None:
-                uppers = {id(letter): float(upper[row, CLASS_NAMES.index(letter.label)])
-                          for row, (letter, _) in enumerate(asked)}
-        core_of = {id(letter): core for letter, core in zip(letters, cores)}
+        uppers = _upper_probabilities(page, letters, recognizer)
+        start = 0
         for word in line.words:
-            boxes = [core_of[id(letter)] for letter in word.letters]
-            labels = "".join(letter.label for letter in word.letters)
-            own = [told_case(letter.label, box, bands, uppers.get(id(letter))) for letter, box in zip(word.letters, boxes)]
-            full = [letter.box for letter in word.letters]
-            heads = [uppers.get(id(letter)) for letter in word.letters]
-            for letter, case in zip(word.letters, word_cases(labels, own, full, bands, boxes, heads)):
+            stop = start + len(word.letters)
+            cases = word_cases("".join(letter.label for letter in word.letters), [letter.box for letter in word.letters],
+                               bands, uppers[start:stop], cores[start:stop])
+            for letter, case in zip(word.letters, cases):
                 letter.case = case
+            start = stop
     return reading
+
+
+def _upper_probabilities(page: InkPage, letters: list[LetterReading], recognizer) -> list[float | None]:
+    """The letter model's probability that each letter (its ink inside its box) is upper case; None
+    where there is no ink, no letter model, or a model that does not tell case."""
+    crops = [_letter_ink(page, letter.box) for letter in letters]
+    asked = [row for row, crop in enumerate(crops) if crop is not None]
+    uppers: list[float | None] = [None] * len(letters)
+    if asked and recognizer is not None:
+        _, upper = recognizer.predict_arrays_with_case(np.stack([crops[row] for row in asked]))
+        if upper is not None:
+            for k, row in enumerate(asked):
+                uppers[row] = float(upper[k, CLASS_NAMES.index(letters[row].label)])
+    return uppers
+
+
+def _in_ink_pixels(page: InkPage, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """A box in the source image's pixels, in the page's ink map's."""
+    return tuple(int(round(v / page.scale)) for v in box)
 
 
 def _core_box(page: InkPage, box: tuple[int, int, int, int], first: bool) -> tuple[int, int, int, int]:
@@ -255,7 +266,7 @@ def _core_box(page: InkPage, box: tuple[int, int, int, int], first: bool) -> tup
     first letter: all but its last quarter): where letters touch, a box's edges hold a neighbour's
     ascender or descender, and a word's first letter has no neighbour on its left (a W or an N
     reaches its top only at its sides)."""
-    left, top, right, bottom = (int(round(v / page.scale)) for v in box)
+    left, top, right, bottom = _in_ink_pixels(page, box)
     quarter = max(0, (right - left) // 4)
     start = left if first else left + quarter
     middle = page.ink[max(top, 0) : max(bottom, top + 1), max(start, 0) : max(right - quarter, start + 1)]
@@ -267,7 +278,7 @@ def _core_box(page: InkPage, box: tuple[int, int, int, int], first: bool) -> tup
 
 def _letter_ink(page: InkPage, box: tuple[int, int, int, int]) -> np.ndarray | None:
     """The model's input for the page's ink inside a letter's box (source pixels); None if none."""
-    left, top, right, bottom = (int(round(v / page.scale)) for v in box)
+    left, top, right, bottom = _in_ink_pixels(page, box)
     crop = page.ink[max(top, 0) : max(bottom, top + 1), max(left, 0) : max(right, left + 1)]
     return ink_to_model_input(crop) if (crop > INK_THRESHOLD).any() else None
 
