@@ -8,6 +8,7 @@ import pytest
 from helpers import FONTS
 
 from handwritten_letters.training import font_letters
+from handwritten_letters.training.data import CASE_UPPER
 
 needs_fonts = pytest.mark.skipif(not (FONTS / "fonts.csv").exists(),
                                  reason=f"handwriting fonts not found at {FONTS} (CI always has them)")
@@ -46,6 +47,18 @@ def test_a_joined_hand_can_be_rendered_more_often_than_a_print_hand():
     assert "satisfy" in font_letters.JOINED and "caveat" not in font_letters.JOINED
     per_font = {font: len(font_letters.letters(FONTS, [font], per_glyph=1, seed=0)) for font in ("caveat", "satisfy")}
     assert len(made) >= 0.95 * (per_font["caveat"] + 3 * per_font["satisfy"])
+
+
+@needs_fonts
+def test_a_joined_hands_capitals_can_be_rendered_more_often_than_its_small_letters():
+    made = font_letters.letters(FONTS, ["caveat", "satisfy"], per_glyph=1, seed=0, joined_per_glyph=2,
+                                joined_capital_per_glyph=4)
+    satisfy = font_letters.glyphs(FONTS, ("satisfy",))
+    capitals = sum(glyph.character.isupper() for glyph in satisfy)
+    small = len(satisfy) - capitals
+    caveat = len(font_letters.glyphs(FONTS, ("caveat",)))
+    assert len(made) >= 0.95 * (caveat + 2 * small + 4 * capitals)
+    assert (made.cases == CASE_UPPER).sum() >= 0.95 * (caveat // 2 + 4 * capitals)
 
 
 @needs_fonts

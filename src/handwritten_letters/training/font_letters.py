@@ -264,20 +264,27 @@ def model_input(ink: np.ndarray, rng: np.random.Generator, variation: Variation 
     return None
 
 
-def renderings_of(glyph: Glyph, per_glyph: int, joined_per_glyph: int | None = None) -> int:
-    """How many renderings a glyph gets: ``joined_per_glyph`` for a joined hand's, when given."""
-    return joined_per_glyph if joined_per_glyph is not None and glyph.font in JOINED else per_glyph
+def renderings_of(glyph: Glyph, per_glyph: int, joined_per_glyph: int | None = None,
+                  joined_capital_per_glyph: int | None = None) -> int:
+    """How many renderings a glyph gets: ``joined_per_glyph`` for a joined hand's, when given, and
+    ``joined_capital_per_glyph`` for a joined hand's capital, when given."""
+    if glyph.font not in JOINED:
+        return per_glyph
+    if joined_capital_per_glyph is not None and glyph.character.isupper():
+        return joined_capital_per_glyph
+    return joined_per_glyph if joined_per_glyph is not None else per_glyph
 
 
 def letters(font_dir: str | Path, fonts: list[str] | tuple[str, ...], per_glyph: int, seed: int,
-            variation: Variation = Variation(), joined_per_glyph: int | None = None) -> Dataset:
+            variation: Variation = Variation(), joined_per_glyph: int | None = None,
+            joined_capital_per_glyph: int | None = None) -> Dataset:
     """``per_glyph`` fresh renderings of every letter of the named fonts (``joined_per_glyph`` of a
-    joined hand's, when given; each in a weight of the font drawn at random, so a font with many
-    weights counts as one hand), with case labels."""
+    joined hand's and ``joined_capital_per_glyph`` of its capitals, when given; each in a weight of
+    the font drawn at random, so a font with many weights counts as one hand), with case labels."""
     rng = np.random.default_rng(seed)
     images, labels, cases = [], [], []
     for glyph in glyphs(str(font_dir), tuple(fonts)):
-        for _ in range(renderings_of(glyph, per_glyph, joined_per_glyph)):
+        for _ in range(renderings_of(glyph, per_glyph, joined_per_glyph, joined_capital_per_glyph)):
             pixels = model_input(glyph.inks[int(rng.integers(len(glyph.inks)))], rng, variation)
             if pixels is None:
                 continue
