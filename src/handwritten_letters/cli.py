@@ -146,10 +146,11 @@ def train(
     recipe: str = typer.Option("seed", help="seed (the notebook's model and callbacks), best (augmented), real "
                                             "(best, also on letters as drawings reach the model; see README), "
                                             "real-wide (real on a net with 1.5x the channels), hands (real, also on "
-                                            "handwriting fonts, upper and lower case; the bundled model), two "
-                                            "continuations of hands: hands-fonts (3x the font letters) and "
-                                            "hands-joined (joined hands' letters 3x a print hand's), and "
-                                            "hands-more-joined (hands with joined hands' letters 3x, 6 epochs)."),
+                                            "handwriting fonts, upper and lower case), its variants hands-fonts, "
+                                            "hands-joined and hands-more-joined, hands-all (hands on every training "
+                                            "font, joined hands' letters 2x: the bundled model's recipe) and "
+                                            "hands-all-capitals (hands-all, joined hands' capitals 6x). "
+                                            "docs/training.md lists them."),
     val_fraction: float = typer.Option(TRAIN.val_fraction, min=0.01, max=0.5,
                                        help="Share of the data held out for validation."),
     epochs: Optional[int] = typer.Option(None, min=1, help="Default: the recipe's own (docs/training.md lists them)."),
