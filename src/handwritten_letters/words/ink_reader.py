@@ -52,6 +52,10 @@ SPLIT_OVERLAP_PENALTY = 6.0  # per line height a stroke lies within the letter b
 SPLIT_OVERLAP_ALLOWED = 0.15  # line heights two letters may overlap without cost
 WORD_GAP = 0.9  # x-heights of empty space before a letter that starts a new word
 LATE_STROKE_SIZE = 0.35  # line heights: a smaller stroke written left of the pen may be a dot or a bar's part
+# line heights: a stroke smaller than TAP_SIZE within TAP_REACH of the stroke before it is part of it
+# (a pen tapped on the paper; an i's dot drawn as taps just after its stem)
+TAP_SIZE = 0.12
+TAP_REACH = 0.6
 DOT_SIZE = 0.3  # line heights: a group this small is a dot
 DOT_PENALTY = -4.0
 # a stroke right of the letter so far that starts more than AWAY line heights from its ink costs
@@ -60,6 +64,16 @@ DOT_PENALTY = -4.0
 # chosen on that set (0.06-0.45, 0-4 nats): l+o no longer reads as b
 AWAY = 0.1
 AWAY_PENALTY = 3.0
+UNDOTTED_PENALTY = 2.0  # nats against an i or j without its dot
+# an l is one stroke; c o s too in people's hands, but a traced joined hand's s or c may be two, and
+# only the l was measured to matter (ink-words dev set)
+ONE_STROKE_LETTERS = "l"
+LONG_STROKE = 0.5  # line heights: a stroke this long is a letter's body, not a dot, bar or flick
+ONE_STROKE_PENALTY = 2.0  # nats against a one-stroke letter, per long stroke beyond the first
+TWIN_REACH = 0.15  # line heights: two long strokes whose sides lie this close, one over the other,
+TWIN_SHARE = 0.7  # sharing this much of their height, are twins
+TWIN_PENALTY = 4.0  # nats against one letter holding twin strokes
+HOPELESS = -5.0  # chosen on the ink-words dev set: -3 reads fewer characters, -5 as many as reading every group
 PLACE_PENALTY = 2.0  # nats against a letter whose ascender or descender the group does not show (or shows wrongly)
 LINE_MODEL_WEIGHT = 0.3  # the line model's log probability of a grouping's text, against the letters' own
 # a small letter's width in x-heights: median over the training fonts' print hands (and the spread of
@@ -144,6 +158,12 @@ def _units(ink: Ink, strokes: list[int], line_height: float) -> list[_Unit]:
         late = units and max(width, height) < LATE_STROKE_SIZE * line_height * 2 and \
             (height < LATE_STROKE_SIZE * line_height or width < LATE_STROKE_SIZE * line_height) and \
             centre < units[-1].box[0] - LATE_STROKE_SIZE * line_height / 2
+        tap = units and max(width, height) < TAP_SIZE * line_height and \
+            _box_distance(box, units[-1].box) < TAP_REACH * line_height
+        if tap:  # a pen tap or an i's dot made of taps: part of the stroke just drawn
+            units[-1].strokes.append(index)
+            units[-1].box = _union([units[-1].box, box])
+            continue
         if late:
             over = [u for u in units if u.box[0] - 0.1 * line_height <= centre <= u.box[2] + 0.1 * line_height]
             host = min(over or units, key=lambda u: abs((u.box[0] + u.box[2]) / 2 - centre))
@@ -152,6 +172,11 @@ def _units(ink: Ink, strokes: list[int], line_height: float) -> list[_Unit]:
             continue
         units.append(_Unit([index], box))
     return units
+
+
+def _box_distance(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    """How far apart two boxes are (0 where they touch or overlap)."""
+    return float(np.hypot(max(0.0, a[0] - b[2], b[0] - a[2]), max(0.0, a[1] - b[3], b[1] - a[3])))
 
 
 def _parted_into_words(letters: list[LetterReading], x_height: float) -> list[list[LetterReading]]:
@@ -195,18 +220,43 @@ def _group_ink(drawings: list[tuple[np.ndarray, int, int]]) -> np.ndarray:
     return canvas.astype(np.float32) / 255.0
 
 
-def _read_groups(ink: Ink, units: list[_Unit], pen: float, recognizer: Recognizer, profile,
-                 line_height: float) -> _Groups:
+def _all_groups(units: list[_Unit]) -> dict[tuple[int, int], tuple[float, float, float, float]]:
+    """Every run of up to ``MAX_STROKES_PER_LETTER`` consecutive units, with its box."""
+    return {(i, j): _union(u.box for u in units[i:j])
+            for i in range(len(units)) for j in range(i + 1, min(len(units), i + MAX_STROKES_PER_LETTER) + 1)}
+
+
+def _read_groups(ink: Ink, units: list[_Unit], keys: list[tuple[int, int]], pen: float, recognizer: Recognizer,
+                 profile, line_height: float) -> _Groups:
+    """The letter model (and what the strokes say, ``stroke_evidence``) on each of the groups ``keys``."""
     # drawn no larger than twice what the preprocessing keeps of a letter (its long side becomes CONTENT_SIZE)
     drawings = _unit_drawings(ink, units, pen, min(1.0, GROUP_LONG_SIDE / line_height))
-    keys, crops = [], []
-    for i in range(len(units)):
-        for j in range(i + 1, min(len(units), i + MAX_STROKES_PER_LETTER) + 1):
-            keys.append((i, j))
-            crops.append(ink_to_model_input(_group_ink(drawings[i:j])))
+    crops = [ink_to_model_input(_group_ink(drawings[i:j])) for i, j in keys]
     probabilities, upper = recognizer.predict_arrays_with_case(np.stack(crops), profile)
     boxes = {key: _union(u.box for u in units[key[0]:key[1]]) for key in keys}
-    return _Groups(keys, boxes, np.log(np.clip(probabilities, 1e-9, 1.0)), upper)
+    log_p = np.log(np.clip(probabilities, 1e-9, 1.0))
+    log_p += np.stack([stroke_evidence([ink.strokes[s] for u in units[i:j] for s in u.strokes], line_height)
+                       for i, j in keys])
+    return _Groups(keys, boxes, log_p, upper)
+
+
+def stroke_evidence(strokes: list[np.ndarray], line_height: float) -> np.ndarray:
+    """Log-weights (26,) for each letter given the strokes it would be drawn with: an ``i`` or ``j``
+    has its dot (a small stroke above the rest), and an ``l`` is not two long strokes side by side
+    (two ``l``s drawn over each other)."""
+    weights = np.zeros(len(CLASS_NAMES))
+    boxes = [_box([stroke]) for stroke in strokes]
+    small = [max(b[2] - b[0], b[3] - b[1]) < DOT_SIZE * line_height for b in boxes]
+    long = sum(max(b[2] - b[0], b[3] - b[1]) >= LONG_STROKE * line_height for b in boxes)
+    body_top = min((b[1] for b, dot in zip(boxes, small) if not dot), default=None)
+    dotted = body_top is not None and any(dot and b[3] < body_top for b, dot in zip(boxes, small))
+    if not dotted:
+        for letter in DOTTED:
+            weights[CLASS_NAMES.index(letter)] -= UNDOTTED_PENALTY
+    if long > 1:
+        for letter in ONE_STROKE_LETTERS:
+            weights[CLASS_NAMES.index(letter)] -= ONE_STROKE_PENALTY * (long - 1)
+    return weights
 
 
 def _misplaced(reach: float, expected: bool) -> float:
@@ -235,17 +285,17 @@ def place_evidence(box: tuple[float, float, float, float], bands: LineBands, fir
     return weights
 
 
-def _group_structure(ink: Ink, units: list[_Unit], groups: _Groups, line_height: float) -> dict:
+def _group_structure(ink: Ink, units: list[_Unit], boxes: dict, line_height: float) -> dict:
     """What each group's shape says of it being one letter, in nats, apart from what the letter is:
     the bonus a letter earns, less a dot alone, gaps inside it, strokes started away from its ink,
     and overlapping the letter after it."""
     scores = {}
-    for key in groups.keys:
+    for key, box in boxes.items():
         i, j = key
         score = LETTER_BONUS
-        box = groups.boxes[key]
         if max(box[2] - box[0], box[3] - box[1]) < DOT_SIZE * line_height:
             score += DOT_PENALTY  # a dot, or a bar's scrap: part of a letter, never one alone
+        score -= TWIN_PENALTY * _twins([units[k].box for k in range(i, j)], line_height)
         reach = units[i].box[2]
         for k in range(i + 1, j):  # strokes inside one letter touch or overlap what came before
             unit = units[k]
@@ -258,12 +308,27 @@ def _group_structure(ink: Ink, units: list[_Unit], groups: _Groups, line_height:
                     score -= AWAY_PENALTY
             reach = max(reach, unit.box[2])
         if j < len(units):  # parting the next stroke from this letter
-            left, _, right, _ = groups.boxes[key]
+            left, _, right, _ = box
             nxt = units[j].box
             inside = max(0.0, min(right, nxt[2]) - max(left, nxt[0])) / line_height  # letters may overlap a little
             score -= SPLIT_OVERLAP_PENALTY * max(0.0, inside - SPLIT_OVERLAP_ALLOWED)
         scores[key] = score
     return scores
+
+
+def _twins(boxes: list[tuple[float, float, float, float]], line_height: float) -> int:
+    """How many pairs of long strokes lie one over the other: the same stroke drawn again is the
+    next letter (two ``l``s written over each other), not part of this one."""
+    near = TWIN_REACH * line_height
+    long = [b for b in boxes if max(b[2] - b[0], b[3] - b[1]) >= LONG_STROKE * line_height]
+    count = 0
+    for k, a in enumerate(long):
+        for b in long[k + 1:]:
+            shared = min(a[3], b[3]) - max(a[1], b[1])
+            if abs(a[0] - b[0]) < near and abs(a[2] - b[2]) < near and \
+                    shared >= TWIN_SHARE * min(a[3] - a[1], b[3] - b[1]):
+                count += 1
+    return count
 
 
 def _letter_log_p(groups: _Groups, key: tuple[int, int], evidence: dict | None) -> np.ndarray:
@@ -281,7 +346,8 @@ def _beam_search(count: int, scores: dict) -> list[_Path]:
     for i in range(count):
         for path in beams[i]:
             for j in range(i + 1, min(count, i + MAX_STROKES_PER_LETTER) + 1):
-                beams[j].append(_Path(path.score + scores[(i, j)], path.groups + ((i, j),)))
+                if (i, j) in scores:
+                    beams[j].append(_Path(path.score + scores[(i, j)], path.groups + ((i, j),)))
         for j in range(i + 1, count + 1):
             beams[j] = heapq.nlargest(INK_BEAM_WIDTH, beams[j])
     return beams[count]
@@ -331,9 +397,11 @@ def read_line(ink: Ink, strokes: list[int], pen: float, recognizer: Recognizer, 
     """One line of ink: its strokes grouped into letters and read, parted into words."""
     line_height = _line_height(ink, strokes)
     units = _units(ink, strokes, line_height)
-    groups = _read_groups(ink, units, pen, recognizer, profile, line_height)
+    structure = _group_structure(ink, units, _all_groups(units), line_height)
+    # a group whose shape alone loses HOPELESS nats is never one letter: not worth the letter model
+    structure = {key: score for key, score in structure.items() if key[1] == key[0] + 1 or score > HOPELESS}
+    groups = _read_groups(ink, units, list(structure), pen, recognizer, profile, line_height)
     line_log_probs = _line_log_probs(ink, strokes, pen, line_model)
-    structure = _group_structure(ink, units, groups, line_height)
     finals = _beam_search(len(units), _group_scores(structure, groups, None))
     best, _ = _best_reading(finals, groups, None, line_log_probs)
     evidence = None
@@ -392,6 +460,8 @@ def _spelled(word: str, start: int, stop: int, structure: dict, groups: _Groups,
             continue
         for j in range(i + 1, min(count, i + MAX_STROKES_PER_LETTER) + 1):
             key = (start + i, start + j)
+            if key not in structure:
+                continue
             options = best[i, :-1] + structure[key] + _letter_log_p(groups, key, evidence)[codes]
             better = options > best[j, 1:]
             best[j, 1:][better] = options[better]
