@@ -105,3 +105,24 @@ def test_alignment_spans_are_those_of_the_best_path_reading_the_text(seed):
 
 def test_alignment_of_a_text_the_columns_cannot_hold_is_empty():
     assert ctc.align(random_columns(0, columns=2), [1, 1]) == []  # a repeat needs a blank between: 3 columns
+
+
+def _columns(rows: list[dict[str, float]]) -> np.ndarray:
+    """Line-model columns (blank, space, a-z) from each column's letter probabilities; the rest blank."""
+    log_probs = np.full((len(rows), 28), np.log(1e-6))
+    for t, row in enumerate(rows):
+        for letter, p in row.items():
+            log_probs[t, 0 if letter == "-" else ctc.encode(letter)[0]] = np.log(p)
+    return log_probs
+
+
+def test_the_word_beam_search_walks_the_list_and_returns_only_listed_words():
+    from handwritten_letters.words.lexicon import Lexicon
+
+    # the best free reading is "hallo"; of the list, "hello" is what the columns hold
+    log_probs = _columns([{"h": 0.9}, {"a": 0.6, "e": 0.4}, {"l": 0.9}, {"-": 0.9}, {"l": 0.9}, {"o": 0.9}])
+    assert ctc.decode_indices(ctc.beam_search(log_probs, 4)[0].labels) == "hallo"
+    lexicon = Lexicon(["hello", "help", "yellow"])
+    found = [ctc.decode_indices(d.labels) for d in ctc.beam_search(log_probs, 4, lexicon=lexicon)]
+    assert found == ["hello"]
+    assert lexicon.starts("hel") and lexicon.starts("yellow") and not lexicon.starts("hx")

@@ -13,6 +13,7 @@ import numpy as np
 from ..labels import LINE_ALPHABET
 
 BLANK = 0
+SPACE = 1  # the class of LINE_ALPHABET's space
 
 
 def encode(text: str) -> list[int]:
@@ -64,14 +65,27 @@ def _logsumexp(a: float, b: float) -> float:
     return high + float(np.log1p(np.exp(-abs(a - b))))
 
 
-def beam_search(log_probs: np.ndarray, beam_width: int = 8, prune: float = PRUNE) -> list[Decoded]:
+def beam_search(log_probs: np.ndarray, beam_width: int = 8, prune: float = PRUNE, lexicon=None) -> list[Decoded]:
     """CTC prefix beam search: the ``beam_width`` most likely texts, each scored by the sum
     over all its alignments (classes below ``prune`` in a column are not followed, so scores
-    can be a little low). Best first; only the best comes with its columns (``align``)."""
+    can be a little low). Best first; only the best comes with its columns (``align``).
+
+    With a ``lexicon`` (``words.lexicon.Lexicon``), a word-beam search: a text grows only into the
+    start of a listed word (a prefix tree walked by the beam), and only listed words are returned:
+    the words the model's columns hold, wherever they are from the best free reading."""
     # prefix -> (log p ending in blank, log p ending in its last label)
     beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, -np.inf)}
+    allowed: dict[tuple[int, ...], bool] = {}
+
+    def listed_start(prefix: tuple[int, ...]) -> bool:
+        if prefix not in allowed:
+            allowed[prefix] = lexicon.starts("".join(LINE_ALPHABET[k - 1] for k in prefix))
+        return allowed[prefix]
+
     for column in log_probs:
         candidates = np.flatnonzero(column > prune)
+        if lexicon is not None:
+            candidates = candidates[candidates != SPACE]
         following: dict[tuple[int, ...], list[float]] = {}
 
         def add(prefix, blank_part, label_part, following=following):
@@ -89,11 +103,14 @@ def beam_search(log_probs: np.ndarray, beam_width: int = 8, prune: float = PRUNE
                 elif prefix and prefix[-1] == k:
                     add(prefix, -np.inf, p_label + p)  # the same label goes on
                     add(prefix + (k,), -np.inf, p_blank + p)  # a repeat needs a blank between
-                else:
+                elif lexicon is None or listed_start(prefix + (k,)):
                     add(prefix + (k,), -np.inf, total + p)
         ranked = sorted(following.items(), key=lambda item: -_logsumexp(*item[1]))[:beam_width]
         beams = {prefix: (parts[0], parts[1]) for prefix, parts in ranked}
     ranked = sorted(beams.items(), key=lambda item: -_logsumexp(*item[1]))
+    if lexicon is not None:
+        ranked = [(prefix, parts) for prefix, parts in ranked
+                  if prefix and "".join(LINE_ALPHABET[k - 1] for k in prefix) in lexicon]
     return [Decoded(list(prefix), _logsumexp(*parts), align(log_probs, list(prefix)) if rank == 0 else None)
             for rank, (prefix, parts) in enumerate(ranked)]
 

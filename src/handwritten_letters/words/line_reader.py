@@ -41,7 +41,7 @@ from .results import LetterReading, LineReading, TextReading, WordReading, in_so
 from .segment import read_page
 
 DEFAULT_LINE_MODEL = "lines-ctc.onnx"
-SPACE = 1
+SPACE = ctc.SPACE
 LINE_BEAM_WIDTH = 4  # CTC prefix beam; as good as 8 and 16 on validation lines, faster (benchmarks/line_decoding.py)
 LINE_LEXICON_MARGIN = 2.0  # CTC nats per letter a lexicon word may lose against the raw reading (best of 0.5-4 on validation)
 # the line reader's word list: words within half the reading's length in edits, scored by their CTC
@@ -52,6 +52,12 @@ LIST_EDIT_SHARE = 0.5
 LIST_PRIOR_PER_ZIPF = 0.5
 LIST_MARGIN = 2.0
 LIST_CANDIDATES = 200
+# a word-beam search over the word's columns through the list's prefix tree (ctc.beam_search with a
+# lexicon) finds listed words beyond the edit reach above; off: on the held-out fonts' pen-word
+# pictures (720) it read as many words right (88.2%) and harmed one more, at width 16 and those
+# words taking their place only when they beat the free reading (docs/words-and-lines.md)
+LIST_BEAM_WIDTH = 0
+LIST_BEAM_MARGIN = 0.0  # nats a word only the word-beam search found may lose to the free reading
 MIN_SUPPORT = 0.02  # a letter a list word changes must have at least this probability where it stands
 READERS = ("lines", "segment", "combined")
 # what `auto` reads with: per case, the reader that read validation lines best (mean character
@@ -180,15 +186,23 @@ def _lexicon_word(raw: str, log_probs: np.ndarray, lexicon: Lexicon) -> str:
     own columns (all alignments, not the best path's letters) plus ``LIST_PRIOR_PER_ZIPF`` nats per
     Zipf unit of its frequency; the best replaces the reading when it loses at most
     ``LIST_MARGIN`` nats to the free reading with its own prior. A confident free reading the list
-    does not hold (a name, a random string) keeps its lead, so it stays as read.
+    does not hold (a name, a random string) keeps its lead, so it stays as read. With
+    ``LIST_BEAM_WIDTH``, the words a word-beam search finds in the columns join the candidates,
+    each taken only when it loses at most ``LIST_BEAM_MARGIN`` nats.
     """
     found = lexicon.near(raw, LIST_EDIT_SHARE, LIST_CANDIDATES)
+    margins = [LIST_MARGIN] * len(found)
+    if LIST_BEAM_WIDTH:
+        searched = [ctc.decode_indices(d.labels) for d in ctc.beam_search(log_probs, LIST_BEAM_WIDTH, lexicon=lexicon)]
+        far = [word for word in searched if word not in found and word != raw]
+        found, margins = found + far, margins + [LIST_BEAM_MARGIN] * len(far)
     if not found:
         return raw
     priors = np.array([LIST_PRIOR_PER_ZIPF * lexicon.frequency(word) for word in [raw, *found]])
     scores = ctc.text_log_probabilities(log_probs, [encode(word) for word in [raw, *found]]) + priors
-    best = 1 + int(np.argmax(scores[1:]))
-    return found[best - 1] if scores[best] >= scores[0] - LIST_MARGIN else raw
+    gains = scores[1:] - scores[0] + np.array(margins)
+    best = int(np.argmax(np.where(gains >= 0, scores[1:], -np.inf)))
+    return found[best] if gains[best] >= 0 else raw
 
 
 def _letters_support(raw: str, word: str, probabilities: list[dict[str, float]]) -> bool:
