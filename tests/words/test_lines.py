@@ -425,6 +425,24 @@ def test_combine_fuses_each_word_both_readers_lay_out_alike_and_keeps_the_line_r
     assert combine(by_lines, other_lines, None, 3).text == "cat dg"
 
 
+def test_combine_takes_a_double_letter_the_pieces_show_twice_and_the_line_reader_once():
+    from handwritten_letters.words.line_reader import combine
+    from handwritten_letters.words.results import LetterReading, LineReading, TextReading, WordReading
+
+    def word(labels, boxes):
+        letters = [LetterReading(c, 0.9, [(c, 0.9)], box) for c, box in zip(labels, boxes)]
+        return WordReading(labels, "", 1.0, (0, 0, 1, 1), letters)
+
+    by_lines = TextReading([LineReading([word("helo", [(0, 0, 9, 9), (9, 0, 19, 9), (19, 0, 29, 9), (29, 0, 39, 9)])],
+                                        (0, 0, 1, 1))])
+    pieces = [(0, 0, 9, 9), (9, 0, 19, 9), (19, 0, 23, 9), (25, 0, 29, 9), (29, 0, 39, 9)]
+    doubled = TextReading([LineReading([word("hello", pieces)], (0, 0, 1, 1))])
+    fused = combine(by_lines, doubled, None, 3)
+    assert fused.text == "hello" and [l.box for l in fused.lines[0].words[0].letters] == pieces
+    other = TextReading([LineReading([word("hxelo", pieces)], (0, 0, 1, 1))])  # one more letter, not a double
+    assert combine(by_lines, other, None, 3).text == "helo"
+
+
 def test_auto_reads_with_the_line_model_given_a_lexicon_and_with_both_models_without(monkeypatch):
     from handwritten_letters.words import line_reader
     from handwritten_letters.words.lexicon import Lexicon

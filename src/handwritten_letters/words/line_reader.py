@@ -378,30 +378,42 @@ def _fused_letter(a: LetterReading, b: LetterReading, top_k: int) -> LetterReadi
     return LetterReading(ranked[0][0], ranked[0][1], ranked[:top_k], b.box)
 
 
-def _counterpart(by_lines: TextReading, by_pieces: TextReading, line: int, word: int) -> WordReading | None:
-    """The segmentation's reading of the line reader's word ``word`` of line ``line``, when both
-    see the same layout around it: as many lines, as many words in that line, as many letters in
-    that word."""
+def _counterpart(by_lines: TextReading, by_pieces: TextReading, line: int,
+                 word: int) -> tuple[WordReading, list[int]] | None:
+    """The segmentation's reading of the line reader's word ``word`` of line ``line`` when both
+    see the same layout around it (as many lines, as many words in that line), and for each of
+    its letters the line reader's letter it is: the same letters one for one, or one letter the
+    line reader read once where the pieces show it twice (a double letter: CTC reads "ll" as one
+    "l" unless a blank parts them; two cut-out pieces cannot merge)."""
     if len(by_lines.lines) != len(by_pieces.lines):
         return None
     ours, theirs = by_lines.lines[line].words, by_pieces.lines[line].words
-    if len(ours) != len(theirs) or len(ours[word].letters) != len(theirs[word].letters):
+    if len(ours) != len(theirs):
         return None
-    return theirs[word]
+    count, pieces = len(ours[word].letters), theirs[word]
+    if len(pieces.letters) == count:
+        return pieces, list(range(count))
+    labels, read = "".join(l.label for l in pieces.letters), "".join(l.label for l in ours[word].letters)
+    if len(labels) == count + 1:
+        for k in range(count):
+            if labels[k] == labels[k + 1] and labels[:k] + labels[k + 1:] == read:
+                return pieces, [i if i <= k else i - 1 for i in range(count + 1)]
+    return None
 
 
 def combine(by_lines: TextReading, by_pieces: TextReading, lexicon: Lexicon | None, top_k: int) -> TextReading:
     """Both readers' readings as one: each word on which they agree about the layout (lines,
-    words in its line, letters in the word) gets each letter's probabilities multiplied; other
-    words keep the line model's reading (letters it could not cut apart are where the
-    segmentation goes wrong)."""
+    words in its line, letters in the word, or all but a double letter the line reader read once:
+    ``_counterpart``) gets each letter's probabilities multiplied; other words keep the line
+    model's reading (letters it could not cut apart are where the segmentation goes wrong)."""
     lines = []
     for index, line in enumerate(by_lines.lines):
         words = []
         for w, word in enumerate(line.words):
             other = _counterpart(by_lines, by_pieces, index, w)
             if other is not None:
-                letters = [_fused_letter(x, y, len(CLASS_NAMES)) for x, y in zip(word.letters, other.letters)]
+                pieces, ours = other
+                letters = [_fused_letter(word.letters[i], y, len(CLASS_NAMES)) for i, y in zip(ours, pieces.letters)]
             else:
                 letters = word.letters
             raw = "".join(l.label for l in letters)
