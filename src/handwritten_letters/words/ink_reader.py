@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..labels import CLASS_NAMES
-from ..reading.ink import Ink, draw_strokes, paint_strokes, pen_for
+from ..reading.ink import Drawn, Ink, draw_strokes, paint_strokes, pen_for
 from ..reading.preprocess import CONTENT_SIZE, ink_to_model_input, prepare_line
 from ..reading.recognize import Recognizer
 from . import ctc
@@ -126,9 +126,9 @@ def _union(boxes) -> tuple[float, float, float, float]:
     return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
-def ink_lines(ink: Ink, pen: float) -> list[list[int]]:
-    """The strokes of each line of writing, top to bottom, each line's in writing order."""
-    drawn = draw_strokes(ink.strokes, pen)
+def ink_lines(ink: Ink, drawn: Drawn) -> list[list[int]]:
+    """The strokes of each line of writing (``drawn``: all of the ink drawn), top to bottom, each
+    line's in writing order."""
     bands = find_lines(drawn.pixels < 128)
     if len(bands) <= 1:
         return [list(range(len(ink.strokes)))]
@@ -357,11 +357,13 @@ def _text(path: _Path, groups: _Groups, evidence: dict | None) -> str:
     return "".join(CLASS_NAMES[int(np.argmax(_letter_log_p(groups, k, evidence)))] for k in path.groups)
 
 
-def _line_log_probs(ink: Ink, strokes: list[int], pen: float, line_model) -> np.ndarray | None:
-    """The line model's log probabilities over the line's strokes drawn as one picture."""
+def _line_log_probs(ink: Ink, strokes: list[int], pen: float, line_model,
+                    drawn: Drawn | None = None) -> np.ndarray | None:
+    """The line model's log probabilities over the line's strokes drawn as one picture (``drawn``
+    when already drawn)."""
     if line_model is None:
         return None
-    drawn = draw_strokes([ink.strokes[i] for i in strokes], pen)
+    drawn = drawn or draw_strokes([ink.strokes[i] for i in strokes], pen)
     prepared = prepare_line((255 - drawn.pixels).astype(np.float32) / 255.0)
     return None if prepared is None else line_model.log_probabilities([prepared.pixels])[0]
 
@@ -393,15 +395,16 @@ def _letters(path: _Path, text: str, units: list[_Unit], groups: _Groups, eviden
 
 
 def read_line(ink: Ink, strokes: list[int], pen: float, recognizer: Recognizer, line_model,
-              lexicon: Lexicon | None, top_k: int, profile=None) -> LineReading | None:
-    """One line of ink: its strokes grouped into letters and read, parted into words."""
+              lexicon: Lexicon | None, top_k: int, profile=None, drawn: Drawn | None = None) -> LineReading | None:
+    """One line of ink: its strokes grouped into letters and read, parted into words (``drawn``:
+    the line's strokes already drawn as one picture, when they are)."""
     line_height = _line_height(ink, strokes)
     units = _units(ink, strokes, line_height)
     structure = _group_structure(ink, units, _all_groups(units), line_height)
     # a group whose shape alone loses HOPELESS nats is never one letter: not worth the letter model
     structure = {key: score for key, score in structure.items() if key[1] == key[0] + 1 or score > HOPELESS}
     groups = _read_groups(ink, units, list(structure), pen, recognizer, profile, line_height)
-    line_log_probs = _line_log_probs(ink, strokes, pen, line_model)
+    line_log_probs = _line_log_probs(ink, strokes, pen, line_model, drawn)
     finals = _beam_search(len(units), _group_scores(structure, groups, None))
     best, _ = _best_reading(finals, groups, None, line_log_probs)
     evidence = None
@@ -526,11 +529,13 @@ def read_ink(ink: Ink, recognizer: Recognizer, line_model=None, lexicon: Lexicon
              profile=None, name: str = "ink", deadline: float | None = None) -> TextReading:
     """Lines of words of letters read from ink, each letter with its box (ink pixels) and strokes."""
     pen = pen_for(ink)
+    drawn = draw_strokes(ink.strokes, pen)
+    parted = ink_lines(ink, drawn)
     lines = []
-    for strokes in ink_lines(ink, pen):
+    for strokes in parted:
         check_deadline(deadline, name)
         line = read_line(ink, strokes, pen, recognizer, line_model, lexicon, len(CLASS_NAMES) if lexicon else top_k,
-                         profile)
+                         profile, drawn if len(parted) == 1 else None)
         if line is not None:
             lines.append(line)
     return TextReading(lines, None if lines else "no letters found")
