@@ -134,7 +134,7 @@ def _bar(x: float, top: float, bottom: float) -> np.ndarray:
 
 def test_the_strokes_say_an_i_has_its_dot_and_an_l_is_one_stroke():
     def weight(strokes, letter):
-        return ink_reader.stroke_evidence(strokes, 40.0)[CLASS_NAMES.index(letter)]
+        return ink_reader.stroke_evidence([ink_reader._box([s]) for s in strokes], 40.0)[CLASS_NAMES.index(letter)]
 
     stem, dot = _bar(10, 20, 60), np.array([[10.0, 8.0], [10.5, 8.5]])
     assert weight([stem, dot], "i") == 0 and weight([stem], "i") < 0  # a bar alone is no i

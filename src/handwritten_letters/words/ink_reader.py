@@ -121,6 +121,10 @@ def _box(strokes: list[np.ndarray]) -> tuple[float, float, float, float]:
             float(points[:, 1].max()))
 
 
+def _long_side(box: tuple[float, float, float, float]) -> float:
+    return max(box[2] - box[0], box[3] - box[1])
+
+
 def _union(boxes) -> tuple[float, float, float, float]:
     boxes = list(boxes)
     return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
@@ -226,28 +230,29 @@ def _all_groups(units: list[_Unit]) -> dict[tuple[int, int], tuple[float, float,
             for i in range(len(units)) for j in range(i + 1, min(len(units), i + MAX_STROKES_PER_LETTER) + 1)}
 
 
-def _read_groups(ink: Ink, units: list[_Unit], keys: list[tuple[int, int]], pen: float, recognizer: Recognizer,
-                 profile, line_height: float) -> _Groups:
-    """The letter model (and what the strokes say, ``stroke_evidence``) on each of the groups ``keys``."""
+def _read_groups(ink: Ink, units: list[_Unit], boxes: dict[tuple[int, int], tuple[float, float, float, float]],
+                 pen: float, recognizer: Recognizer, profile, line_height: float) -> _Groups:
+    """The letter model (and what the strokes say, ``stroke_evidence``) on each of the groups
+    ``boxes`` holds (their boxes by unit range)."""
+    keys = list(boxes)
     # drawn no larger than twice what the preprocessing keeps of a letter (its long side becomes CONTENT_SIZE)
     drawings = _unit_drawings(ink, units, pen, min(1.0, GROUP_LONG_SIDE / line_height))
     crops = [ink_to_model_input(_group_ink(drawings[i:j])) for i, j in keys]
     probabilities, upper = recognizer.predict_arrays_with_case(np.stack(crops), profile)
-    boxes = {key: _union(u.box for u in units[key[0]:key[1]]) for key in keys}
     log_p = np.log(np.clip(probabilities, 1e-9, 1.0))
-    log_p += np.stack([stroke_evidence([ink.strokes[s] for u in units[i:j] for s in u.strokes], line_height)
+    stroke_boxes = {s: _box([ink.strokes[s]]) for unit in units for s in unit.strokes}
+    log_p += np.stack([stroke_evidence([stroke_boxes[s] for u in units[i:j] for s in u.strokes], line_height)
                        for i, j in keys])
     return _Groups(keys, boxes, log_p, upper)
 
 
-def stroke_evidence(strokes: list[np.ndarray], line_height: float) -> np.ndarray:
-    """Log-weights (26,) for each letter given the strokes it would be drawn with: an ``i`` or ``j``
-    has its dot (a small stroke above the rest), and an ``l`` is not two long strokes side by side
-    (two ``l``s drawn over each other)."""
+def stroke_evidence(boxes: list[tuple[float, float, float, float]], line_height: float) -> np.ndarray:
+    """Log-weights (26,) for each letter given the boxes of the strokes it would be drawn with: an
+    ``i`` or ``j`` has its dot (a small stroke above the rest), and an ``l`` is not two long strokes
+    side by side (two ``l``s drawn over each other)."""
     weights = np.zeros(len(CLASS_NAMES))
-    boxes = [_box([stroke]) for stroke in strokes]
-    small = [max(b[2] - b[0], b[3] - b[1]) < DOT_SIZE * line_height for b in boxes]
-    long = sum(max(b[2] - b[0], b[3] - b[1]) >= LONG_STROKE * line_height for b in boxes)
+    small = [_long_side(b) < DOT_SIZE * line_height for b in boxes]
+    long = sum(_long_side(b) >= LONG_STROKE * line_height for b in boxes)
     body_top = min((b[1] for b, dot in zip(boxes, small) if not dot), default=None)
     dotted = body_top is not None and any(dot and b[3] < body_top for b, dot in zip(boxes, small))
     if not dotted:
@@ -293,7 +298,7 @@ def _group_structure(ink: Ink, units: list[_Unit], boxes: dict, line_height: flo
     for key, box in boxes.items():
         i, j = key
         score = LETTER_BONUS
-        if max(box[2] - box[0], box[3] - box[1]) < DOT_SIZE * line_height:
+        if _long_side(box) < DOT_SIZE * line_height:
             score += DOT_PENALTY  # a dot, or a bar's scrap: part of a letter, never one alone
         score -= TWIN_PENALTY * _twins([units[k].box for k in range(i, j)], line_height)
         reach = units[i].box[2]
@@ -320,7 +325,7 @@ def _twins(boxes: list[tuple[float, float, float, float]], line_height: float) -
     """How many pairs of long strokes lie one over the other: the same stroke drawn again is the
     next letter (two ``l``s written over each other), not part of this one."""
     near = TWIN_REACH * line_height
-    long = [b for b in boxes if max(b[2] - b[0], b[3] - b[1]) >= LONG_STROKE * line_height]
+    long = [b for b in boxes if _long_side(b) >= LONG_STROKE * line_height]
     count = 0
     for k, a in enumerate(long):
         for b in long[k + 1:]:
@@ -400,10 +405,11 @@ def read_line(ink: Ink, strokes: list[int], pen: float, recognizer: Recognizer, 
     the line's strokes already drawn as one picture, when they are)."""
     line_height = _line_height(ink, strokes)
     units = _units(ink, strokes, line_height)
-    structure = _group_structure(ink, units, _all_groups(units), line_height)
+    boxes = _all_groups(units)
+    structure = _group_structure(ink, units, boxes, line_height)
     # a group whose shape alone loses HOPELESS nats is never one letter: not worth the letter model
     structure = {key: score for key, score in structure.items() if key[1] == key[0] + 1 or score > HOPELESS}
-    groups = _read_groups(ink, units, list(structure), pen, recognizer, profile, line_height)
+    groups = _read_groups(ink, units, {key: boxes[key] for key in structure}, pen, recognizer, profile, line_height)
     line_log_probs = _line_log_probs(ink, strokes, pen, line_model, drawn)
     finals = _beam_search(len(units), _group_scores(structure, groups, None))
     best, _ = _best_reading(finals, groups, None, line_log_probs)
