@@ -79,7 +79,7 @@ def beam_search(log_probs: np.ndarray, beam_width: int = 8, prune: float = PRUNE
 
     def listed_start(prefix: tuple[int, ...]) -> bool:
         if prefix not in allowed:
-            allowed[prefix] = lexicon.starts("".join(LINE_ALPHABET[k - 1] for k in prefix))
+            allowed[prefix] = lexicon.starts(decode_indices(prefix))
         return allowed[prefix]
 
     for column in log_probs:
@@ -110,7 +110,7 @@ def beam_search(log_probs: np.ndarray, beam_width: int = 8, prune: float = PRUNE
     ranked = sorted(beams.items(), key=lambda item: -_logsumexp(*item[1]))
     if lexicon is not None:
         ranked = [(prefix, parts) for prefix, parts in ranked
-                  if prefix and "".join(LINE_ALPHABET[k - 1] for k in prefix) in lexicon]
+                  if prefix and decode_indices(prefix) in lexicon]
     return [Decoded(list(prefix), _logsumexp(*parts), align(log_probs, list(prefix)) if rank == 0 else None)
             for rank, (prefix, parts) in enumerate(ranked)]
 

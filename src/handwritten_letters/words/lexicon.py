@@ -13,7 +13,7 @@ are sure of stands, and a real word is never replaced by a rarer one.
 from __future__ import annotations
 
 import bisect
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -87,13 +87,18 @@ class Lexicon:
         self.frequencies = frequencies  # None: every listed word alike (a user's own list)
         self.priors = {n: np.array([self.prior(w) for w in ws]) for n, ws in self.words.items()}
         self._listed = frozenset(w for ws in self.words.values() for w in ws)
-        self._sorted = sorted(self._listed)  # a prefix tree's walk by bisection (``starts``), no nodes kept
 
     def __len__(self) -> int:
         return sum(len(ws) for ws in self.words.values())
 
     def __contains__(self, word: str) -> bool:
         return word in self._listed
+
+    @cached_property
+    def _sorted(self) -> list[str]:
+        """Every listed word in order: a prefix tree walked by bisection (``starts``), no nodes kept;
+        made on first use (only the word-beam search asks), not when the list loads."""
+        return sorted(self._listed)
 
     def starts(self, prefix: str) -> bool:
         """Whether a listed word starts with ``prefix``."""
