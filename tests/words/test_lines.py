@@ -474,3 +474,25 @@ def test_a_line_model_away_from_its_run_still_exports_as_a_line_model(line_run, 
     from handwritten_letters.words.line_reader import LineModel
 
     assert LineModel(tmp_path / "lines.onnx").metadata["kind"] == "line-ctc"
+
+
+def test_a_condensed_hands_pen_line_is_narrower_at_the_same_height():
+    import cv2
+
+    from handwritten_letters.training.data import CASE_LOWER
+
+    letters = letters_of_value(255)
+    letters.images[:, :, :] = 0
+    for image in letters.images:
+        cv2.circle(image, (14, 14), 9, 255, 2)  # an `o` as wide as it is tall
+    cased = Dataset(letters.images, letters.labels, np.full(len(letters), CASE_LOWER, dtype=np.int8))
+    spans = {}
+    for factor in (0.5, 1.0):
+        style = LineStyle(slant_share=0.0, stroke_change=0.0, noise=0.0, size_variation=0.0, jitter=(0, 0),
+                          proportions=1.0, pen_lines=1.0, pen_width=(0.2, 0.2), pen_gap=(0.3, 0.3),
+                          pen_hand_width=(factor, factor))
+        mask = LineComposer(cased, ["word"], style).compose("oooo", np.random.default_rng(0)) > 0.5
+        rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        spans[factor] = (rows[-1] - rows[0], columns[-1] - columns[0])
+    assert spans[0.5][0] == spans[1.0][0]  # the same height
+    assert spans[0.5][1] < 0.8 * spans[1.0][1]  # four narrow o's, gaps kept

@@ -50,6 +50,8 @@ class PenWordStyle:
     gap_jitter: float = 0.04
     word_gap: tuple[float, float] = (0.6, 1.4)
     pen: tuple[float, float] = (0.06, 0.25)  # the pen's width
+    # how wide the hand writes: the line's letters scaled across by one draw (condensed to wide)
+    hand_width: tuple[float, float] = (0.6, 1.15)
     turn: float = 4.0  # degrees a letter turns, either way
     size_jitter: float = 0.08
     rise_jitter: float = 0.06
@@ -121,6 +123,7 @@ class PenWordWriter:
         kind = rng.choice(3, p=np.asarray(style.gap_kinds) / sum(style.gap_kinds))
         gap = rng.uniform(*(style.clear_gap, style.touching_gap, style.crossing_gap)[kind])
         whole = font in font_letters.JOINED and rng.random() < style.whole_words
+        across = np.array([rng.uniform(*style.hand_width), 1.0])
         pieces, right = [], 0.0
         for index, word in enumerate(written.split(" ")):
             if index:
@@ -129,6 +132,7 @@ class PenWordWriter:
                 points = self._whole_word(font, word, x_height, rng)
                 if points is None:
                     return None
+                points = points * across
                 points = points - [points[:, 0].min() - right, 0.0]
                 pieces.append(points)
                 right = points[:, 0].max()
@@ -141,7 +145,7 @@ class PenWordWriter:
                 low, high = points.min(axis=0), points.max(axis=0)
                 scale = (bottom - top) * x_height / max(high[1] - low[1], 1.0)
                 filled = (points[:, None, :] + _FILL[None]).reshape(-1, 2)
-                placed = _turned((filled - low) * scale, rng, style)
+                placed = _turned((filled - low) * scale * across, rng, style)
                 placed[:, 1] += (top + rng.uniform(-style.rise_jitter, style.rise_jitter)) * x_height - placed[:, 1].min()
                 # the ink gap is between the inks: the centre lines stand a pen's width further apart
                 jitter = rng.uniform(-style.gap_jitter, style.gap_jitter)

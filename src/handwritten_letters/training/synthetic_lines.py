@@ -54,7 +54,10 @@ class LineStyle:
     # bar's width; their ink gaps in x-heights, clear to crossing, and the pen's width
     pen_lines: float = 0.0
     pen_gap: tuple[float, float] = (-0.25, 0.2)
-    pen_width: tuple[float, float] = (0.12, 0.3)
+    pen_width: tuple[float, float] = (0.08, 0.25)
+    # how wide a pen line's hand writes: its letters scaled across by one draw for the line (a
+    # condensed hand's narrow `e` and `o` to a wide one's), their heights kept
+    pen_hand_width: tuple[float, float] = (0.55, 1.15)
 
 
 TRAINING_STYLE = LineStyle()
@@ -80,6 +83,13 @@ def upright(letter: np.ndarray) -> np.ndarray:
     skew = moments["mu11"] / moments["mu02"]  # columns per row the letter leans
     stood = sheared(letter.astype(np.float32), skew)
     return trimmed(np.clip(np.rint(stood), 0, 255).astype(np.uint8))
+
+
+def _widened(letter: np.ndarray, factor: float) -> np.ndarray:
+    if factor == 1.0:
+        return letter
+    width = max(1, round(letter.shape[1] * factor))
+    return np.asarray(Image.fromarray(letter).resize((width, letter.shape[0]), Image.BILINEAR))
 
 
 def proportioned(letter: np.ndarray, name: str, case: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
@@ -145,12 +155,13 @@ class LineComposer:
         amplitude = int(rng.integers(style.jitter[0], style.jitter[1] + 1))
         vary_size = rng.random() < style.size_variation
         proportions = rng.random() < style.proportions
-        pen = 0
+        pen, hand_width = 0, 1.0
         if rng.random() < style.pen_lines:
             # skeletons are placed, then the pen widens every stroke by its radius on either side
             x_height = 0.625 * CAP_HEIGHT
             pen = max(1, round(rng.uniform(*style.pen_width) * x_height / 2))
             base_gap = round(rng.uniform(*style.pen_gap) * x_height) + 2 * pen
+            hand_width = rng.uniform(*style.pen_hand_width)
         margin = 8 + amplitude
         baseline = margin + CAP_HEIGHT
         tiles, x = [], margin
@@ -163,7 +174,7 @@ class LineComposer:
                 scale = rng.uniform(*style.size)
                 letter = _scaled(letter, max(1, round(letter.shape[0] * scale))) if rise is None else letter
             # a pen line's gaps are measured between centre lines, so the letter keeps only its own
-            letter = trimmed(centre_line(upright(letter))) if pen else letter
+            letter = trimmed(centre_line(_widened(upright(letter), hand_width))) if pen else letter
             top = margin + (28 - letter.shape[0]) // 2 if rise is None else baseline - rise
             top += int(rng.integers(-amplitude, amplitude + 1))
             if index and text[index - 1] != " ":
