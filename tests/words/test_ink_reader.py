@@ -134,12 +134,33 @@ def _bar(x: float, top: float, bottom: float) -> np.ndarray:
 
 def test_the_strokes_say_an_i_has_its_dot_and_an_l_is_one_stroke():
     def weight(strokes, letter):
-        return ink_reader.stroke_evidence([ink_reader._box([s]) for s in strokes], 40.0)[CLASS_NAMES.index(letter)]
+        boxes = [ink_reader._box([s]) for s in strokes]
+        turns = [ink_reader.turning(s, b) for s, b in zip(strokes, boxes)]
+        return ink_reader.stroke_evidence(boxes, turns, 40.0)[CLASS_NAMES.index(letter)]
 
     stem, dot = _bar(10, 20, 60), np.array([[10.0, 8.0], [10.5, 8.5]])
     assert weight([stem, dot], "i") == 0 and weight([stem], "i") < 0  # a bar alone is no i
     assert weight([stem], "l") == 0 and weight([stem, _bar(14, 0, 60)], "l") < 0  # nor two bars an l
     assert weight([stem, _bar(14, 0, 60)], "h") == 0
+
+
+def _loop(clockwise: bool) -> np.ndarray:
+    """A round bowl beside x = 10, drawn clockwise on the page (as a b's) or anticlockwise (as an o)."""
+    angles = np.linspace(0, 2 * np.pi, 40) * (1 if clockwise else -1)
+    return np.column_stack([24 + 12 * np.cos(angles), 48 + 12 * np.sin(angles)])
+
+
+def test_a_bs_bowl_turns_clockwise_and_an_os_anticlockwise():
+    def weight(strokes, letter):
+        boxes = [ink_reader._box([s]) for s in strokes]
+        turns = [ink_reader.turning(s, b) for s, b in zip(strokes, boxes)]
+        return ink_reader.stroke_evidence(boxes, turns, 40.0)[CLASS_NAMES.index(letter)]
+
+    stem = _bar(10, 0, 60)
+    assert ink_reader.turning(_loop(True), ink_reader._box([_loop(True)])) > 0.5
+    assert weight([stem, _loop(True)], "b") == 0 == weight([stem, _loop(False)], "d")
+    assert weight([stem, _loop(False)], "b") < 0  # an l and an o
+    assert weight([_bar(10, 20, 80), _loop(False)], "p") < 0
 
 
 def test_a_stroke_drawn_again_over_another_is_a_twin_and_a_bowl_beside_a_stem_is_not():

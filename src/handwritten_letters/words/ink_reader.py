@@ -73,6 +73,12 @@ ONE_STROKE_PENALTY = 2.0  # nats against a one-stroke letter, per long stroke be
 TWIN_REACH = 0.15  # line heights: two long strokes whose sides lie this close, one over the other,
 TWIN_SHARE = 0.7  # sharing this much of their height, are twins
 TWIN_PENALTY = 4.0  # nats against one letter holding twin strokes
+# a b's or p's bowl is drawn clockwise on the page (every drawer of the dev letters), an o, c, a, d,
+# e or q anticlockwise: an anticlockwise bowl beside a stem is an l and an o, not a b
+CLOCKWISE_BOWL_LETTERS = "bp"
+BOWL_SHARE = 0.3  # a stroke enclosing this share of its box (signed) turns one way: a bowl
+BOWL_SIZE = 0.2  # line heights: a bowl's long side at least
+BOWL_PENALTY = 3.0  # nats against a clockwise-bowl letter whose strokes hold only anticlockwise bowls
 HOPELESS = -5.0  # chosen on the ink-words dev set: -3 reads fewer characters, -5 as many as reading every group
 PLACE_PENALTY = 2.0  # nats against a letter whose ascender or descender the group does not show (or shows wrongly)
 LINE_MODEL_WEIGHT = 0.3  # the line model's log probability of a grouping's text, against the letters' own
@@ -241,16 +247,32 @@ def _read_groups(ink: Ink, units: list[_Unit], boxes: dict[tuple[int, int], tupl
     probabilities, upper = recognizer.predict_arrays_with_case(np.stack(crops), profile)
     log_p = np.log(np.clip(probabilities, 1e-9, 1.0))
     stroke_boxes = {s: _box([ink.strokes[s]]) for unit in units for s in unit.strokes}
-    log_p += np.stack([stroke_evidence([stroke_boxes[s] for u in units[i:j] for s in u.strokes], line_height)
+    turns = {s: turning(ink.strokes[s], stroke_boxes[s]) for s in stroke_boxes}
+    log_p += np.stack([stroke_evidence([stroke_boxes[s] for u in units[i:j] for s in u.strokes],
+                                       [turns[s] for u in units[i:j] for s in u.strokes], line_height)
                        for i, j in keys])
     return _Groups(keys, boxes, log_p, upper)
 
 
-def stroke_evidence(boxes: list[tuple[float, float, float, float]], line_height: float) -> np.ndarray:
-    """Log-weights (26,) for each letter given the boxes of the strokes it would be drawn with: an
-    ``i`` or ``j`` has its dot (a small stroke above the rest), and an ``l`` is not two long strokes
-    side by side (two ``l``s drawn over each other)."""
+def turning(stroke: np.ndarray, box: tuple[float, float, float, float]) -> float:
+    """The area a stroke encloses, signed, as a share of its box: positive where the pen turns
+    clockwise on the page (y down), as round a b's bowl; negative anticlockwise, as round an o."""
+    x, y = stroke[:, 0], stroke[:, 1]
+    area = 0.5 * float(np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y))
+    return area / max((box[2] - box[0]) * (box[3] - box[1]), 1.0)
+
+
+def stroke_evidence(boxes: list[tuple[float, float, float, float]], turns: list[float],
+                    line_height: float) -> np.ndarray:
+    """Log-weights (26,) for each letter given the boxes of the strokes it would be drawn with and
+    which way each turns (``turning``): an ``i`` or ``j`` has its dot (a small stroke above the
+    rest), an ``l`` is not two long strokes side by side (two ``l``s drawn over each other), and a
+    ``b`` or ``p`` has a clockwise bowl, not only an anticlockwise one (an ``l`` and an ``o``)."""
     weights = np.zeros(len(CLASS_NAMES))
+    bowls = [turn for box, turn in zip(boxes, turns) if _long_side(box) >= BOWL_SIZE * line_height]
+    if any(turn <= -BOWL_SHARE for turn in bowls) and not any(turn >= BOWL_SHARE for turn in bowls):
+        for letter in CLOCKWISE_BOWL_LETTERS:
+            weights[CLASS_NAMES.index(letter)] -= BOWL_PENALTY
     small = [_long_side(b) < DOT_SIZE * line_height for b in boxes]
     long = sum(_long_side(b) >= LONG_STROKE * line_height for b in boxes)
     body_top = min((b[1] for b, dot in zip(boxes, small) if not dot), default=None)
