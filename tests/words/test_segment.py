@@ -14,7 +14,7 @@ from handwritten_letters.errors import ImageError
 from handwritten_letters.reading.recognize import Recognizer
 from handwritten_letters.words.lexicon import Lexicon
 from handwritten_letters.words.page import find_lines
-from handwritten_letters.words.segment import _blobs, _cut_points, read_text
+from handwritten_letters.words.segment import _blobs, _cut_points, _double_bar_seams, read_text
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +55,20 @@ def test_touching_letters_get_a_cut_candidate_at_the_thin_join():
     profile = np.array([0, 20, 22, 21, 23, 20, 3, 2, 3, 19, 22, 20, 21, 22, 0])
     cuts = _cut_points(profile, line_height=20)
     assert len(cuts) == 1 and 6 <= cuts[0] <= 8
+
+
+def test_two_ascender_bars_drawn_touching_are_parted_at_their_seam_and_a_stem_drawn_twice_is_not():
+    line_height = 50  # an x-height letter's blob, 43 px tall, times 1.15
+    two_bars = np.zeros((75, 14), dtype=bool)
+    two_bars[:, 0:6] = two_bars[2:, 7:13] = True
+    two_bars[40:44, 6] = True  # the pens touch at one point
+    assert _double_bar_seams(two_bars, two_bars.sum(axis=0), line_height) == [6]
+    stem_twice = np.zeros((75, 14), dtype=bool)
+    stem_twice[:, 0:6] = stem_twice[:, 7:13] = True
+    stem_twice[10:70, 6] = True  # down and up again, the strokes all but merged
+    assert _double_bar_seams(stem_twice, stem_twice.sum(axis=0), line_height) == []
+    short = two_bars[:45]  # two x-height strokes (the arms of a `w`) are not ascender bars
+    assert _double_bar_seams(short, short.sum(axis=0), line_height) == []
 
 
 def test_separate_letters_get_their_own_boxes(recognizer):

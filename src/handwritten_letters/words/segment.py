@@ -41,6 +41,12 @@ WIDE_PENALTY = 3.0  # per line height beyond one: one letter is rarely wider tha
 CUT_BASE, CUT_INK = 0.8, 10.0  # cost of cutting through ink: a base plus per line height of ink cut
 GAP_PENALTY = 15.0  # per line height of empty columns inside one letter: separate blobs are rarely one letter
 SEGMENT_LEXICON_MARGIN = 1.2  # nats of letter-model probability per letter a lexicon word may lose
+# a column holding this many line heights of ink (a line's height is 1.15 of its median blob's),
+# and nearly the blob's tallest, is an ascender's bar
+ASCENDER_COLUMN = 1.05
+BAR_COLUMN = 0.85  # of the blob's tallest column
+SEAM_DEPTH = 0.5  # a seam's column holds at most this share of the bars' ink (a stem drawn down and up again holds more)
+SEAM_PENALTY = 2.0  # nats against one letter holding two ascender bars that touch at a seam
 
 
 
@@ -55,6 +61,7 @@ class Piece:
     mask: np.ndarray  # boolean, within ``box``
     box: tuple[int, int, int, int]  # left, top, right, bottom
     cut_cost: float = 0.0  # cost of separating this piece from the previous one (0: they never touched)
+    seam: bool = False  # parted from the previous piece where two bars touch (``_double_bar_seams``)
 
     @property
     def height(self) -> int:
@@ -93,22 +100,48 @@ def _cut_points(profile: np.ndarray, line_height: int) -> list[int]:
     return sorted(cuts)
 
 
+def _pen_width(mask: np.ndarray) -> float:
+    """The pen's width: the median length of the ink's runs along its rows (most strokes stand)."""
+    padded = np.pad(mask, ((0, 0), (1, 1))).astype(np.int8)
+    edges = np.diff(padded, axis=1)
+    starts, stops = np.nonzero(edges == 1), np.nonzero(edges == -1)
+    return float(np.median(stops[1] - starts[1])) if starts[1].size else 1.0
+
+
+def _double_bar_seams(mask: np.ndarray, profile: np.ndarray, line_height: int) -> list[int]:
+    """Where two upright bars of ascender height, drawn side by side, touch (the "ll" of "hello",
+    the "lk" of "walked"): the thinnest column between two runs of such tall columns under a pen
+    apart, where a blob too narrow for ``_cut_points`` has no cut."""
+    pen = _pen_width(mask)
+    columns = np.flatnonzero((profile >= ASCENDER_COLUMN * line_height) & (profile >= BAR_COLUMN * profile.max()))
+    seams = []
+    for left, right in zip(columns[:-1], columns[1:]):
+        if 1 < right - left <= pen:
+            between = np.arange(left + 1, right)
+            seam = int(between[np.argmin(profile[between])])
+            if profile[seam] <= SEAM_DEPTH * min(profile[left], profile[right]):
+                seams.append(seam)
+    return seams
+
+
 def _pieces_of_blob(labels: np.ndarray, slices, members: list[int], line_height: int) -> list[Piece]:
     # work inside the blob's own box: the cost follows the blob, not the page
     top, bottom = min(slices[i - 1][0].start for i in members), max(slices[i - 1][0].stop for i in members)
     left, right = min(slices[i - 1][1].start for i in members), max(slices[i - 1][1].stop for i in members)
     local = np.isin(labels[top:bottom, left:right], members)
     profile = local.sum(axis=0)
-    cuts = [0, *_cut_points(profile, line_height), right - left]
+    seams = _double_bar_seams(local, profile, line_height)
+    low = [c for c in _cut_points(profile, line_height) if all(abs(c - seam) > 2 for seam in seams)]
+    cuts = [0, *sorted(low + seams), right - left]
     pieces = []
     for start, stop in zip(cuts[:-1], cuts[1:]):
-        cut_cost = 0.0 if start == 0 else CUT_BASE + CUT_INK * profile[start] / line_height
+        cut_cost = 0.0 if start == 0 else CUT_BASE if start in seams else CUT_BASE + CUT_INK * profile[start] / line_height
         part = np.zeros_like(local)
         part[:, start:stop] = local[:, start:stop]
         r = np.flatnonzero(part.any(axis=1))
         if r.size:
             box = (int(left + start), int(top + r[0]), int(left + stop), int(top + r[-1] + 1))
-            pieces.append(Piece(part[r[0] : r[-1] + 1, start:stop], box, cut_cost))
+            pieces.append(Piece(part[r[0] : r[-1] + 1, start:stop], box, cut_cost, start in seams))
     return pieces
 
 
@@ -179,8 +212,9 @@ def _letter_scores(pieces: list[Piece], candidates: _Candidates, line_height: in
         gaps = _empty_columns(pieces[key[0] : key[1]]) / line_height
         wide = max(0.0, (box[2] - box[0]) / line_height - 1.0)
         cut_after = pieces[key[1]].cut_cost if key[1] < len(pieces) else 0.0
+        seams = sum(piece.seam for piece in pieces[key[0] + 1 : key[1]])
         scores[key] = (float(lp.max()) + LETTER_BONUS + (SMALL_LETTER_PENALTY if small else 0.0)
-                       - GAP_PENALTY * gaps - WIDE_PENALTY * wide - cut_after)
+                       - GAP_PENALTY * gaps - WIDE_PENALTY * wide - cut_after - SEAM_PENALTY * seams)
     return scores
 
 
