@@ -122,6 +122,21 @@ def test_a_recipes_font_letters_each_epoch_count_joined_hands_as_it_asks():
     assert joined and len(letters_of(0)) == len(glyphs) + joined
 
 
+@needs_fonts
+def test_a_stroke_hand_is_drawn_with_a_pen_in_both_cases_and_rendered_as_often_as_a_recipe_asks():
+    pytest.importorskip("HersheyFonts", reason="stroke hands need the [train] extra")
+    glyphs = font_letters.glyphs(str(FONTS), ("caveat", "hershey-script"))
+    script = [glyph for glyph in glyphs if glyph.font == "hershey-script"]
+    assert sorted(glyph.character for glyph in script) == sorted(font_letters.CHARACTERS)
+    assert all(len(glyph.inks) == len(font_letters.STROKE_PENS) for glyph in script)
+    widths = [np.count_nonzero(ink > 127) for ink in script[0].inks]
+    assert widths == sorted(widths) and widths[0] < widths[-1]  # one path, pens from thin to broad
+    assert "hershey-script" in font_letters.JOINED and "hershey-script" not in font_letters.training_fonts(FONTS)
+    made = font_letters.letters(FONTS, ["caveat", "hershey-script"], per_glyph=1, seed=0, stroke_per_glyph=3)
+    caveat = len(glyphs) - len(script)
+    assert len(made) >= 0.95 * (caveat + 3 * len(script))
+
+
 def test_a_warp_bends_the_whole_letter_only_when_a_recipe_names_it():
     assert font_letters.Variation().warp == 0.0
     assert font_letters.variation_with(("pen", "geometry", "wobble", "broken")).warp == 0.0

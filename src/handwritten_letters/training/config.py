@@ -35,6 +35,10 @@ class Recipe:
     joined_renderings: int = 0
     # the same for a joined font's capitals (ornate, unlike print's, and read worst); 0: as its other letters
     joined_capital_renderings: int = 0
+    # single-line stroke hands trained on beside the fonts (font_letters.STROKE_HANDS), and how many
+    # renderings each of their letters gets an epoch (0: as a joined font's)
+    stroke_hands: tuple[str, ...] = ()
+    stroke_renderings: int = 0
     # how font letters vary (font_letters.VARIATIONS: pen, geometry, wobble, broken); fewer for ablations
     font_variations: tuple[str, ...] = ("pen", "geometry", "wobble", "broken")
 
@@ -79,6 +83,12 @@ RECIPES["hands-all"] = replace(RECIPES["hands"], name="hands-all", font_renderin
 # hands-all with a joined hand's capitals rendered three times as often as its small letters: unseen
 # joined hands read their small letters 94% and their capitals 71% with hands-all (docs/results.md)
 RECIPES["hands-all-capitals"] = replace(RECIPES["hands-all"], name="hands-all-capitals", joined_capital_renderings=96)
+# hands-all continued with a formal script hand no font has: Hershey's script as a pen's path (two
+# tracings), its letters rendered three times as often as a joined font's (two hands among 57); more
+# renderings of the same hands' capitals moved unseen joined capitals 2 points, a new hand is the lever
+RECIPES["hands-strokes"] = replace(RECIPES["hands-all"], name="hands-strokes", epochs=3, early_stopping_patience=3,
+                                   learning_rate=3e-4, stroke_hands=("hershey-script", "hershey-script-complex"),
+                                   stroke_renderings=96)
 
 
 def recipe_named(name: str, option: str = "recipe") -> Recipe:

@@ -41,6 +41,13 @@ JOINED = frozenset({
     "mr-de-haviland", "pacifico", "parisienne", "pinyon-script", "smooch", "tangerine", "twinkle-star", "vibur",
     "whisper",
 })
+# Single-line stroke fonts: a pen's path for every letter rather than a filled outline, drawn here
+# with round pens of three widths as a font's weights (the Hershey script hands, from the
+# Hershey-Fonts package, MIT; the simplex and complex cuts are two tracings of one formal script).
+# Named by a recipe to train on; never held out, never in fonts.csv.
+STROKE_HANDS = {"hershey-script": "scripts", "hershey-script-complex": "scriptc"}
+STROKE_PENS = (0.03, 0.05, 0.07)  # pen widths, shares of RENDER_SIZE
+JOINED = JOINED | frozenset(STROKE_HANDS)
 CHARACTERS = "".join(CLASS_NAMES) + "".join(CLASS_NAMES).upper()
 RENDER_SIZE = 96  # font size in pixels for the cached glyphs (a letter's body ~40-90 px)
 
@@ -113,12 +120,44 @@ def _render(path: Path, character: str) -> np.ndarray | None:
     return text_ink(font, character)
 
 
+def _stroke_hand_inks(hand: str) -> dict[str, tuple[np.ndarray, ...]]:
+    """Every letter of a stroke hand drawn with each of STROKE_PENS, cap height about 0.7 RENDER_SIZE."""
+    try:
+        from HersheyFonts import HersheyFonts
+    except ImportError as error:
+        raise DataFormatError(f"{hand}: a stroke hand needs the Hershey-Fonts package "
+                              f"(pip install 'handwritten-letters[train]')") from error
+    font = HersheyFonts()
+    font.load_default_font(STROKE_HANDS[hand])
+    scale = 0.7 * RENDER_SIZE / (font.render_options["base_line"] - font.render_options["cap_line"])
+    inks = {}
+    for character in CHARACTERS:
+        strokes = [np.asarray(stroke, dtype=np.float64) * scale for stroke in font.strokes_for_text(character)]
+        if not strokes:
+            continue
+        low = np.min([s.min(axis=0) for s in strokes], axis=0)
+        high = np.max([s.max(axis=0) for s in strokes], axis=0)
+        drawn = []
+        for share in STROKE_PENS:
+            pen = max(1, round(share * RENDER_SIZE))
+            canvas = np.zeros((int(high[1] - low[1]) + 2 * pen + 4, int(high[0] - low[0]) + 2 * pen + 4), np.uint8)
+            paths = [np.rint(s - low + pen + 2).astype(np.int32) for s in strokes]
+            cv2.polylines(canvas, paths, False, 255, pen, lineType=cv2.LINE_AA)
+            drawn.append(cropped_to_ink(canvas))
+        inks[character] = tuple(ink for ink in drawn if ink is not None)
+    return inks
+
+
 @lru_cache(maxsize=8)
 def glyphs(font_dir: str, fonts: tuple[str, ...]) -> tuple[Glyph, ...]:
-    """Every letter of the named fonts in each of their weights, rendered once."""
-    files = files_of(font_dir, fonts)
+    """Every letter of the named fonts (and stroke hands, ``STROKE_HANDS``) in each of their
+    weights, rendered once."""
+    files = files_of(font_dir, [name for name in fonts if name not in STROKE_HANDS])
     made = []
     for name in fonts:
+        if name in STROKE_HANDS:
+            made.extend(Glyph(name, character, inks) for character, inks in _stroke_hand_inks(name).items() if inks)
+            continue
         for character in CHARACTERS:
             inks = tuple(ink for ink in (_render(path, character) for path in files[name]) if ink is not None)
             if inks:
@@ -265,9 +304,12 @@ def model_input(ink: np.ndarray, rng: np.random.Generator, variation: Variation 
 
 
 def renderings_of(glyph: Glyph, per_glyph: int, joined_per_glyph: int | None = None,
-                  joined_capital_per_glyph: int | None = None) -> int:
-    """How many renderings a glyph gets: ``joined_per_glyph`` for a joined hand's, when given, and
-    ``joined_capital_per_glyph`` for a joined hand's capital, when given."""
+                  joined_capital_per_glyph: int | None = None, stroke_per_glyph: int | None = None) -> int:
+    """How many renderings a glyph gets: ``joined_per_glyph`` for a joined hand's, when given,
+    ``joined_capital_per_glyph`` for a joined hand's capital, when given, and ``stroke_per_glyph``
+    for a stroke hand's, when given."""
+    if stroke_per_glyph is not None and glyph.font in STROKE_HANDS:
+        return stroke_per_glyph
     if glyph.font not in JOINED:
         return per_glyph
     if joined_capital_per_glyph is not None and glyph.character.isupper():
@@ -277,14 +319,15 @@ def renderings_of(glyph: Glyph, per_glyph: int, joined_per_glyph: int | None = N
 
 def letters(font_dir: str | Path, fonts: list[str] | tuple[str, ...], per_glyph: int, seed: int,
             variation: Variation = Variation(), joined_per_glyph: int | None = None,
-            joined_capital_per_glyph: int | None = None) -> Dataset:
+            joined_capital_per_glyph: int | None = None, stroke_per_glyph: int | None = None) -> Dataset:
     """``per_glyph`` fresh renderings of every letter of the named fonts (``joined_per_glyph`` of a
-    joined hand's and ``joined_capital_per_glyph`` of its capitals, when given; each in a weight of
+    joined hand's, ``joined_capital_per_glyph`` of its capitals and ``stroke_per_glyph`` of a stroke
+    hand's, when given; each in a weight of
     the font drawn at random, so a font with many weights counts as one hand), with case labels."""
     rng = np.random.default_rng(seed)
     images, labels, cases = [], [], []
     for glyph in glyphs(str(font_dir), tuple(fonts)):
-        for _ in range(renderings_of(glyph, per_glyph, joined_per_glyph, joined_capital_per_glyph)):
+        for _ in range(renderings_of(glyph, per_glyph, joined_per_glyph, joined_capital_per_glyph, stroke_per_glyph)):
             pixels = model_input(glyph.inks[int(rng.integers(len(glyph.inks)))], rng, variation)
             if pixels is None:
                 continue

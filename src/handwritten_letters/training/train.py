@@ -269,16 +269,17 @@ def fresh_font_letters(recipe: Recipe, config: TrainConfig) -> Callable[[int], d
     if not recipe.font_renderings:
         return None
     font_dir = font_directory(config)
-    fonts = font_letters.training_fonts(font_dir)
+    fonts = font_letters.training_fonts(font_dir) + list(recipe.stroke_hands)
     joined = recipe.joined_renderings or recipe.font_renderings
     joined_capitals = recipe.joined_capital_renderings or joined
-    count = sum(font_letters.renderings_of(glyph, recipe.font_renderings, joined, joined_capitals)
+    strokes = recipe.stroke_renderings or None
+    count = sum(font_letters.renderings_of(glyph, recipe.font_renderings, joined, joined_capitals, strokes)
                 for glyph in font_letters.glyphs(str(font_dir), tuple(fonts)))
 
     def letters(epoch: int) -> data.Dataset:
         made = font_letters.letters(font_dir, fonts, recipe.font_renderings, config.seed * 1000 + epoch,
                                     font_letters.variation_with(recipe.font_variations), joined_per_glyph=joined,
-                                    joined_capital_per_glyph=joined_capitals)
+                                    joined_capital_per_glyph=joined_capitals, stroke_per_glyph=strokes)
         return made.subset(np.resize(np.arange(len(made)), count))  # a refused rendering is made up by a repeat
 
     return letters
