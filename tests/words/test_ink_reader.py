@@ -166,3 +166,19 @@ def test_a_bs_bowl_turns_clockwise_and_an_os_anticlockwise():
 def test_a_stroke_drawn_again_over_another_is_a_twin_and_a_bowl_beside_a_stem_is_not():
     assert ink_reader._twins([(100, 40, 101, 110), (104, 42, 105, 112)], 60.0) == 1
     assert ink_reader._twins([(100, 40, 101, 110), (102, 70, 140, 110)], 60.0) == 0
+
+
+@pytest.mark.skipif(not (REAL_DEV / "strokes.json").exists(), reason=f"real-letter dev set not found at {REAL_DEV}")
+def test_a_k_whose_arm_starts_away_from_its_stem_is_one_letter():
+    from handwritten_letters.training import written_words
+    from handwritten_letters.words.line_reader import LineModel
+
+    drawers = written_words.drawers_letters(REAL_DEV / "strokes.json")
+    recognizer, lines = Recognizer(), LineModel()
+    read = 0
+    for word in ("lake", "rocks", "picked", "walked", "kite"):
+        for letters in drawers.values():
+            strokes = written_words.word_strokes(word, letters, written_words.GAPS["overlapping"])
+            ink = Ink(tuple(np.column_stack([s * written_words.X_HEIGHT, np.zeros(len(s))]) for s in strokes))
+            read += "k" in read_ink(ink, recognizer, lines).text
+    assert read >= 48  # of 50; with the arm charged for starting away, 45 ("lalce", "piclhed", "wallced")

@@ -64,6 +64,9 @@ DOT_PENALTY = -4.0
 # chosen on that set (0.06-0.45, 0-4 nats): l+o no longer reads as b
 AWAY = 0.1
 AWAY_PENALTY = 3.0
+# letters whose later stroke is taught to start away from the ink so far: a k's arm starts at the top
+# right and comes in to the stem (the dev letters' k arms start 0.4 of the letter's height away)
+STARTS_AWAY_LETTERS = "k"
 UNDOTTED_PENALTY = 2.0  # nats against an i or j without its dot
 # an l is one stroke; c o s too in people's hands, but a traced joined hand's s or c may be two, and
 # only the l was measured to matter (ink-words dev set)
@@ -312,11 +315,11 @@ def place_evidence(box: tuple[float, float, float, float], bands: LineBands, fir
     return weights
 
 
-def _group_structure(ink: Ink, units: list[_Unit], boxes: dict, line_height: float) -> dict:
+def _group_structure(ink: Ink, units: list[_Unit], boxes: dict, line_height: float) -> tuple[dict, set]:
     """What each group's shape says of it being one letter, in nats, apart from what the letter is:
     the bonus a letter earns, less a dot alone, gaps inside it, strokes started away from its ink,
-    and overlapping the letter after it."""
-    scores = {}
+    and overlapping the letter after it; and the groups with a stroke started away."""
+    scores, away = {}, set()
     for key, box in boxes.items():
         i, j = key
         score = LETTER_BONUS
@@ -333,6 +336,7 @@ def _group_structure(ink: Ink, units: list[_Unit], boxes: dict, line_height: flo
                 ours = np.concatenate([ink.strokes[s][:, :2] for u in units[i:k] for s in u.strokes])
                 if float(np.min(np.hypot(*(ours - start).T))) > AWAY * line_height:
                     score -= AWAY_PENALTY
+                    away.add(key)
             reach = max(reach, unit.box[2])
         if j < len(units):  # parting the next stroke from this letter
             left, _, right, _ = box
@@ -340,7 +344,7 @@ def _group_structure(ink: Ink, units: list[_Unit], boxes: dict, line_height: flo
             inside = max(0.0, min(right, nxt[2]) - max(left, nxt[0])) / line_height  # letters may overlap a little
             score -= SPLIT_OVERLAP_PENALTY * max(0.0, inside - SPLIT_OVERLAP_ALLOWED)
         scores[key] = score
-    return scores
+    return scores, away
 
 
 def _twins(boxes: list[tuple[float, float, float, float]], line_height: float) -> int:
@@ -428,10 +432,12 @@ def read_line(ink: Ink, strokes: list[int], pen: float, recognizer: Recognizer, 
     line_height = _line_height(ink, strokes)
     units = _units(ink, strokes, line_height)
     boxes = _all_groups(units)
-    structure = _group_structure(ink, units, boxes, line_height)
+    structure, away = _group_structure(ink, units, boxes, line_height)
     # a group whose shape alone loses HOPELESS nats is never one letter: not worth the letter model
     structure = {key: score for key, score in structure.items() if key[1] == key[0] + 1 or score > HOPELESS}
     groups = _read_groups(ink, units, {key: boxes[key] for key in structure}, pen, recognizer, profile, line_height)
+    for key in away & set(structure):  # such a letter's own stroke started away: it pays nothing for it
+        groups.log_p[groups.rows[key], [CLASS_NAMES.index(c) for c in STARTS_AWAY_LETTERS]] += AWAY_PENALTY
     line_log_probs = _line_log_probs(ink, strokes, pen, line_model, drawn)
     finals = _beam_search(len(units), _group_scores(structure, groups, None))
     best, _ = _best_reading(finals, groups, None, line_log_probs)
