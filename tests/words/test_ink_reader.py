@@ -134,9 +134,7 @@ def _bar(x: float, top: float, bottom: float) -> np.ndarray:
 
 def test_the_strokes_say_an_i_has_its_dot_and_an_l_is_one_stroke():
     def weight(strokes, letter):
-        boxes = [ink_reader._box([s]) for s in strokes]
-        turns = [ink_reader.turning(s, b) for s, b in zip(strokes, boxes)]
-        return ink_reader.stroke_evidence(boxes, turns, 40.0)[CLASS_NAMES.index(letter)]
+        return ink_reader.stroke_evidence([ink_reader.stroke_shape(s) for s in strokes], 40.0)[CLASS_NAMES.index(letter)]
 
     stem, dot = _bar(10, 20, 60), np.array([[10.0, 8.0], [10.5, 8.5]])
     assert weight([stem, dot], "i") == 0 and weight([stem], "i") < 0  # a bar alone is no i
@@ -152,15 +150,23 @@ def _loop(clockwise: bool) -> np.ndarray:
 
 def test_a_bs_bowl_turns_clockwise_and_an_os_anticlockwise():
     def weight(strokes, letter):
-        boxes = [ink_reader._box([s]) for s in strokes]
-        turns = [ink_reader.turning(s, b) for s, b in zip(strokes, boxes)]
-        return ink_reader.stroke_evidence(boxes, turns, 40.0)[CLASS_NAMES.index(letter)]
+        return ink_reader.stroke_evidence([ink_reader.stroke_shape(s) for s in strokes], 40.0)[CLASS_NAMES.index(letter)]
 
     stem = _bar(10, 0, 60)
-    assert ink_reader.turning(_loop(True), ink_reader._box([_loop(True)])) > 0.5
+    assert ink_reader.stroke_shape(_loop(True)).turn > 0.5 and ink_reader.stroke_shape(_loop(False)).turn < -0.5
     assert weight([stem, _loop(True)], "b") == 0 == weight([stem, _loop(False)], "d")
     assert weight([stem, _loop(False)], "b") < 0  # an l and an o
     assert weight([_bar(10, 20, 80), _loop(False)], "p") < 0
+
+
+def test_an_a_of_a_bowl_and_more_has_a_straight_stem():
+    def weight(strokes, letter):
+        return ink_reader.stroke_evidence([ink_reader.stroke_shape(s) for s in strokes], 40.0)[CLASS_NAMES.index(letter)]
+
+    bowl = _loop(False)
+    hump = np.array([[38.0, 60.0], [38, 40], [42, 36], [50, 38]])  # an r: down, back up and over
+    assert weight([bowl, _bar(36, 36, 60)], "a") == 0 == weight([bowl], "a")
+    assert weight([bowl, hump], "a") < 0 and weight([bowl, hump], "o") == 0  # an o and an r
 
 
 def test_a_stroke_drawn_again_over_another_is_a_twin_and_a_bowl_beside_a_stem_is_not():

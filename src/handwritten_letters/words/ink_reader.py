@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -82,6 +83,11 @@ CLOCKWISE_BOWL_LETTERS = "bp"
 BOWL_SHARE = 0.3  # a stroke enclosing this share of its box (signed) turns one way: a bowl
 BOWL_SIZE = 0.2  # line heights: a bowl's long side at least
 BOWL_PENALTY = 3.0  # nats against a clockwise-bowl letter whose strokes hold only anticlockwise bowls
+# an a, d or q written in more than one stroke is a bowl and a straight stem (every dev drawer's):
+# an o with an r or a u beside it is two letters, not an a
+STEM_LETTERS = "adq"
+STRAIGHT = 0.85  # a stroke whose ends lie this share of its length apart is straight: a stem
+STEM_PENALTY = 3.0
 HOPELESS = -5.0  # chosen on the ink-words dev set: -3 reads fewer characters, -5 as many as reading every group
 PLACE_PENALTY = 2.0  # nats against a letter whose ascender or descender the group does not show (or shows wrongly)
 LINE_MODEL_WEIGHT = 0.3  # the line model's log probability of a grouping's text, against the letters' own
@@ -249,33 +255,45 @@ def _read_groups(ink: Ink, units: list[_Unit], boxes: dict[tuple[int, int], tupl
     crops = [ink_to_model_input(_group_ink(drawings[i:j])) for i, j in keys]
     probabilities, upper = recognizer.predict_arrays_with_case(np.stack(crops), profile)
     log_p = np.log(np.clip(probabilities, 1e-9, 1.0))
-    stroke_boxes = {s: _box([ink.strokes[s]]) for unit in units for s in unit.strokes}
-    turns = {s: turning(ink.strokes[s], stroke_boxes[s]) for s in stroke_boxes}
-    log_p += np.stack([stroke_evidence([stroke_boxes[s] for u in units[i:j] for s in u.strokes],
-                                       [turns[s] for u in units[i:j] for s in u.strokes], line_height)
+    shapes = {s: stroke_shape(ink.strokes[s]) for unit in units for s in unit.strokes}
+    log_p += np.stack([stroke_evidence([shapes[s] for u in units[i:j] for s in u.strokes], line_height)
                        for i, j in keys])
     return _Groups(keys, boxes, log_p, upper)
 
 
-def turning(stroke: np.ndarray, box: tuple[float, float, float, float]) -> float:
-    """The area a stroke encloses, signed, as a share of its box: positive where the pen turns
-    clockwise on the page (y down), as round a b's bowl; negative anticlockwise, as round an o."""
+class StrokeShape(NamedTuple):
+    box: tuple[float, float, float, float]
+    turn: float  # the area it encloses, signed, as a share of its box: > 0 clockwise on the page (y down)
+    straight: float  # how far apart its ends lie, as a share of its length: 1 for a straight line
+
+
+def stroke_shape(stroke: np.ndarray) -> StrokeShape:
+    """A stroke's box, which way it turns (a b's bowl clockwise, an o anticlockwise) and how straight it is."""
+    box = _box([stroke])
     x, y = stroke[:, 0], stroke[:, 1]
     area = 0.5 * float(np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y))
-    return area / max((box[2] - box[0]) * (box[3] - box[1]), 1.0)
+    length = float(np.sum(np.hypot(np.diff(x), np.diff(y))))
+    chord = float(np.hypot(x[-1] - x[0], y[-1] - y[0]))
+    return StrokeShape(box, area / max((box[2] - box[0]) * (box[3] - box[1]), 1.0), chord / length if length else 1.0)
 
 
-def stroke_evidence(boxes: list[tuple[float, float, float, float]], turns: list[float],
-                    line_height: float) -> np.ndarray:
-    """Log-weights (26,) for each letter given the boxes of the strokes it would be drawn with and
-    which way each turns (``turning``): an ``i`` or ``j`` has its dot (a small stroke above the
-    rest), an ``l`` is not two long strokes side by side (two ``l``s drawn over each other), and a
-    ``b`` or ``p`` has a clockwise bowl, not only an anticlockwise one (an ``l`` and an ``o``)."""
+def stroke_evidence(shapes: list[StrokeShape], line_height: float) -> np.ndarray:
+    """Log-weights (26,) for each letter given the strokes it would be drawn with: an ``i`` or ``j``
+    has its dot (a small stroke above the rest), an ``l`` is not two long strokes side by side (two
+    ``l``s drawn over each other), a ``b`` or ``p`` has a clockwise bowl, not only an anticlockwise
+    one (an ``l`` and an ``o``), and an ``a``, ``d`` or ``q`` of a bowl and more has a straight stem
+    (not an ``o`` and an ``r``)."""
     weights = np.zeros(len(CLASS_NAMES))
-    bowls = [turn for box, turn in zip(boxes, turns) if _long_side(box) >= BOWL_SIZE * line_height]
-    if any(turn <= -BOWL_SHARE for turn in bowls) and not any(turn >= BOWL_SHARE for turn in bowls):
+    boxes = [shape.box for shape in shapes]
+    sized = [shape for shape in shapes if _long_side(shape.box) >= BOWL_SIZE * line_height]
+    anticlockwise = [shape for shape in sized if shape.turn <= -BOWL_SHARE]
+    if anticlockwise and not any(shape.turn >= BOWL_SHARE for shape in sized):
         for letter in CLOCKWISE_BOWL_LETTERS:
             weights[CLASS_NAMES.index(letter)] -= BOWL_PENALTY
+    others = [shape for shape in sized if shape not in anticlockwise]
+    if anticlockwise and others and not any(shape.straight >= STRAIGHT for shape in others):
+        for letter in STEM_LETTERS:
+            weights[CLASS_NAMES.index(letter)] -= STEM_PENALTY
     small = [_long_side(b) < DOT_SIZE * line_height for b in boxes]
     long = sum(_long_side(b) >= LONG_STROKE * line_height for b in boxes)
     body_top = min((b[1] for b, dot in zip(boxes, small) if not dot), default=None)
