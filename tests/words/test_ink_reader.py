@@ -167,6 +167,8 @@ def test_an_a_of_a_bowl_and_more_has_a_straight_stem():
     hump = np.array([[38.0, 60.0], [38, 40], [42, 36], [50, 38]])  # an r: down, back up and over
     assert weight([bowl, _bar(36, 36, 60)], "a") == 0 == weight([bowl], "a")
     assert weight([bowl, hump], "a") < 0 and weight([bowl, hump], "o") == 0  # an o and an r
+    cup = np.array([[40.0, 36], [40, 56], [46, 60], [52, 56], [52, 36]])  # a u
+    assert weight([bowl, cup], "a") < 0  # an o and a u
 
 
 def test_a_stroke_drawn_again_over_another_is_a_twin_and_a_bowl_beside_a_stem_is_not():

@@ -290,8 +290,7 @@ def stroke_evidence(shapes: list[StrokeShape], line_height: float) -> np.ndarray
     if anticlockwise and not any(shape.turn >= BOWL_SHARE for shape in sized):
         for letter in CLOCKWISE_BOWL_LETTERS:
             weights[CLASS_NAMES.index(letter)] -= BOWL_PENALTY
-    others = [shape for shape in sized if shape not in anticlockwise]
-    if anticlockwise and others and not any(shape.straight >= STRAIGHT for shape in others):
+    if anticlockwise and len(sized) > 1 and not any(shape.straight >= STRAIGHT for shape in sized):
         for letter in STEM_LETTERS:
             weights[CLASS_NAMES.index(letter)] -= STEM_PENALTY
     small = [_long_side(b) < DOT_SIZE * line_height for b in boxes]
