@@ -534,7 +534,8 @@ def _word_from_list(index: int, raws: list[str], keys: tuple, structure: dict, g
                     evidence: dict | None, line_log_probs: np.ndarray | None,
                     lexicon: Lexicon) -> tuple[str, _Path] | None:
     """The listed word the strokes spell best, with its frequency, when it loses at most
-    ``LIST_MARGIN`` nats to the free reading with its own prior; None to keep the reading.
+    ``LIST_MARGIN`` nats to the free reading with its own prior (beats it, when the reading is
+    itself listed); None to keep the reading.
 
     Each candidate (a listed word near the reading, of any length: a lost or doubled letter) is
     spelled by the best grouping of the word's strokes into its letters (``_spelled``: the letter
@@ -562,7 +563,8 @@ def _word_from_list(index: int, raws: list[str], keys: tuple, structure: dict, g
     # spell only the candidates the line model and the prior leave in reach: spelling is the costly part
     reach = line_scores[1:] + priors[1:]
     order = np.argsort(-reach)[:LIST_SPELLED]
-    target = free + line_scores[0] + priors[0] - LIST_MARGIN
+    # a listed reading is a word too: another word must beat it outright, not come within the margin
+    target = free + line_scores[0] + priors[0] - (0.0 if raw in lexicon else LIST_MARGIN)
     best = None
     for k in order:
         if reach[k] + free < target:  # spelling scores at most as the free reading does
