@@ -62,16 +62,16 @@ def test_the_word_list_spells_a_word_with_a_letter_the_free_reading_lost():
     from handwritten_letters.reading.ink import read_ink_file
     from handwritten_letters.words.line_reader import LineModel
 
-    ink = read_ink_file(INK_WORDS_DEV / "ink" / "drawer05_21_garden.json")  # touching letters
+    ink = read_ink_file(INK_WORDS_DEV / "ink" / "drawer01_24_morning.json")  # touching letters
     recognizer, lines = Recognizer(), LineModel()
     raw = read_ink(ink, recognizer, lines).text
-    assert len(raw) < len("garden")  # the free reading loses a letter (gaden)
+    assert len(raw) < len("morning")  # the free reading loses a letter (moming: r and n read as m)
     reading = read_ink(ink, recognizer, lines, Lexicon.english())
     word = reading.lines[0].words[0]
-    assert reading.text == "garden" and word.raw_text == raw
+    assert reading.text == "morning" and word.raw_text == raw
     # the word is spelled by a grouping of the strokes: every stroke in one letter, in writing order
     strokes = [s for letter in word.letters for s in letter.strokes]
-    assert sorted(strokes) == list(range(len(ink.strokes))) and [letter.label for letter in word.letters] == list("garden")
+    assert sorted(strokes) == list(range(len(ink.strokes))) and [letter.label for letter in word.letters] == list("morning")
 
 
 @needs_ink_words
