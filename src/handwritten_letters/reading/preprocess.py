@@ -300,7 +300,7 @@ def _normalise_stroke(work: np.ndarray) -> np.ndarray:
     return work
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=1024)  # a word's letter groups come in many sizes; 256 was cycled through
 def _lanczos(size: int, new_size: int) -> np.ndarray:
     """(new_size, size) matrix R with R @ v == Pillow's Lanczos resize of v (a column) to new_size.
 

@@ -316,19 +316,23 @@ def _misplaced(reach: float, expected: bool) -> float:
     return 0.0
 
 
+_LOG_WIDTHS = np.log([LETTER_WIDTHS[letter] for letter in CLASS_NAMES])
+_WIDTH_TOLD = np.array([letter not in "il" for letter in CLASS_NAMES])  # a stroke's width says little of i, l
+_ASCENDS = np.array([letter in ASCENDER_LETTERS for letter in CLASS_NAMES])
+_DESCENDS = np.array([letter in DESCENDER_LETTERS for letter in CLASS_NAMES])
+_RISE_TOLD = np.array([letter not in DOTTED for letter in CLASS_NAMES])
+_FALL_TOLD = np.array([letter != "f" for letter in CLASS_NAMES])  # f descends in some hands, not in others
+
+
 def place_evidence(box: tuple[float, float, float, float], bands: LineBands, first: bool) -> np.ndarray:
     """Log-weights (26,) for each letter given where the box stands in the line."""
     rise, fall = bands.rise(box), bands.fall(box)
-    weights = np.zeros(len(CLASS_NAMES))
     width = max(box[2] - box[0], 0.05 * bands.x_height) / bands.x_height
-    for k, letter in enumerate(CLASS_NAMES):
-        if letter not in "il":  # a stroke's width says little of a one-stroke letter
-            off = (np.log(width) - np.log(LETTER_WIDTHS[letter])) / WIDTH_SPREAD
-            weights[k] -= WIDTH_WEIGHT * min(4.0, 0.5 * off * off)
-        if letter not in DOTTED and not first:  # a word's first letter may be a capital: as tall as an ascender
-            weights[k] -= _misplaced(rise, letter in ASCENDER_LETTERS)
-        if letter != "f":  # f descends in some hands, not in others
-            weights[k] -= _misplaced(fall, letter in DESCENDER_LETTERS)
+    off = (np.log(width) - _LOG_WIDTHS) / WIDTH_SPREAD
+    weights = -WIDTH_WEIGHT * np.minimum(4.0, 0.5 * off * off) * _WIDTH_TOLD
+    if not first:  # a word's first letter may be a capital: as tall as an ascender
+        weights -= np.where(_ASCENDS, _misplaced(rise, True), _misplaced(rise, False)) * _RISE_TOLD
+    weights -= np.where(_DESCENDS, _misplaced(fall, True), _misplaced(fall, False)) * _FALL_TOLD
     return weights
 
 
@@ -383,9 +387,14 @@ def _letter_log_p(groups: _Groups, key: tuple[int, int], evidence: dict | None) 
     return groups.log_p[groups.rows[key]] + (evidence[key] if evidence else 0.0)
 
 
-def _group_scores(structure: dict, groups: _Groups, evidence: dict | None) -> dict:
-    """Each group as its likeliest letter: its shape's score and that letter's log probability."""
-    return {key: structure[key] + float(_letter_log_p(groups, key, evidence).max()) for key in groups.keys}
+def _group_choices(structure: dict, groups: _Groups, evidence: dict | None) -> tuple[dict, dict]:
+    """Each group as its likeliest letter: its shape's score and that letter's log probability, and the letter."""
+    scores, letters = {}, {}
+    for key in groups.keys:
+        log_p = _letter_log_p(groups, key, evidence)
+        best = int(np.argmax(log_p))
+        scores[key], letters[key] = structure[key] + float(log_p[best]), CLASS_NAMES[best]
+    return scores, letters
 
 
 def _beam_search(count: int, scores: dict) -> list[_Path]:
@@ -401,8 +410,8 @@ def _beam_search(count: int, scores: dict) -> list[_Path]:
     return beams[count]
 
 
-def _text(path: _Path, groups: _Groups, evidence: dict | None) -> str:
-    return "".join(CLASS_NAMES[int(np.argmax(_letter_log_p(groups, k, evidence)))] for k in path.groups)
+def _text(path: _Path, letters: dict) -> str:
+    return "".join(letters[key] for key in path.groups)
 
 
 def _line_log_probs(ink: Ink, strokes: list[int], pen: float, line_model,
@@ -416,12 +425,11 @@ def _line_log_probs(ink: Ink, strokes: list[int], pen: float, line_model,
     return None if prepared is None else line_model.log_probabilities([prepared.pixels])[0]
 
 
-def _best_reading(finals: list[_Path], groups: _Groups, evidence: dict | None,
-                  line_log_probs: np.ndarray | None) -> tuple[_Path, float]:
+def _best_reading(finals: list[_Path], letters: dict, line_log_probs: np.ndarray | None) -> tuple[_Path, float]:
     """The grouping whose letters and whose text, read by the line model over the whole line, agree best."""
     scores = np.array([path.score for path in finals])
     if line_log_probs is not None:  # every grouping's text scored in one pass over the columns
-        texts = [ctc.encode(_text(path, groups, evidence)) for path in finals]
+        texts = [ctc.encode(_text(path, letters)) for path in finals]
         scores = scores + LINE_MODEL_WEIGHT * ctc.text_log_probabilities(line_log_probs, texts)
     best = int(np.argmax(scores))
     return finals[best], float(scores[best])
@@ -456,15 +464,15 @@ def read_line(ink: Ink, strokes: list[int], pen: float, recognizer: Recognizer, 
     for key in away & set(structure):  # such a letter's own stroke started away: it pays nothing for it
         groups.log_p[groups.rows[key], [CLASS_NAMES.index(c) for c in STARTS_AWAY_LETTERS]] += AWAY_PENALTY
     line_log_probs = _line_log_probs(ink, strokes, pen, line_model, drawn)
-    finals = _beam_search(len(units), _group_scores(structure, groups, None))
-    best, _ = _best_reading(finals, groups, None, line_log_probs)
+    scores, letters = _group_choices(structure, groups, None)
+    best, _ = _best_reading(_beam_search(len(units), scores), letters, line_log_probs)
     evidence = None
-    bands = line_bands([groups.boxes[k] for k in best.groups], _text(best, groups, None))
+    bands = line_bands([groups.boxes[k] for k in best.groups], _text(best, letters))
     if bands is not None:
         evidence = {key: place_evidence(box, bands, key[0] == 0) for key, box in groups.boxes.items()}
-        finals = _beam_search(len(units), _group_scores(structure, groups, evidence))
-        best, _ = _best_reading(finals, groups, evidence, line_log_probs)
-    raw_letters = _letters(best, _text(best, groups, evidence), units, groups, evidence, top_k)
+        scores, letters = _group_choices(structure, groups, evidence)
+        best, _ = _best_reading(_beam_search(len(units), scores), letters, line_log_probs)
+    raw_letters = _letters(best, _text(best, letters), units, groups, evidence, top_k)
     x_height = bands.x_height if bands else line_height / 2
     parted = _parted_into_words(raw_letters, x_height)
     spans, start = [], 0
