@@ -171,6 +171,15 @@ def test_an_a_of_a_bowl_and_more_has_a_straight_stem():
     assert weight([bowl, cup], "a") < 0  # an o and a u
 
 
+def test_a_k_is_a_stem_and_an_arm_without_a_closed_loop():
+    def weight(strokes, letter):
+        return ink_reader.stroke_evidence([ink_reader.stroke_shape(s) for s in strokes], 40.0)[CLASS_NAMES.index(letter)]
+
+    arm = np.array([[30.0, 30], [12, 45], [30, 60]])  # in from the top right to the stem, out to the bottom right
+    assert weight([_bar(10, 0, 60), arm], "k") == 0
+    assert weight([_bar(10, 0, 60), _loop(False)], "k") < 0  # an l and an o (or an a)
+
+
 def test_a_stroke_drawn_again_over_another_is_a_twin_and_a_bowl_beside_a_stem_is_not():
     assert ink_reader._twins([(100, 40, 101, 110), (104, 42, 105, 112)], 60.0) == 1
     assert ink_reader._twins([(100, 40, 101, 110), (102, 70, 140, 110)], 60.0) == 0

@@ -88,6 +88,10 @@ BOWL_PENALTY = 3.0  # nats against a clockwise-bowl letter whose strokes hold on
 STEM_LETTERS = "adq"
 STRAIGHT = 0.85  # a stroke whose ends lie this share of its length apart is straight: a stem
 STEM_PENALTY = 3.0
+# a k is a stem and an arm, with no closed loop: an l and an a beside it are two letters ("lakes")
+LOOPLESS_LETTERS = "k"
+CLOSED = 0.3  # a stroke whose ends lie under this share of its length apart, turning one way, is a loop
+LOOP_PENALTY = 3.0
 HOPELESS = -5.0  # chosen on the ink-words dev set: -3 reads fewer characters, -5 as many as reading every group
 PLACE_PENALTY = 2.0  # nats against a letter whose ascender or descender the group does not show (or shows wrongly)
 LINE_MODEL_WEIGHT = 0.3  # the line model's log probability of a grouping's text, against the letters' own
@@ -290,6 +294,9 @@ def stroke_evidence(shapes: list[StrokeShape], line_height: float) -> np.ndarray
     if anticlockwise and not any(shape.turn >= BOWL_SHARE for shape in sized):
         for letter in CLOCKWISE_BOWL_LETTERS:
             weights[CLASS_NAMES.index(letter)] -= BOWL_PENALTY
+    if any(shape.straight < CLOSED for shape in anticlockwise):
+        for letter in LOOPLESS_LETTERS:
+            weights[CLASS_NAMES.index(letter)] -= LOOP_PENALTY
     if anticlockwise and len(sized) > 1 and not any(shape.straight >= STRAIGHT for shape in sized):
         for letter in STEM_LETTERS:
             weights[CLASS_NAMES.index(letter)] -= STEM_PENALTY
