@@ -148,9 +148,9 @@ def train(
                                             "real-wide (real on a net with 1.5x the channels), hands (real, also on "
                                             "handwriting fonts, upper and lower case), its variants hands-fonts, "
                                             "hands-joined and hands-more-joined, hands-all (hands on every training "
-                                            "font, joined hands' letters 2x: the bundled model's recipe) and "
-                                            "hands-all-capitals (hands-all, joined hands' capitals 6x), hands-strokes (hands-all "
-                                            "continued with Hershey's script drawn as a pen's path). "
+                                            "font, joined hands' letters 2x: the bundled model's recipe), "
+                                            "hands-all-capitals (hands-all, joined hands' capitals 6x) and hands-strokes "
+                                            "(hands-all continued with Hershey's script drawn as a pen's path). "
                                             "docs/training.md lists them."),
     val_fraction: float = typer.Option(TRAIN.val_fraction, min=0.01, max=0.5,
                                        help="Share of the data held out for validation."),
