@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -138,6 +139,12 @@ def _box(strokes: list[np.ndarray]) -> tuple[float, float, float, float]:
     points = np.concatenate([s[:, :2] for s in strokes])
     return (float(points[:, 0].min()), float(points[:, 1].min()), float(points[:, 0].max()),
             float(points[:, 1].max()))
+
+
+@lru_cache(maxsize=None)
+def _indices(letters: str | frozenset[str]) -> list[int]:
+    """The letters' places among the model's outputs."""
+    return [CLASS_NAMES.index(letter) for letter in letters]
 
 
 def _long_side(box: tuple[float, float, float, float]) -> float:
@@ -250,9 +257,10 @@ def _all_groups(units: list[_Unit]) -> dict[tuple[int, int], tuple[float, float,
 
 
 def _read_groups(ink: Ink, units: list[_Unit], boxes: dict[tuple[int, int], tuple[float, float, float, float]],
-                 pen: float, recognizer: Recognizer, profile, line_height: float) -> _Groups:
+                 away: set, pen: float, recognizer: Recognizer, profile, line_height: float) -> _Groups:
     """The letter model (and what the strokes say, ``stroke_evidence``) on each of the groups
-    ``boxes`` holds (their boxes by unit range)."""
+    ``boxes`` holds (their boxes by unit range); the groups in ``away`` paid AWAY_PENALTY for a
+    stroke started away from their ink, which a letter written that way is given back."""
     keys = list(boxes)
     # drawn no larger than twice what the preprocessing keeps of a letter (its long side becomes CONTENT_SIZE)
     drawings = _unit_drawings(ink, units, pen, min(1.0, GROUP_LONG_SIDE / line_height))
@@ -262,6 +270,8 @@ def _read_groups(ink: Ink, units: list[_Unit], boxes: dict[tuple[int, int], tupl
     shapes = {s: stroke_shape(ink.strokes[s]) for unit in units for s in unit.strokes}
     log_p += np.stack([stroke_evidence([shapes[s] for u in units[i:j] for s in u.strokes], line_height)
                        for i, j in keys])
+    started_away = [row for row, key in enumerate(keys) if key in away]
+    log_p[np.ix_(started_away, _indices(STARTS_AWAY_LETTERS))] += AWAY_PENALTY
     return _Groups(keys, boxes, log_p, upper)
 
 
@@ -292,24 +302,19 @@ def stroke_evidence(shapes: list[StrokeShape], line_height: float) -> np.ndarray
     sized = [shape for shape in shapes if _long_side(shape.box) >= BOWL_SIZE * line_height]
     anticlockwise = [shape for shape in sized if shape.turn <= -BOWL_SHARE]
     if anticlockwise and not any(shape.turn >= BOWL_SHARE for shape in sized):
-        for letter in CLOCKWISE_BOWL_LETTERS:
-            weights[CLASS_NAMES.index(letter)] -= BOWL_PENALTY
+        weights[_indices(CLOCKWISE_BOWL_LETTERS)] -= BOWL_PENALTY
     if any(shape.straight < CLOSED for shape in anticlockwise):
-        for letter in LOOPLESS_LETTERS:
-            weights[CLASS_NAMES.index(letter)] -= LOOP_PENALTY
+        weights[_indices(LOOPLESS_LETTERS)] -= LOOP_PENALTY
     if anticlockwise and len(sized) > 1 and not any(shape.straight >= STRAIGHT for shape in sized):
-        for letter in STEM_LETTERS:
-            weights[CLASS_NAMES.index(letter)] -= STEM_PENALTY
+        weights[_indices(STEM_LETTERS)] -= STEM_PENALTY
     small = [_long_side(b) < DOT_SIZE * line_height for b in boxes]
     long = sum(_long_side(b) >= LONG_STROKE * line_height for b in boxes)
     body_top = min((b[1] for b, dot in zip(boxes, small) if not dot), default=None)
     dotted = body_top is not None and any(dot and b[3] < body_top for b, dot in zip(boxes, small))
     if not dotted:
-        for letter in DOTTED:
-            weights[CLASS_NAMES.index(letter)] -= UNDOTTED_PENALTY
+        weights[_indices(DOTTED)] -= UNDOTTED_PENALTY
     if long > 1:
-        for letter in ONE_STROKE_LETTERS:
-            weights[CLASS_NAMES.index(letter)] -= ONE_STROKE_PENALTY * (long - 1)
+        weights[_indices(ONE_STROKE_LETTERS)] -= ONE_STROKE_PENALTY * (long - 1)
     return weights
 
 
@@ -467,9 +472,8 @@ def read_line(ink: Ink, strokes: list[int], pen: float, recognizer: Recognizer, 
     structure, away = _group_structure(ink, units, boxes, line_height)
     # a group whose shape alone loses HOPELESS nats is never one letter: not worth the letter model
     structure = {key: score for key, score in structure.items() if key[1] == key[0] + 1 or score > HOPELESS}
-    groups = _read_groups(ink, units, {key: boxes[key] for key in structure}, pen, recognizer, profile, line_height)
-    for key in away & set(structure):  # such a letter's own stroke started away: it pays nothing for it
-        groups.log_p[groups.rows[key], [CLASS_NAMES.index(c) for c in STARTS_AWAY_LETTERS]] += AWAY_PENALTY
+    groups = _read_groups(ink, units, {key: boxes[key] for key in structure}, away, pen, recognizer, profile,
+                          line_height)
     line_log_probs = _line_log_probs(ink, strokes, pen, line_model, drawn)
     scores, letters = _group_choices(structure, groups, None)
     best, _ = _best_reading(_beam_search(len(units), scores), letters, line_log_probs)
