@@ -112,9 +112,11 @@ def _double_bar_seams(mask: np.ndarray, profile: np.ndarray, line_height: int) -
     """Where two upright bars of ascender height, drawn side by side, touch (the "ll" of "hello",
     the "lk" of "walked"): the thinnest column between two runs of such tall columns under a pen
     apart, where a blob too narrow for ``_cut_points`` has no cut."""
-    pen = _pen_width(mask)
     columns = np.flatnonzero((profile >= ASCENDER_COLUMN * line_height) & (profile >= BAR_COLUMN * profile.max()))
-    seams = []
+    seams: list[int] = []
+    if columns.size < 2 or np.diff(columns).max() < 2:  # no two runs of bars: nothing to part (most blobs)
+        return seams
+    pen = _pen_width(mask)
     for left, right in zip(columns[:-1], columns[1:]):
         if 1 < right - left <= pen:
             between = np.arange(left + 1, right)
