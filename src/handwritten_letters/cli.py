@@ -149,8 +149,9 @@ def train(
                                             "handwriting fonts, upper and lower case), its variants hands-fonts, "
                                             "hands-joined and hands-more-joined, hands-all (hands on every training "
                                             "font, joined hands' letters 2x: the bundled model's recipe), "
-                                            "hands-all-capitals (hands-all, joined hands' capitals 6x) and hands-strokes "
-                                            "(hands-all continued with Hershey's script drawn as a pen's path). "
+                                            "hands-all-capitals (hands-all, joined hands' capitals 6x), hands-strokes "
+                                            "(hands-all continued with Hershey's script drawn as a pen's path) and "
+                                            "hands-strokes-ems (also two EMS single-line hands). "
                                             "docs/training.md lists them."),
     val_fraction: float = typer.Option(TRAIN.val_fraction, min=0.01, max=0.5,
                                        help="Share of the data held out for validation."),

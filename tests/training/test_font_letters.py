@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from helpers import FONTS
 
+from handwritten_letters.errors import DataFormatError
 from handwritten_letters.training import font_letters
 from handwritten_letters.training.data import CASE_UPPER
 
@@ -153,3 +154,35 @@ def test_a_warp_bends_the_whole_letter_only_when_a_recipe_names_it():
 
     assert max(sway(straight, seed) for seed in range(5)) < 1.0
     assert np.median([sway(warped, seed) for seed in range(20)]) > 3.0
+
+
+SVG_FONT = """<svg xmlns="http://www.w3.org/2000/svg"><defs><font id="t" horiz-adv-x="500">
+<font-face font-family="Test" units-per-em="1000" cap-height="500" x-height="300"/>
+<glyph unicode="l" d="M 100 0 L 100 700" />
+<glyph unicode="o" d="M 0 150 C 0 350 300 350 300 150 C 300 -50 0 -50 0 150" />
+<glyph unicode="x" d="M 0 0 L 300 300 M 0 300 L 300 0" />
+<glyph unicode="!" d="M 0 0 L 0 500" />
+</font></defs></svg>"""
+
+
+def test_a_single_line_svg_font_gives_each_letter_its_pen_paths_upright_and_to_scale(tmp_path):
+    pytest.importorskip("svg.path", reason="SVG stroke hands need the [train] extra")
+    path = tmp_path / "hand.svg"
+    path.write_text(SVG_FONT)
+    paths = font_letters.svg_font_paths(path, cap_height=50.0)
+    assert sorted(paths) == ["l", "o", "x"]  # letters only
+    (stem,) = paths["l"]
+    assert np.ptp(stem[:, 1]) == pytest.approx(70.0) and stem[0, 1] > stem[-1, 1]  # drawn upward, y down
+    assert len(paths["x"]) == 2  # a pen lift between the two bars
+    (ring,) = paths["o"]
+    assert len(ring) > 10 and np.allclose(ring[0], ring[-1])  # a curve followed in steps, closed
+
+
+def test_an_svg_stroke_hand_without_its_font_folder_says_how_to_get_it(tmp_path, monkeypatch):
+    monkeypatch.setenv(font_letters.STROKE_FONTS_ENV, str(tmp_path))
+    with pytest.raises(DataFormatError, match="npm install hersheytext"):
+        font_letters._stroke_hand_inks("ems-allure")
+    (tmp_path / "EMSAllure.svg").write_text("<svg")
+    pytest.importorskip("svg.path", reason="SVG stroke hands need the [train] extra")
+    with pytest.raises(DataFormatError, match="EMSAllure.svg: not a readable SVG font"):
+        font_letters._stroke_hand_inks("ems-allure")

@@ -89,6 +89,12 @@ RECIPES["hands-all-capitals"] = replace(RECIPES["hands-all"], name="hands-all-ca
 RECIPES["hands-strokes"] = replace(RECIPES["hands-all"], name="hands-strokes", epochs=3, early_stopping_patience=3,
                                    learning_rate=3e-4, stroke_hands=("hershey-script", "hershey-script-complex"),
                                    stroke_renderings=96)
+# hands-strokes with two more hands no font has, unlike each other: EMS Allure's copperplate and EMS
+# Felix's calligraphic italic (single-line SVG fonts, the hersheytext npm package), for the capitals
+# of unseen joined hands, which one new hand moved 7 of 234
+RECIPES["hands-strokes-ems"] = replace(RECIPES["hands-strokes"], name="hands-strokes-ems",
+                                       stroke_hands=("hershey-script", "hershey-script-complex", "ems-allure",
+                                                     "ems-felix"))
 
 
 def recipe_named(name: str, option: str = "recipe") -> Recipe:

@@ -18,6 +18,7 @@ import os
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -25,6 +26,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..errors import DataFormatError
 from ..labels import CLASS_NAMES
+from ..reading.ink import paint_strokes
 from ..reading.preprocess import disk, preprocess_grey
 from .data import CASE_LOWER, CASE_UPPER, Dataset
 
@@ -42,11 +44,24 @@ JOINED = frozenset({
     "whisper",
 })
 # Single-line stroke fonts: a pen's path for every letter rather than a filled outline, drawn here
-# with round pens of three widths as a font's weights (the Hershey script hands, from the
-# Hershey-Fonts package, MIT; the simplex and complex cuts are two tracings of one formal script).
-# Named by a recipe to train on; never held out, never in fonts.csv.
-STROKE_HANDS = {"hershey-script": "scripts", "hershey-script-complex": "scriptc"}
+# with round pens of three widths as a font's weights. Hershey's script hands come from the
+# Hershey-Fonts package (MIT; the simplex and complex cuts are two tracings of one formal script;
+# its "cursive" is the same paths again); the EMS hands are SVG fonts in the hersheytext npm package (MIT
+# code, OFL fonts): Allure, a copperplate script, and Felix, a calligraphic italic with joined
+# capitals. Named by a recipe to train on; never held out, never in fonts.csv.
+class StrokeHand(NamedTuple):
+    source: str  # "hershey": a font of the Hershey-Fonts package; "svg": an SVG font in the stroke-font folder
+    font: str
+
+
+STROKE_HANDS = {
+    "hershey-script": StrokeHand("hershey", "scripts"),
+    "hershey-script-complex": StrokeHand("hershey", "scriptc"),
+    "ems-allure": StrokeHand("svg", "EMSAllure.svg"),
+    "ems-felix": StrokeHand("svg", "EMSFelix.svg"),
+}
 STROKE_PENS = (0.03, 0.05, 0.07)  # pen widths, shares of RENDER_SIZE
+STROKE_FONTS_ENV = "LETTERS_STROKE_FONTS"  # the hersheytext package's svg_fonts folder, when not in node_modules
 JOINED = JOINED | frozenset(STROKE_HANDS)
 CHARACTERS = "".join(CLASS_NAMES) + "".join(CLASS_NAMES).upper()
 RENDER_SIZE = 96  # font size in pixels for the cached glyphs (a letter's body ~40-90 px)
@@ -120,19 +135,80 @@ def _render(path: Path, character: str) -> np.ndarray | None:
     return text_ink(font, character)
 
 
-def _stroke_hand_inks(hand: str) -> dict[str, tuple[np.ndarray, ...]]:
-    """Every letter of a stroke hand drawn with each of STROKE_PENS, cap height about 0.7 RENDER_SIZE."""
+def stroke_font_dir() -> Path:
+    """The hersheytext package's SVG fonts: $LETTERS_STROKE_FONTS, else ``node_modules/hersheytext/svg_fonts``
+    in the working folder or beside the project (``npm install hersheytext``)."""
+    if os.environ.get(STROKE_FONTS_ENV):
+        return Path(os.environ[STROKE_FONTS_ENV])
+    for parent in [Path.cwd(), *Path(__file__).resolve().parents]:
+        candidate = parent / "node_modules" / "hersheytext" / "svg_fonts"
+        if candidate.is_dir():
+            return candidate
+    return Path.cwd() / "node_modules" / "hersheytext" / "svg_fonts"
+
+
+def _hershey_paths(hand: str) -> dict[str, list[np.ndarray]]:
     try:
         from HersheyFonts import HersheyFonts
     except ImportError as error:
         raise DataFormatError(f"{hand}: a stroke hand needs the Hershey-Fonts package "
                               f"(pip install 'handwritten-letters[train]')") from error
     font = HersheyFonts()
-    font.load_default_font(STROKE_HANDS[hand])
+    font.load_default_font(STROKE_HANDS[hand].font)
     scale = 0.7 * RENDER_SIZE / (font.render_options["base_line"] - font.render_options["cap_line"])
+    return {character: [np.asarray(stroke, dtype=np.float64) * scale for stroke in font.strokes_for_text(character)]
+            for character in CHARACTERS}
+
+
+def svg_font_paths(path: Path, cap_height: float) -> dict[str, list[np.ndarray]]:
+    """Every letter of a single-line SVG font as pen paths (x, y down), scaled so its capitals stand
+    ``cap_height`` tall; curves followed in steps of about a hundredth of the capitals' height."""
+    try:
+        from svg.path import Move, parse_path
+    except ImportError as error:
+        raise DataFormatError(f"{path}: an SVG stroke hand needs the svg.path package "
+                              f"(pip install 'handwritten-letters[train]')") from error
+    import xml.etree.ElementTree as ElementTree
+
+    try:
+        root = ElementTree.parse(path).getroot()
+    except (OSError, ElementTree.ParseError) as error:
+        raise DataFormatError(f"{path}: not a readable SVG font ({error})") from error
+    namespace = "{http://www.w3.org/2000/svg}"
+    face = root.find(f".//{namespace}font-face")
+    if face is None or not face.get("cap-height"):
+        raise DataFormatError(f"{path}: an SVG font needs a <font-face> with its cap-height")
+    units = float(face.get("cap-height"))
+    scale = cap_height / units
+    paths = {}
+    for glyph in root.iter(f"{namespace}glyph"):
+        character, outline = glyph.get("unicode"), glyph.get("d")
+        if character not in CHARACTERS or not outline:
+            continue
+        strokes: list[list[complex]] = []
+        for segment in parse_path(outline):
+            if isinstance(segment, Move):
+                strokes.append([segment.end])
+                continue
+            steps = max(1, int(np.ceil(segment.length() / (units / 100))))
+            strokes[-1].extend(segment.point(t) for t in np.linspace(0.0, 1.0, steps + 1)[1:])
+        paths[character] = [np.array([[p.real, -p.imag] for p in stroke]) * scale for stroke in strokes if len(stroke) > 1]
+    return paths
+
+
+def _stroke_hand_inks(hand: str) -> dict[str, tuple[np.ndarray, ...]]:
+    """Every letter of a stroke hand drawn with each of STROKE_PENS, cap height about 0.7 RENDER_SIZE."""
+    if STROKE_HANDS[hand].source == "hershey":
+        paths = _hershey_paths(hand)
+    else:
+        folder = stroke_font_dir()
+        if not (folder / STROKE_HANDS[hand].font).is_file():
+            raise DataFormatError(f"{hand}: no {STROKE_HANDS[hand].font} in {folder}; the EMS hands are the "
+                                  f"hersheytext package's SVG fonts: `npm install hersheytext` in the project "
+                                  f"folder, or set {STROKE_FONTS_ENV} to its svg_fonts folder")
+        paths = svg_font_paths(folder / STROKE_HANDS[hand].font, 0.7 * RENDER_SIZE)
     inks = {}
-    for character in CHARACTERS:
-        strokes = [np.asarray(stroke, dtype=np.float64) * scale for stroke in font.strokes_for_text(character)]
+    for character, strokes in paths.items():
         if not strokes:
             continue
         low = np.min([s.min(axis=0) for s in strokes], axis=0)
@@ -141,8 +217,7 @@ def _stroke_hand_inks(hand: str) -> dict[str, tuple[np.ndarray, ...]]:
         for share in STROKE_PENS:
             pen = max(1, round(share * RENDER_SIZE))
             canvas = np.zeros((int(high[1] - low[1]) + 2 * pen + 4, int(high[0] - low[0]) + 2 * pen + 4), np.uint8)
-            paths = [np.rint(s - low + pen + 2).astype(np.int32) for s in strokes]
-            cv2.polylines(canvas, paths, False, 255, pen, lineType=cv2.LINE_AA)
+            paint_strokes(canvas, [s - low + pen + 2 for s in strokes], pen, 255)
             drawn.append(cropped_to_ink(canvas))
         inks[character] = tuple(ink for ink in drawn if ink is not None)
     return inks
