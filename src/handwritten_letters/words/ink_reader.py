@@ -554,7 +554,7 @@ def _word_from_list(index: int, raws: list[str], keys: tuple, structure: dict, g
                     evidence: dict | None, line_log_probs: np.ndarray | None,
                     lexicon: Lexicon) -> tuple[str, _Path] | None:
     """The listed word the strokes spell best, with its frequency, when it loses at most
-    ``LIST_MARGIN`` nats to the free reading with its own prior (beats it, when the reading is
+    ``list_margin`` nats to the free reading with its own prior (beats it, when the reading is
     itself listed); None to keep the reading.
 
     Each candidate (a listed word near the reading, of any length: a lost or doubled letter) is
@@ -563,7 +563,7 @@ def _word_from_list(index: int, raws: list[str], keys: tuple, structure: dict, g
     scored), plus the line model's CTC probability of the line with the word in it, plus
     ``LIST_PRIOR_PER_ZIPF`` nats per Zipf unit of its frequency.
     """
-    from .line_reader import LIST_CANDIDATES, LIST_EDIT_SHARE, LIST_MARGIN, LIST_PRIOR_PER_ZIPF
+    from .line_reader import LIST_CANDIDATES, LIST_EDIT_SHARE, LIST_PRIOR_PER_ZIPF, list_margin
 
     raw = raws[index]
     # never a rarer word for a listed one (``Lexicon.allows``): the free reading of a listed word stands
@@ -584,7 +584,7 @@ def _word_from_list(index: int, raws: list[str], keys: tuple, structure: dict, g
     reach = line_scores[1:] + priors[1:]
     order = np.argsort(-reach)[:LIST_SPELLED]
     # a listed reading is a word too: another word must beat it outright, not come within the margin
-    target = free + line_scores[0] + priors[0] - (0.0 if raw in lexicon else LIST_MARGIN)
+    target = free + line_scores[0] + priors[0] - (0.0 if raw in lexicon else list_margin(raw))
     best = None
     for k in order:
         if reach[k] + free < target:  # spelling scores at most as the free reading does

@@ -51,6 +51,8 @@ LINE_LEXICON_MARGIN = 2.0  # CTC nats per letter a lexicon word may lose against
 LIST_EDIT_SHARE = 0.5
 LIST_PRIOR_PER_ZIPF = 0.5
 LIST_MARGIN = 2.0
+LIST_MARGIN_PER_LETTER = 2.0  # nats more a letter beyond LIST_SHORT: a long string rarely lies near a word by chance
+LIST_SHORT = 4
 LIST_CANDIDATES = 200
 # a word-beam search over the word's columns through the list's prefix tree (ctc.beam_search with a
 # lexicon) finds listed words beyond the edit reach above; off: on the held-out fonts' pen-word
@@ -178,20 +180,25 @@ class LineReader:
         return LineReading.of(readings)
 
 
+def list_margin(raw: str) -> float:
+    """Nats a listed word may lose to the free reading ``raw`` and still replace it."""
+    return LIST_MARGIN + LIST_MARGIN_PER_LETTER * max(0, len(raw) - LIST_SHORT)
+
+
 def _lexicon_word(raw: str, log_probs: np.ndarray, lexicon: Lexicon) -> str:
     """The listed word the line model finds likeliest with its frequency, or the raw reading.
 
     Every list word within ``LIST_EDIT_SHARE`` of the reading's length in edits (of any length: a lost
     or doubled letter, helo -> hello) is scored by the CTC probability of the word over the word's
     own columns (all alignments, not the best path's letters) plus ``LIST_PRIOR_PER_ZIPF`` nats per
-    Zipf unit of its frequency; the best replaces the reading when it loses at most
-    ``LIST_MARGIN`` nats to the free reading with its own prior. A confident free reading the list
+    Zipf unit of its frequency; the best replaces the reading when it loses at most ``list_margin``
+    nats to the free reading with its own prior. A confident free reading the list
     does not hold (a name, a random string) keeps its lead, so it stays as read. With
     ``LIST_BEAM_WIDTH``, the words a word-beam search finds in the columns join the candidates,
     each taken only when it loses at most ``LIST_BEAM_MARGIN`` nats.
     """
     found = lexicon.near(raw, LIST_EDIT_SHARE, LIST_CANDIDATES)
-    margins = [LIST_MARGIN] * len(found)
+    margins = [list_margin(raw)] * len(found)
     if LIST_BEAM_WIDTH:
         searched = [ctc.decode_indices(d.labels) for d in ctc.beam_search(log_probs, LIST_BEAM_WIDTH, lexicon=lexicon)]
         far = [word for word in searched if word not in found and word != raw]
