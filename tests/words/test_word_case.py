@@ -65,3 +65,20 @@ def test_words_read_from_pictures_keep_the_case_they_were_written_in():
     for text in ("Sun", "hello", "Paper", "WINDOW"):
         reading = reader.read(written_words.font_word(path, text, 64), Lexicon.english())
         assert reading.text == text.lower() and reading.written == text
+
+
+def test_a_word_s_last_letter_keeps_its_top_where_only_its_right_side_reaches_it():
+    import cv2
+    import numpy as np
+
+    from handwritten_letters.words.line_reader import _core_box
+    from handwritten_letters.words.page import InkPage
+
+    ink = np.zeros((100, 100), np.float32)
+    # a w whose middle peak stands lower than its arms (tops at 20, the middle at 45, the foot at 80)
+    cv2.polylines(ink, [np.array([[10, 20], [30, 80], [50, 45], [70, 80], [90, 20]], np.int32)], False, 1.0, 3)
+    page = InkPage(ink, np.zeros_like(ink, dtype=np.int32), [], 1.0)
+    box = (8, 18, 93, 83)
+    assert _core_box(page, box, first=False)[1] > 35  # within a word: a neighbour may reach its sides
+    assert _core_box(page, box, first=False, last=True)[1] < 25  # the last: nothing lies to its right
+    assert _core_box(page, box, first=True)[1] < 25

@@ -249,7 +249,8 @@ def with_case(reading: TextReading, page: InkPage, recognizer=None) -> TextReadi
     for line in reading.lines:
         letters = [letter for word in line.words for letter in word.letters]
         firsts = {id(word.letters[0]) for word in line.words if word.letters}
-        cores = [_core_box(page, letter.box, id(letter) in firsts) for letter in letters]
+        lasts = {id(word.letters[-1]) for word in line.words if word.letters}
+        cores = [_core_box(page, letter.box, id(letter) in firsts, id(letter) in lasts) for letter in letters]
         bands = line_bands(cores, "".join(letter.label for letter in letters))
         uppers = _upper_probabilities(page, letters, recognizer)
         start = 0
@@ -282,15 +283,16 @@ def _in_ink_pixels(page: InkPage, box: tuple[int, int, int, int]) -> tuple[int, 
     return tuple(int(round(v / page.scale)) for v in box)
 
 
-def _core_box(page: InkPage, box: tuple[int, int, int, int], first: bool) -> tuple[int, int, int, int]:
+def _core_box(page: InkPage, box: tuple[int, int, int, int], first: bool, last: bool = False) -> tuple[int, int, int, int]:
     """The letter's box with its top and bottom taken from the middle half of its columns (a word's
-    first letter: all but its last quarter): where letters touch, a box's edges hold a neighbour's
-    ascender or descender, and a word's first letter has no neighbour on its left (a W or an N
-    reaches its top only at its sides)."""
+    first letter: all but its last quarter; its last letter: all but its first): where letters
+    touch, a box's edges hold a neighbour's ascender or descender, and a word's first and last
+    letters have no neighbour on one side (a W, a w or an N reaches its top only at its sides)."""
     left, top, right, bottom = _in_ink_pixels(page, box)
     quarter = max(0, (right - left) // 4)
     start = left if first else left + quarter
-    middle = page.ink[max(top, 0) : max(bottom, top + 1), max(start, 0) : max(right - quarter, start + 1)]
+    stop = right if last else right - quarter
+    middle = page.ink[max(top, 0) : max(bottom, top + 1), max(start, 0) : max(stop, start + 1)]
     rows = np.flatnonzero((middle > INK_THRESHOLD).any(axis=1))
     if not rows.size:
         return box
