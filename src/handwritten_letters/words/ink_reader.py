@@ -46,9 +46,7 @@ from .page import check_deadline, find_lines
 from .results import LetterReading, LineReading, TextReading, WordReading
 
 MAX_STROKES_PER_LETTER = 4
-# a letter group is drawn no larger than this (pixels) before it is fitted to CONTENT_SIZE: twice that and
-# 4/3 of it read the ink-words dev set and the held-out hands' traced ink alike, and 4/3 draws and resizes less
-GROUP_LONG_SIDE = CONTENT_SIZE * 4 // 3
+GROUP_LONG_SIDE = 2 * CONTENT_SIZE
 INK_BEAM_WIDTH = 16  # 8 read the ink-words dev set 0.942 of characters, 16 0.950, 32 0.950
 LETTER_BONUS = 0.3  # nats a letter: without it, fewer (merged) letters always score higher (chosen on the ink-words dev set)
 GAP_PENALTY = 12.0  # per line height of empty space between strokes inside one letter
@@ -264,6 +262,7 @@ def _read_groups(ink: Ink, units: list[_Unit], boxes: dict[tuple[int, int], tupl
     ``boxes`` holds (their boxes by unit range); the groups in ``away`` paid AWAY_PENALTY for a
     stroke started away from their ink, which a letter written that way is given back."""
     keys = list(boxes)
+    # drawn no larger than twice what the preprocessing keeps of a letter (its long side becomes CONTENT_SIZE)
     drawings = _unit_drawings(ink, units, pen, min(1.0, GROUP_LONG_SIDE / line_height))
     crops = [ink_to_model_input(_group_ink(drawings[i:j])) for i, j in keys]
     probabilities, upper = recognizer.predict_arrays_with_case(np.stack(crops), profile)
